@@ -1,0 +1,359 @@
+//! Typed configuration, one struct per subsystem, each read from the environment with
+//! `from_env`. The web and worker processes compose the parts they need, so each fails fast on
+//! exactly the variables it uses.
+
+mod env;
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+pub use env::{ConfigError, Environment};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::crypto::TokenCipher;
+
+/// The public address of the web process, from which every callback URL is derived.
+#[derive(Clone, Debug)]
+pub struct PublicUrl(Url);
+
+impl PublicUrl {
+    pub fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
+        let mut url = Url::parse(text)
+            .map_err(|error| ConfigError::new(variable, format!("is not a URL ({error})")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ConfigError::new(
+                variable,
+                "must be an http(s) URL with a host",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::new(
+                variable,
+                "must not have a query or fragment",
+            ));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(Self(url))
+    }
+
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        Self::parse("APP_BASE_URL", &env.required("APP_BASE_URL")?)
+    }
+
+    /// `path` is relative, without a leading slash, e.g. `"fitbit/callback"`.
+    pub fn join(&self, path: &str) -> Url {
+        self.0
+            .join(path)
+            .expect("a relative path joins onto an http(s) base URL")
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// May carry a password, hence secret.
+    pub url: SecretString,
+    /// Prefix of every key this service writes, so one Redis can be shared.
+    pub key_prefix: String,
+}
+
+impl RedisConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        let (variable, mut url) = match env.var("REDIS_TLS_URL") {
+            Some(url) => ("REDIS_TLS_URL", url),
+            None => ("REDIS_URL", env.required("REDIS_URL")?),
+        };
+        if !["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(ConfigError::new(
+                variable,
+                "must start with redis://, rediss:// or redis+unix://",
+            ));
+        }
+        // Heroku's Key-Value Store presents a self-signed certificate, which every client
+        // ecosystem accepts without verification; REDIS_TLS_VERIFY=true opts back in.
+        if url.starts_with("rediss://") && !env.flag("REDIS_TLS_VERIFY")? && !url.contains('#') {
+            url.push_str("#insecure");
+        }
+        Ok(Self {
+            url: SecretString::from(url),
+            key_prefix: env
+                .var("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| "ohfb:".to_owned()),
+        })
+    }
+}
+
+pub fn token_cipher_from_env(env: &Environment) -> Result<TokenCipher, ConfigError> {
+    let primary = env.secret("TOKEN_ENCRYPTION_KEY")?;
+    let previous: Vec<SecretString> = env
+        .var("TOKEN_ENCRYPTION_OLD_KEYS")
+        .map(|list| {
+            list.split(',')
+                .map(|key| SecretString::from(key.trim().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    TokenCipher::from_hex_keys("TOKEN_ENCRYPTION_KEY", &primary, &previous)
+}
+
+#[derive(Clone, Debug)]
+pub struct OpenHumansConfig {
+    pub base_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl OpenHumansConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: base_url(env, "OPEN_HUMANS_URL", "https://www.openhumans.org/")?,
+            client_id: env.required("OPEN_HUMANS_CLIENT_ID")?,
+            client_secret: env.secret("OPEN_HUMANS_CLIENT_SECRET")?,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub revoke_url: Url,
+    pub health_api_url: Url,
+}
+
+impl GoogleConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            client_id: env.required("GOOGLE_CLIENT_ID")?,
+            client_secret: env.secret("GOOGLE_CLIENT_SECRET")?,
+            authorize_url: url_var(
+                env,
+                "GOOGLE_AUTHORIZE_URL",
+                "https://accounts.google.com/o/oauth2/v2/auth",
+            )?,
+            token_url: url_var(
+                env,
+                "GOOGLE_TOKEN_URL",
+                "https://oauth2.googleapis.com/token",
+            )?,
+            revoke_url: url_var(
+                env,
+                "GOOGLE_REVOKE_URL",
+                "https://oauth2.googleapis.com/revoke",
+            )?,
+            health_api_url: base_url(
+                env,
+                "GOOGLE_HEALTH_API_URL",
+                "https://health.googleapis.com/",
+            )?,
+        })
+    }
+
+    /// All endpoints under one base URL, as the simulator serves them.
+    pub fn simulated(base: &Url, client_id: String, client_secret: SecretString) -> Self {
+        let at = |path: &str| base.join(path).expect("simulator paths are relative");
+        Self {
+            client_id,
+            client_secret,
+            authorize_url: at("o/oauth2/v2/auth"),
+            token_url: at("token"),
+            revoke_url: at("revoke"),
+            health_api_url: base.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub public_url: PublicUrl,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// Master key for the private (encrypted and signed) cookies.
+    pub session_key: SecretString,
+}
+
+impl HttpConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        let session_key = env.secret("SESSION_KEY")?;
+        if session_key.expose_secret().len() < 32 {
+            return Err(ConfigError::new(
+                "SESSION_KEY",
+                "must be at least 32 characters",
+            ));
+        }
+        // Heroku routes to 0.0.0.0:$PORT; everywhere else stay on loopback unless told otherwise.
+        let default_bind = if env.var("DYNO").is_some() {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
+        Ok(Self {
+            public_url: PublicUrl::from_env(env)?,
+            bind: env.parsed_or("BIND_ADDRESS", default_bind.parse().expect("valid address"))?,
+            port: env.parsed_or("PORT", 8080)?,
+            session_key,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StagingConfig {
+    pub dir: PathBuf,
+}
+
+impl StagingConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            dir: env
+                .var("STAGING_DIR")
+                .unwrap_or_else(|| "staging".to_owned())
+                .into(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// How long after a successful sync the next one runs.
+    pub sync_interval: Duration,
+    /// How long a worker may hold a member without a heartbeat before the job is handed on.
+    pub lease: Duration,
+    /// Failed attempts (crashes included) before a member's job goes to the dead set.
+    pub max_attempts: u32,
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        let hours: u64 = env.parsed_or("SYNC_INTERVAL_HOURS", 24)?;
+        let lease: u64 = env.parsed_or("JOB_LEASE_SECONDS", 300)?;
+        if lease < 30 {
+            return Err(ConfigError::new("JOB_LEASE_SECONDS", "must be at least 30"));
+        }
+        Ok(Self {
+            sync_interval: Duration::from_secs(hours * 3600),
+            lease: Duration::from_secs(lease),
+            max_attempts: env.parsed_or("JOB_MAX_ATTEMPTS", 8)?,
+        })
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            sync_interval: Duration::from_secs(24 * 3600),
+            lease: Duration::from_secs(300),
+            max_attempts: 8,
+        }
+    }
+}
+
+fn url_var(env: &Environment, variable: &'static str, default: &str) -> Result<Url, ConfigError> {
+    let text = env.var(variable).unwrap_or_else(|| default.to_owned());
+    Url::parse(&text).map_err(|error| ConfigError::new(variable, format!("is not a URL ({error})")))
+}
+
+/// A URL that other paths are joined onto, so it must end with a slash.
+fn base_url(env: &Environment, variable: &'static str, default: &str) -> Result<Url, ConfigError> {
+    let mut url = url_var(env, variable, default)?;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        Environment::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<HashMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn public_url_gets_a_trailing_slash_and_joins_paths() {
+        let url = PublicUrl::parse("APP_BASE_URL", "https://fitbit.example.org/app").unwrap();
+        assert_eq!(
+            url.join("fitbit/callback").as_str(),
+            "https://fitbit.example.org/app/fitbit/callback"
+        );
+        assert!(url.is_https());
+        assert!(PublicUrl::parse("APP_BASE_URL", "ftp://x/").is_err());
+        assert!(PublicUrl::parse("APP_BASE_URL", "https://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn heroku_tls_redis_is_accepted_without_verification_unless_asked() {
+        let config = RedisConfig::from_env(&env(&[("REDIS_URL", "rediss://:p@h:1/")])).unwrap();
+        assert_eq!(config.url.expose_secret(), "rediss://:p@h:1/#insecure");
+        let config = RedisConfig::from_env(&env(&[
+            ("REDIS_URL", "rediss://:p@h:1/"),
+            ("REDIS_TLS_VERIFY", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(config.url.expose_secret(), "rediss://:p@h:1/");
+        let error = RedisConfig::from_env(&env(&[("REDIS_URL", "http://h")])).unwrap_err();
+        assert_eq!(error.variable, "REDIS_URL");
+    }
+
+    #[test]
+    fn http_config_binds_all_interfaces_on_heroku_only() {
+        let base = [
+            ("APP_BASE_URL", "https://a.example/"),
+            ("SESSION_KEY", "0123456789abcdef0123456789abcdef"),
+        ];
+        let local = HttpConfig::from_env(&env(&base)).unwrap();
+        assert_eq!(local.bind.to_string(), "127.0.0.1");
+        assert_eq!(local.port, 8080);
+        let mut heroku = base.to_vec();
+        heroku.extend([("DYNO", "web.1"), ("PORT", "5000")]);
+        let heroku = HttpConfig::from_env(&env(&heroku)).unwrap();
+        assert_eq!(heroku.bind.to_string(), "0.0.0.0");
+        assert_eq!(heroku.port, 5000);
+        let short = HttpConfig::from_env(&env(&[
+            ("APP_BASE_URL", "https://a/"),
+            ("SESSION_KEY", "short"),
+        ]))
+        .unwrap_err();
+        assert_eq!(short.variable, "SESSION_KEY");
+    }
+
+    #[test]
+    fn google_endpoints_default_to_google() {
+        let config = GoogleConfig::from_env(&env(&[
+            ("GOOGLE_CLIENT_ID", "id"),
+            ("GOOGLE_CLIENT_SECRET", "secret"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.token_url.as_str(),
+            "https://oauth2.googleapis.com/token"
+        );
+        assert_eq!(
+            config.health_api_url.as_str(),
+            "https://health.googleapis.com/"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! Encryption of tokens and member secrets at rest.
+//!
+//! XChaCha20-Poly1305 with a random 192-bit nonce per value (random nonces are safe at any
+//! volume with this cipher). The associated data names the member and the purpose of the value,
+//! so a ciphertext copied into another member's record, or into another field, fails to open.
+//! Every ciphertext carries the id of the key that sealed it, so the key can be rotated: set the
+//! new key as `TOKEN_ENCRYPTION_KEY`, move the old one to `TOKEN_ENCRYPTION_OLD_KEYS`, and values
+//! are re-sealed with the new key the next time they are written.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chacha20poly1305::{
+    KeyInit, XChaCha20Poly1305, XNonce,
+    aead::{Aead, AeadCore, OsRng, Payload},
+};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use sha2::{Digest, Sha256};
+
+use crate::config::ConfigError;
+
+const FORMAT_PREFIX: &str = "v1.";
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 24;
+
+/// What a sealed value is for; part of the associated data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    OpenHumansTokens,
+    GoogleTokens,
+    GoogleClientSecret,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Purpose::OpenHumansTokens => "open-humans-tokens",
+            Purpose::GoogleTokens => "google-tokens",
+            Purpose::GoogleClientSecret => "google-client-secret",
+        }
+    }
+}
+
+struct SealingKey {
+    id: [u8; KEY_ID_LEN],
+    cipher: XChaCha20Poly1305,
+}
+
+impl SealingKey {
+    fn from_secret(bytes: &[u8; 32]) -> Self {
+        let digest = Sha256::digest(bytes);
+        let mut id = [0; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        Self {
+            id,
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+        }
+    }
+}
+
+/// The keyring: one key seals, all keys open.
+pub struct TokenCipher {
+    primary: SealingKey,
+    previous: Vec<SealingKey>,
+}
+
+impl std::fmt::Debug for TokenCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCipher")
+            .field("primary_key_id", &hex::encode(self.primary.id))
+            .field("previous_keys", &self.previous.len())
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the stored value is not in the expected sealed format")]
+    Format,
+    #[error("the stored value was sealed with a key that is not configured (key id {0})")]
+    UnknownKey(String),
+    #[error("the stored value failed authentication: wrong key, wrong member or tampered")]
+    Authentication,
+}
+
+impl TokenCipher {
+    /// `primary` and each of `previous` must be 64 hex characters (32 bytes).
+    pub fn from_hex_keys(
+        variable: &'static str,
+        primary: &SecretString,
+        previous: &[SecretString],
+    ) -> Result<Self, ConfigError> {
+        let parse = |secret: &SecretString| -> Result<SealingKey, ConfigError> {
+            let bytes =
+                SecretSlice::from(hex::decode(secret.expose_secret().trim()).map_err(|_| {
+                    ConfigError::new(variable, "must be 64 hexadecimal characters (32 bytes)")
+                })?);
+            let key: &[u8; 32] = bytes.expose_secret().try_into().map_err(|_| {
+                ConfigError::new(variable, "must be 64 hexadecimal characters (32 bytes)")
+            })?;
+            Ok(SealingKey::from_secret(key))
+        };
+        Ok(Self {
+            primary: parse(primary)?,
+            previous: previous.iter().map(parse).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// A cipher with a fresh random key, for tests and the local stack.
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the operating system provides randomness");
+        Self {
+            primary: SealingKey::from_secret(&key),
+            previous: Vec::new(),
+        }
+    }
+
+    pub fn seal(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = associated_data(member, purpose);
+        let ciphertext = self
+            .primary
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
+        let mut blob = Vec::with_capacity(KEY_ID_LEN + NONCE_LEN + ciphertext.len());
+        blob.extend_from_slice(&self.primary.id);
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&ciphertext);
+        format!("{FORMAT_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    pub fn open(
+        &self,
+        member: &str,
+        purpose: Purpose,
+        sealed: &str,
+    ) -> Result<SecretSlice<u8>, CryptoError> {
+        let blob = sealed
+            .strip_prefix(FORMAT_PREFIX)
+            .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok())
+            .filter(|blob| blob.len() > KEY_ID_LEN + NONCE_LEN)
+            .ok_or(CryptoError::Format)?;
+        let (key_id, rest) = blob.split_at(KEY_ID_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let key = std::iter::once(&self.primary)
+            .chain(&self.previous)
+            .find(|key| key.id == key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(hex::encode(key_id)))?;
+        let aad = associated_data(member, purpose);
+        key.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map(SecretSlice::from)
+            .map_err(|_| CryptoError::Authentication)
+    }
+
+    /// Whether a sealed value should be re-sealed because an older key sealed it.
+    pub fn is_sealed_with_old_key(&self, sealed: &str) -> bool {
+        sealed
+            .strip_prefix(FORMAT_PREFIX)
+            .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok())
+            .is_some_and(|blob| blob.get(..KEY_ID_LEN) != Some(&self.primary.id[..]))
+    }
+}
+
+fn associated_data(member: &str, purpose: Purpose) -> Vec<u8> {
+    format!("oh-fitbit/{}/{member}", purpose.label()).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> SecretString {
+        SecretString::from(hex::encode([byte; 32]))
+    }
+
+    #[test]
+    fn round_trip_and_fresh_nonces() {
+        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let a = cipher.seal("12345678", Purpose::GoogleTokens, b"secret token");
+        let b = cipher.seal("12345678", Purpose::GoogleTokens, b"secret token");
+        assert_ne!(a, b, "each seal uses a fresh nonce");
+        assert!(!a.contains("secret"));
+        let opened = cipher.open("12345678", Purpose::GoogleTokens, &a).unwrap();
+        assert_eq!(opened.expose_secret(), b"secret token");
+    }
+
+    #[test]
+    fn another_member_or_purpose_cannot_open_it() {
+        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let sealed = cipher.seal("12345678", Purpose::GoogleTokens, b"t");
+        assert!(matches!(
+            cipher.open("87654321", Purpose::GoogleTokens, &sealed),
+            Err(CryptoError::Authentication)
+        ));
+        assert!(matches!(
+            cipher.open("12345678", Purpose::OpenHumansTokens, &sealed),
+            Err(CryptoError::Authentication)
+        ));
+    }
+
+    #[test]
+    fn tampering_and_garbage_are_detected() {
+        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let sealed = cipher.seal("m", Purpose::GoogleTokens, b"token");
+        let mut bytes = sealed.into_bytes();
+        let last = bytes.len() - 2;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert!(cipher.open("m", Purpose::GoogleTokens, &tampered).is_err());
+        assert!(matches!(
+            cipher.open("m", Purpose::GoogleTokens, "plain text"),
+            Err(CryptoError::Format)
+        ));
+    }
+
+    #[test]
+    fn rotation_opens_old_values_and_flags_them() {
+        let old = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let sealed = old.seal("m", Purpose::OpenHumansTokens, b"token");
+        let rotated = TokenCipher::from_hex_keys("K", &key(2), &[key(1)]).unwrap();
+        assert_eq!(
+            rotated
+                .open("m", Purpose::OpenHumansTokens, &sealed)
+                .unwrap()
+                .expose_secret(),
+            b"token"
+        );
+        assert!(rotated.is_sealed_with_old_key(&sealed));
+        let resealed = rotated.seal("m", Purpose::OpenHumansTokens, b"token");
+        assert!(!rotated.is_sealed_with_old_key(&resealed));
+        let without_old = TokenCipher::from_hex_keys("K", &key(2), &[]).unwrap();
+        assert!(matches!(
+            without_old.open("m", Purpose::OpenHumansTokens, &sealed),
+            Err(CryptoError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn bad_keys_name_the_variable() {
+        let error =
+            TokenCipher::from_hex_keys("TOKEN_ENCRYPTION_KEY", &SecretString::from("abc"), &[])
+                .unwrap_err();
+        assert_eq!(error.variable, "TOKEN_ENCRYPTION_KEY");
+    }
+}

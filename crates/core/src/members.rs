@@ -1,0 +1,295 @@
+//! The member store: one Redis hash per member, keyed by their Open Humans project member id.
+//!
+//! Fields are written independently (the web process links accounts while a worker refreshes
+//! tokens), so no writer ever overwrites another's field with a stale copy. Tokens are sealed
+//! with the [`TokenCipher`] before they reach Redis, with the member id as associated data.
+
+use std::{collections::HashMap, sync::Arc};
+
+use jiff::{Timestamp, civil::Date};
+use open_humans::ProjectMemberId;
+use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Error,
+    crypto::{Purpose, TokenCipher},
+};
+
+const FIELD_CREATED_AT: &str = "created_at";
+const FIELD_OPEN_HUMANS_TOKENS: &str = "open_humans_tokens";
+const FIELD_FITBIT: &str = "fitbit";
+const FIELD_GOOGLE_TOKENS: &str = "google_tokens";
+const FIELD_SYNC: &str = "sync";
+
+#[derive(Clone, Debug)]
+pub struct OpenHumansTokens {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct GoogleTokens {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_at: Timestamp,
+    /// Set for clients in Google's "Testing" status, whose refresh tokens die after 7 days.
+    pub refresh_expires_at: Option<Timestamp>,
+}
+
+/// The member's Fitbit account as the Google Health API describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitbitAccount {
+    pub health_user_id: String,
+    /// The old Fitbit user id, kept so history from earlier Fitbit integrations can be matched.
+    pub legacy_user_id: Option<String>,
+    /// IANA time zone from the member's Google Health settings.
+    pub time_zone: Option<String>,
+    /// When the member's Fitbit membership began, from their profile: where history starts.
+    pub membership_start: Option<Date>,
+    /// Full scope strings Google granted (the member may untick some on the consent screen).
+    pub granted_scopes: Vec<String>,
+    pub connected_at: Timestamp,
+}
+
+/// What the last successful sync produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRecord {
+    pub last_success_at: Option<Timestamp>,
+    pub first_day: Option<Date>,
+    pub last_day: Option<Date>,
+    pub days_with_data: u32,
+    pub requests: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub id: ProjectMemberId,
+    pub created_at: Timestamp,
+    pub open_humans: OpenHumansTokens,
+    pub fitbit: Option<FitbitAccount>,
+    pub google_tokens: Option<GoogleTokens>,
+    pub sync: SyncRecord,
+}
+
+/// The sealed form of a token pair: only ever exists in memory between `seal` and `open`.
+#[derive(Serialize, Deserialize)]
+struct SealedTokens {
+    access_token: String,
+    refresh_token: String,
+    expires_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_expires_at: Option<Timestamp>,
+}
+
+#[derive(Clone)]
+pub struct MemberStore {
+    redis: ConnectionManager,
+    cipher: Arc<TokenCipher>,
+    prefix: String,
+    set_existing: Arc<Script>,
+}
+
+impl MemberStore {
+    pub fn new(redis: ConnectionManager, cipher: Arc<TokenCipher>, key_prefix: &str) -> Self {
+        Self {
+            redis,
+            cipher,
+            prefix: key_prefix.to_owned(),
+            set_existing: Arc::new(Script::new(include_str!("lua/hset_existing.lua"))),
+        }
+    }
+
+    /// Creates the member on first sign-in, or stores their new Open Humans tokens.
+    pub async fn save_open_humans_link(
+        &self,
+        id: &ProjectMemberId,
+        tokens: &OpenHumansTokens,
+    ) -> Result<(), Error> {
+        let sealed = self.seal_tokens(id, Purpose::OpenHumansTokens, tokens.into());
+        let key = self.member_key(id);
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_nx(&key, FIELD_CREATED_AT, Timestamp::now().as_millisecond())
+            .hset(&key, FIELD_OPEN_HUMANS_TOKENS, sealed)
+            .sadd(self.index_key(), id.as_ref())
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn save_open_humans_tokens(
+        &self,
+        id: &ProjectMemberId,
+        tokens: &OpenHumansTokens,
+    ) -> Result<(), Error> {
+        let sealed = self.seal_tokens(id, Purpose::OpenHumansTokens, tokens.into());
+        self.set_field(id, FIELD_OPEN_HUMANS_TOKENS, sealed).await
+    }
+
+    pub async fn connect_fitbit(
+        &self,
+        id: &ProjectMemberId,
+        account: &FitbitAccount,
+        tokens: &GoogleTokens,
+    ) -> Result<(), Error> {
+        let sealed = self.seal_tokens(id, Purpose::GoogleTokens, tokens.into());
+        let account = serde_json::to_string(account).map_err(Error::Encode)?;
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(self.member_key(id), FIELD_FITBIT, account)
+            .hset(self.member_key(id), FIELD_GOOGLE_TOKENS, sealed)
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn save_google_tokens(
+        &self,
+        id: &ProjectMemberId,
+        tokens: &GoogleTokens,
+    ) -> Result<(), Error> {
+        let sealed = self.seal_tokens(id, Purpose::GoogleTokens, tokens.into());
+        self.set_field(id, FIELD_GOOGLE_TOKENS, sealed).await
+    }
+
+    pub async fn save_sync(&self, id: &ProjectMemberId, record: &SyncRecord) -> Result<(), Error> {
+        let record = serde_json::to_string(record).map_err(Error::Encode)?;
+        self.set_field(id, FIELD_SYNC, record).await
+    }
+
+    pub async fn load(&self, id: &ProjectMemberId) -> Result<Option<Member>, Error> {
+        let fields: HashMap<String, String> =
+            self.redis.clone().hgetall(self.member_key(id)).await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let field = |name: &str| {
+            fields
+                .get(name)
+                .ok_or_else(|| Error::Corrupt(format!("member {id} has no {name}")))
+        };
+        let created_at = field(FIELD_CREATED_AT)?
+            .parse()
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .ok_or_else(|| Error::Corrupt(format!("member {id} has a bad {FIELD_CREATED_AT}")))?;
+        let open_humans = self.open_tokens(
+            id,
+            Purpose::OpenHumansTokens,
+            field(FIELD_OPEN_HUMANS_TOKENS)?,
+        )?;
+        let google_tokens = fields
+            .get(FIELD_GOOGLE_TOKENS)
+            .map(|sealed| self.open_tokens(id, Purpose::GoogleTokens, sealed))
+            .transpose()?;
+        Ok(Some(Member {
+            id: id.clone(),
+            created_at,
+            open_humans: OpenHumansTokens {
+                access_token: open_humans.access_token.into(),
+                refresh_token: open_humans.refresh_token.into(),
+                expires_at: open_humans.expires_at,
+            },
+            fitbit: decode_json(id, FIELD_FITBIT, fields.get(FIELD_FITBIT))?,
+            google_tokens: google_tokens.map(|tokens| GoogleTokens {
+                access_token: tokens.access_token.into(),
+                refresh_token: tokens.refresh_token.into(),
+                expires_at: tokens.expires_at,
+                refresh_expires_at: tokens.refresh_expires_at,
+            }),
+            sync: decode_json(id, FIELD_SYNC, fields.get(FIELD_SYNC))?.unwrap_or_default(),
+        }))
+    }
+
+    pub async fn member_ids(&self) -> Result<Vec<ProjectMemberId>, Error> {
+        let ids: Vec<String> = self.redis.clone().smembers(self.index_key()).await?;
+        ids.into_iter()
+            .map(|id| {
+                id.parse()
+                    .map_err(|_| Error::Corrupt(format!("member index holds {id:?}")))
+            })
+            .collect()
+    }
+
+    async fn set_field(
+        &self,
+        id: &ProjectMemberId,
+        field: &str,
+        value: String,
+    ) -> Result<(), Error> {
+        let written: i64 = self
+            .set_existing
+            .key(self.member_key(id))
+            .arg(field)
+            .arg(value)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(Error::MemberNotFound(id.to_string()))
+        }
+    }
+
+    fn member_key(&self, id: &ProjectMemberId) -> String {
+        format!("{}member:{id}", self.prefix)
+    }
+
+    fn index_key(&self) -> String {
+        format!("{}members", self.prefix)
+    }
+
+    fn seal_tokens(&self, id: &ProjectMemberId, purpose: Purpose, tokens: SealedTokens) -> String {
+        let json = serde_json::to_vec(&tokens).expect("token JSON always serialises");
+        self.cipher.seal(id.as_ref(), purpose, &json)
+    }
+
+    fn open_tokens(
+        &self,
+        id: &ProjectMemberId,
+        purpose: Purpose,
+        sealed: &str,
+    ) -> Result<SealedTokens, Error> {
+        let plain = self.cipher.open(id.as_ref(), purpose, sealed)?;
+        serde_json::from_slice(plain.expose_secret())
+            .map_err(|error| Error::Corrupt(format!("member {id} tokens: {error}")))
+    }
+}
+
+impl From<&OpenHumansTokens> for SealedTokens {
+    fn from(tokens: &OpenHumansTokens) -> Self {
+        Self {
+            access_token: tokens.access_token.expose_secret().to_owned(),
+            refresh_token: tokens.refresh_token.expose_secret().to_owned(),
+            expires_at: tokens.expires_at,
+            refresh_expires_at: None,
+        }
+    }
+}
+
+impl From<&GoogleTokens> for SealedTokens {
+    fn from(tokens: &GoogleTokens) -> Self {
+        Self {
+            access_token: tokens.access_token.expose_secret().to_owned(),
+            refresh_token: tokens.refresh_token.expose_secret().to_owned(),
+            expires_at: tokens.expires_at,
+            refresh_expires_at: tokens.refresh_expires_at,
+        }
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(
+    id: &ProjectMemberId,
+    field: &str,
+    value: Option<&String>,
+) -> Result<Option<T>, Error> {
+    value
+        .map(|json| {
+            serde_json::from_str(json)
+                .map_err(|error| Error::Corrupt(format!("member {id} {field}: {error}")))
+        })
+        .transpose()
+}

@@ -1,0 +1,28 @@
+//! Every Redis key the queue uses, in one place.
+
+#[derive(Clone, Debug)]
+pub(crate) struct QueueKeys {
+    pub ready: String,
+    pub scheduled: String,
+    pub leases: String,
+    pub dead: String,
+    pub wake: String,
+    pub job_prefix: String,
+}
+
+impl QueueKeys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            ready: format!("{prefix}queue:ready"),
+            scheduled: format!("{prefix}queue:scheduled"),
+            leases: format!("{prefix}queue:leases"),
+            dead: format!("{prefix}queue:dead"),
+            wake: format!("{prefix}queue:wake"),
+            job_prefix: format!("{prefix}job:"),
+        }
+    }
+
+    pub fn job(&self, member: &str) -> String {
+        format!("{}{member}", self.job_prefix)
+    }
+}
