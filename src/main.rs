@@ -1,1 +1,160 @@
-fn main() {}
+//! `oh-fitbit`: one binary, one subcommand per process. Heroku's Procfile runs `web` and
+//! `worker`; a newcomer runs `dev`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use oh_fitbit::{
+    processes, shutdown,
+    stack::{LocalStack, StackOptions},
+    telemetry,
+};
+use oh_fitbit_core::config::WorkerConfig;
+use oh_fitbit_sim::{
+    SimClock,
+    google::{GoogleSim, GoogleSimConfig},
+    openhumans::{OpenHumansSim, OpenHumansSimConfig},
+};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Imports members' Fitbit data (through the Google Health API) into Open Humans"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The web process (configured from the environment; see SETUP.md).
+    Web,
+    /// The worker process (configured from the environment; see SETUP.md).
+    Worker,
+    /// The whole system locally: web, worker, a private redis-server and the simulators.
+    Dev {
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Use this Redis instead of starting a private redis-server.
+        #[arg(long, env = "REDIS_URL")]
+        redis_url: Option<String>,
+        #[arg(long, env = "STAGING_DIR", default_value = ".dev/staging")]
+        staging_dir: PathBuf,
+    },
+    /// Only the Google and Open Humans simulators, for trying the API by hand.
+    Sim {
+        /// The redirect URI to register for both OAuth clients.
+        #[arg(long, default_value = "http://127.0.0.1:8080/")]
+        redirect_base: url::Url,
+        #[arg(long, default_value_t = 8081)]
+        google_port: u16,
+        #[arg(long, default_value_t = 8082)]
+        open_humans_port: u16,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Both aws-lc-rs (reqwest) and a ring-backed rustls may be linked; choosing the provider up
+    // front keeps Redis TLS from panicking on an ambiguous default.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    telemetry::init();
+    let result = match Cli::parse().command {
+        Command::Web => processes::web().await,
+        Command::Worker => processes::worker().await,
+        Command::Dev {
+            port,
+            redis_url,
+            staging_dir,
+        } => dev(port, redis_url, staging_dir).await,
+        Command::Sim {
+            redirect_base,
+            google_port,
+            open_humans_port,
+        } => simulators(redirect_base, google_port, open_humans_port).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("oh-fitbit: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyhow::Result<()> {
+    let stack = LocalStack::start(StackOptions {
+        port,
+        redis_url,
+        staging_dir,
+        run_worker: true,
+        worker: WorkerConfig::default(),
+    })
+    .await?;
+    println!();
+    println!("  The local stack is running. Open {}", stack.url(""));
+    println!("  Google simulator:      {}", stack.google.base_url());
+    println!("  Open Humans simulator: {}", stack.open_humans.base_url());
+    println!(
+        "  Redis:                 {}",
+        secrecy::ExposeSecret::expose_secret(&stack.redis.url)
+    );
+    println!("  Stop with Ctrl-C.");
+    println!();
+    let token = CancellationToken::new();
+    shutdown::on_signal(token.clone()).await;
+    stack.stop().await;
+    Ok(())
+}
+
+async fn simulators(
+    redirect_base: url::Url,
+    google_port: u16,
+    open_humans_port: u16,
+) -> anyhow::Result<()> {
+    let clock = SimClock::real();
+    let callback = |path: &str| redirect_base.join(path).map(|url| url.to_string());
+    let google_config =
+        GoogleSimConfig::local(&callback(oh_fitbit_core::clients::GOOGLE_CALLBACK)?);
+    let open_humans_config =
+        OpenHumansSimConfig::local(&callback(oh_fitbit_core::clients::OPEN_HUMANS_CALLBACK)?);
+    println!(
+        "Google OAuth client:      {} / {}",
+        google_config.clients[0].client_id, google_config.clients[0].client_secret
+    );
+    println!(
+        "Open Humans OAuth client: {} / {}",
+        open_humans_config.project.client_id, open_humans_config.project.client_secret
+    );
+    let google = GoogleSim::start(
+        ([127, 0, 0, 1], google_port).into(),
+        google_config,
+        clock.clone(),
+    )
+    .await?;
+    let open_humans = OpenHumansSim::start(
+        ([127, 0, 0, 1], open_humans_port).into(),
+        open_humans_config,
+        clock,
+    )
+    .await?;
+    println!("Google simulator:         {}", google.base_url());
+    println!("Open Humans simulator:    {}", open_humans.base_url());
+    let token = CancellationToken::new();
+    shutdown::on_signal(token.clone()).await;
+    google.shutdown().await;
+    open_humans.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -82,21 +82,28 @@ pub enum CryptoError {
 }
 
 impl TokenCipher {
-    /// `primary` and each of `previous` must be 64 hex characters (32 bytes).
-    pub fn from_hex_keys(
+    /// Each key is 64 hex characters (32 bytes, used as is) or any other secret of at least 32
+    /// characters, which is hashed into a key: Heroku's `secret` generator does not promise a
+    /// format, and operators paste what they have.
+    pub fn from_keys(
         variable: &'static str,
         primary: &SecretString,
         previous: &[SecretString],
     ) -> Result<Self, ConfigError> {
         let parse = |secret: &SecretString| -> Result<SealingKey, ConfigError> {
-            let bytes =
-                SecretSlice::from(hex::decode(secret.expose_secret().trim()).map_err(|_| {
-                    ConfigError::new(variable, "must be 64 hexadecimal characters (32 bytes)")
-                })?);
-            let key: &[u8; 32] = bytes.expose_secret().try_into().map_err(|_| {
-                ConfigError::new(variable, "must be 64 hexadecimal characters (32 bytes)")
-            })?;
-            Ok(SealingKey::from_secret(key))
+            let text = secret.expose_secret().trim();
+            let mut key = [0u8; 32];
+            if text.len() == 64 && hex::decode_to_slice(text, &mut key).is_ok() {
+                return Ok(SealingKey::from_secret(&key));
+            }
+            if text.len() < 32 {
+                return Err(ConfigError::new(
+                    variable,
+                    "must be 64 hexadecimal characters, or a random secret of at least 32 characters",
+                ));
+            }
+            let derived: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+            Ok(SealingKey::from_secret(&derived))
         };
         Ok(Self {
             primary: parse(primary)?,
@@ -188,7 +195,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_fresh_nonces() {
-        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let cipher = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
         let a = cipher.seal("12345678", Purpose::GoogleTokens, b"secret token");
         let b = cipher.seal("12345678", Purpose::GoogleTokens, b"secret token");
         assert_ne!(a, b, "each seal uses a fresh nonce");
@@ -199,7 +206,7 @@ mod tests {
 
     #[test]
     fn another_member_or_purpose_cannot_open_it() {
-        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let cipher = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
         let sealed = cipher.seal("12345678", Purpose::GoogleTokens, b"t");
         assert!(matches!(
             cipher.open("87654321", Purpose::GoogleTokens, &sealed),
@@ -213,7 +220,7 @@ mod tests {
 
     #[test]
     fn tampering_and_garbage_are_detected() {
-        let cipher = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let cipher = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
         let sealed = cipher.seal("m", Purpose::GoogleTokens, b"token");
         let mut bytes = sealed.into_bytes();
         let last = bytes.len() - 2;
@@ -228,9 +235,9 @@ mod tests {
 
     #[test]
     fn rotation_opens_old_values_and_flags_them() {
-        let old = TokenCipher::from_hex_keys("K", &key(1), &[]).unwrap();
+        let old = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
         let sealed = old.seal("m", Purpose::OpenHumansTokens, b"token");
-        let rotated = TokenCipher::from_hex_keys("K", &key(2), &[key(1)]).unwrap();
+        let rotated = TokenCipher::from_keys("K", &key(2), &[key(1)]).unwrap();
         assert_eq!(
             rotated
                 .open("m", Purpose::OpenHumansTokens, &sealed)
@@ -241,7 +248,7 @@ mod tests {
         assert!(rotated.is_sealed_with_old_key(&sealed));
         let resealed = rotated.seal("m", Purpose::OpenHumansTokens, b"token");
         assert!(!rotated.is_sealed_with_old_key(&resealed));
-        let without_old = TokenCipher::from_hex_keys("K", &key(2), &[]).unwrap();
+        let without_old = TokenCipher::from_keys("K", &key(2), &[]).unwrap();
         assert!(matches!(
             without_old.open("m", Purpose::OpenHumansTokens, &sealed),
             Err(CryptoError::UnknownKey(_))
@@ -249,10 +256,24 @@ mod tests {
     }
 
     #[test]
+    fn long_non_hex_secrets_are_hashed_into_a_key() {
+        let secret = SecretString::from("a-heroku-generated-secret-of-any-format-0123".to_owned());
+        let cipher = TokenCipher::from_keys("K", &secret, &[]).unwrap();
+        let sealed = cipher.seal("m", Purpose::GoogleTokens, b"t");
+        let again = TokenCipher::from_keys("K", &secret, &[]).unwrap();
+        assert_eq!(
+            again
+                .open("m", Purpose::GoogleTokens, &sealed)
+                .unwrap()
+                .expose_secret(),
+            b"t"
+        );
+    }
+
+    #[test]
     fn bad_keys_name_the_variable() {
-        let error =
-            TokenCipher::from_hex_keys("TOKEN_ENCRYPTION_KEY", &SecretString::from("abc"), &[])
-                .unwrap_err();
+        let error = TokenCipher::from_keys("TOKEN_ENCRYPTION_KEY", &SecretString::from("abc"), &[])
+            .unwrap_err();
         assert_eq!(error.variable, "TOKEN_ENCRYPTION_KEY");
     }
 }

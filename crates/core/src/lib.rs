@@ -1,7 +1,8 @@
 //! Pieces the web and worker processes share: configuration, token encryption, the member store,
-//! the job queue, single-use OAuth states, the staging store, and a private `redis-server` for
+//! token refresh, the job queue, single-use OAuth states, the staging store, and a private `redis-server` for
 //! the local stack and the tests.
 
+pub mod clients;
 pub mod config;
 pub mod crypto;
 pub mod local_redis;
@@ -10,6 +11,7 @@ pub mod oauth_state;
 pub mod queue;
 pub mod redis_conn;
 pub mod staging;
+pub mod tokens;
 
 /// The crate's one error type.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,44 @@ pub enum Error {
     InvalidStagingKey(String),
     #[error("staging store I/O failed")]
     Staging(#[source] std::io::Error),
+    #[error("the member has not connected {0}")]
+    NotConnected(Provider),
+    #[error("{0} refused the member's grant (expired or revoked); the member must connect again")]
+    GrantRevoked(Provider),
+    #[error("refreshing the member's {provider} token failed")]
+    TokenRefresh {
+        provider: Provider,
+        transient: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// Failures that may pass by themselves if the same thing is tried again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Redis(_) | Self::Staging(_) => true,
+            Self::TokenRefresh { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+}
+
+/// The two services a member links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    OpenHumans,
+    Google,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::OpenHumans => "Open Humans",
+            Self::Google => "Google (Fitbit)",
+        })
+    }
 }
 
 /// 128 random bits as hex: OAuth states, lease fencing tokens, temporary file names.
@@ -37,4 +77,16 @@ pub fn random_token() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
     hex::encode(bytes)
+}
+
+/// An error and its whole cause chain on one line, for logs.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

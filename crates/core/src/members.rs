@@ -126,7 +126,8 @@ impl MemberStore {
         tokens: &OpenHumansTokens,
     ) -> Result<(), Error> {
         let sealed = self.seal_tokens(id, Purpose::OpenHumansTokens, tokens.into());
-        self.set_field(id, FIELD_OPEN_HUMANS_TOKENS, sealed).await
+        self.set_fields(id, &[(FIELD_OPEN_HUMANS_TOKENS, sealed)])
+            .await
     }
 
     pub async fn connect_fitbit(
@@ -137,13 +138,11 @@ impl MemberStore {
     ) -> Result<(), Error> {
         let sealed = self.seal_tokens(id, Purpose::GoogleTokens, tokens.into());
         let account = serde_json::to_string(account).map_err(Error::Encode)?;
-        let _: () = redis::pipe()
-            .atomic()
-            .hset(self.member_key(id), FIELD_FITBIT, account)
-            .hset(self.member_key(id), FIELD_GOOGLE_TOKENS, sealed)
-            .query_async(&mut self.redis.clone())
-            .await?;
-        Ok(())
+        self.set_fields(
+            id,
+            &[(FIELD_FITBIT, account), (FIELD_GOOGLE_TOKENS, sealed)],
+        )
+        .await
     }
 
     pub async fn save_google_tokens(
@@ -152,12 +151,12 @@ impl MemberStore {
         tokens: &GoogleTokens,
     ) -> Result<(), Error> {
         let sealed = self.seal_tokens(id, Purpose::GoogleTokens, tokens.into());
-        self.set_field(id, FIELD_GOOGLE_TOKENS, sealed).await
+        self.set_fields(id, &[(FIELD_GOOGLE_TOKENS, sealed)]).await
     }
 
     pub async fn save_sync(&self, id: &ProjectMemberId, record: &SyncRecord) -> Result<(), Error> {
         let record = serde_json::to_string(record).map_err(Error::Encode)?;
-        self.set_field(id, FIELD_SYNC, record).await
+        self.set_fields(id, &[(FIELD_SYNC, record)]).await
     }
 
     pub async fn load(&self, id: &ProjectMemberId) -> Result<Option<Member>, Error> {
@@ -214,19 +213,16 @@ impl MemberStore {
             .collect()
     }
 
-    async fn set_field(
+    async fn set_fields(
         &self,
         id: &ProjectMemberId,
-        field: &str,
-        value: String,
+        fields: &[(&str, String)],
     ) -> Result<(), Error> {
-        let written: i64 = self
-            .set_existing
-            .key(self.member_key(id))
-            .arg(field)
-            .arg(value)
-            .invoke_async(&mut self.redis.clone())
-            .await?;
+        let mut invocation = self.set_existing.key(self.member_key(id));
+        for (field, value) in fields {
+            invocation.arg(*field).arg(value);
+        }
+        let written: i64 = invocation.invoke_async(&mut self.redis.clone()).await?;
         if written == 1 {
             Ok(())
         } else {

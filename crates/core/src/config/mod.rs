@@ -106,7 +106,7 @@ pub fn token_cipher_from_env(env: &Environment) -> Result<TokenCipher, ConfigErr
                 .collect()
         })
         .unwrap_or_default();
-    TokenCipher::from_hex_keys("TOKEN_ENCRYPTION_KEY", &primary, &previous)
+    TokenCipher::from_keys("TOKEN_ENCRYPTION_KEY", &primary, &previous)
 }
 
 #[derive(Clone, Debug)]
@@ -235,6 +235,8 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Failed attempts (crashes included) before a member's job goes to the dead set.
     pub max_attempts: u32,
+    /// Members synced at once by one worker process.
+    pub concurrency: usize,
 }
 
 impl WorkerConfig {
@@ -244,10 +246,15 @@ impl WorkerConfig {
         if lease < 30 {
             return Err(ConfigError::new("JOB_LEASE_SECONDS", "must be at least 30"));
         }
+        let concurrency = env.parsed_or("WORKER_CONCURRENCY", 4)?;
+        if concurrency == 0 {
+            return Err(ConfigError::new("WORKER_CONCURRENCY", "must be at least 1"));
+        }
         Ok(Self {
             sync_interval: Duration::from_secs(hours * 3600),
             lease: Duration::from_secs(lease),
             max_attempts: env.parsed_or("JOB_MAX_ATTEMPTS", 8)?,
+            concurrency,
         })
     }
 }
@@ -258,6 +265,7 @@ impl Default for WorkerConfig {
             sync_interval: Duration::from_secs(24 * 3600),
             lease: Duration::from_secs(300),
             max_attempts: 8,
+            concurrency: 4,
         }
     }
 }

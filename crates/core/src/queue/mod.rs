@@ -62,6 +62,8 @@ pub enum Enqueued {
 #[derive(Clone, Debug)]
 pub struct Lease {
     pub member: ProjectMemberId,
+    /// Failed attempts before this one, for the caller's backoff.
+    pub attempts: u32,
     token: String,
 }
 
@@ -144,7 +146,7 @@ impl JobQueue {
     /// Leases the next member whose sync may run now, for `lease` unless extended.
     pub async fn fetch(&self, lease: Duration) -> Result<Option<Lease>, Error> {
         let token = crate::random_token();
-        let member: Option<String> = self
+        let leased: Option<(String, u32)> = self
             .scripts
             .fetch
             .key(&self.keys.ready)
@@ -156,12 +158,16 @@ impl JobQueue {
             .arg(&self.keys.job_prefix)
             .invoke_async(&mut self.redis.clone())
             .await?;
-        member
-            .map(|member| {
+        leased
+            .map(|(member, attempts)| {
                 let member = member
                     .parse()
                     .map_err(|_| Error::Corrupt(format!("queued member id {member:?}")))?;
-                Ok(Lease { member, token })
+                Ok(Lease {
+                    member,
+                    attempts,
+                    token,
+                })
             })
             .transpose()
     }

@@ -128,6 +128,20 @@ async fn writes_to_a_missing_member_do_not_create_it() {
         store.save_sync(&ghost, &SyncRecord::default()).await,
         Err(Error::MemberNotFound(_))
     ));
+    let account = FitbitAccount {
+        health_user_id: "1".into(),
+        legacy_user_id: None,
+        time_zone: None,
+        membership_start: None,
+        granted_scopes: vec![],
+        connected_at: Timestamp::now(),
+    };
+    assert!(matches!(
+        store
+            .connect_fitbit(&ghost, &account, &google_tokens("x"))
+            .await,
+        Err(Error::MemberNotFound(_))
+    ));
     assert!(store.load(&ghost).await.unwrap().is_none());
 }
 

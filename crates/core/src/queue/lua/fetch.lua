@@ -1,5 +1,5 @@
 -- Leases the next member whose sync may run now, first promoting scheduled runs that are due.
--- Returns the member id, or false when nothing may run.
+-- Returns {member id, failed attempts so far}, or false when nothing may run.
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] leases zset
 -- ARGV[1] now_ms           ARGV[2] lease_ms         ARGV[3] fencing token for this lease
 -- ARGV[4] prefix of job hash keys (the member id is appended)
@@ -19,4 +19,4 @@ end
 redis.call('ZADD', KEYS[3], now + lease_ms, member)
 redis.call('HSET', job_prefix .. member, 'state', 'running', 'token', token, 'rerun', 0,
   'started_at', now)
-return member
+return {member, tonumber(redis.call('HGET', job_prefix .. member, 'attempts') or '0')}

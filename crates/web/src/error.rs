@@ -1,0 +1,260 @@
+//! The web crate's one error type, and the only place that turns errors into responses: a plain
+//! page that says what happened and what to do. Internal details are logged once, with their
+//! whole cause chain, and never shown.
+
+use askama::Template;
+use axum::{
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+use oh_fitbit_core::{Provider, error_chain};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What is wrong with an OAuth callback request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackProblem {
+    MissingState,
+    MissingCode,
+    /// No flow cookie (never started here, started in another browser, or older than 15 min).
+    NoFlowInProgress,
+    StateMismatch,
+    /// The state was already used (a replayed callback URL) or expired.
+    StateUsed,
+    /// A Google flow started by one member finishing in another member's session.
+    WrongMember,
+}
+
+/// Why the member's Fitbit account cannot be read yet (Google Health account states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountProblem {
+    NotLinked,
+    NoProfile,
+    LegacyLogin,
+    NoOfflineAccess,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("bad {provider} OAuth callback: {problem:?}")]
+    BadCallback {
+        provider: Provider,
+        problem: CallbackProblem,
+    },
+    #[error("the member declined consent at {0}")]
+    Declined(Provider),
+    #[error("{0} refused the authorization code")]
+    CodeRefused(Provider),
+    #[error("{provider} could not be reached or failed")]
+    Unavailable {
+        provider: Provider,
+        #[source]
+        source: BoxError,
+    },
+    #[error("the member's Fitbit account is not ready: {0:?}")]
+    FitbitAccount(AccountProblem),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl WebError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+
+    pub fn unavailable(
+        provider: Provider,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            provider,
+            source: Box::new(error),
+        }
+    }
+}
+
+impl From<oh_fitbit_core::Error> for WebError {
+    fn from(error: oh_fitbit_core::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub title: String,
+    pub message: String,
+    pub action_href: &'static str,
+    pub action_label: &'static str,
+}
+
+impl ErrorPage {
+    fn new(
+        title: impl Into<String>,
+        message: impl Into<String>,
+        action_href: &'static str,
+        action_label: &'static str,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            message: message.into(),
+            action_href,
+            action_label,
+        }
+    }
+
+    pub fn render_with(&self, status: StatusCode) -> Response {
+        match self.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(error) => {
+                tracing::error!(error = %error, "rendering the error page failed");
+                (status, self.message.clone()).into_response()
+            }
+        }
+    }
+}
+
+fn restart_for(provider: Provider) -> (&'static str, &'static str) {
+    match provider {
+        Provider::OpenHumans => ("/openhumans/login", "Sign in with Open Humans again"),
+        Provider::Google => ("/fitbit/connect", "Connect Fitbit again"),
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, page) = match &self {
+            WebError::NotSignedIn => (
+                StatusCode::UNAUTHORIZED,
+                ErrorPage::new(
+                    "Please sign in",
+                    "This page belongs to a signed-in member. Sign in with your Open Humans account first.",
+                    "/openhumans/login",
+                    "Sign in with Open Humans",
+                ),
+            ),
+            WebError::BadCallback { provider, problem } => {
+                let message = match problem {
+                    CallbackProblem::MissingState | CallbackProblem::MissingCode => format!(
+                        "The link back from {provider} is incomplete, so the connection was not made. \
+                         Nothing was changed. Please start again."
+                    ),
+                    CallbackProblem::NoFlowInProgress => format!(
+                        "This browser has no {provider} connection in progress (it may have taken \
+                         longer than 15 minutes, or started in another browser). Nothing was changed. \
+                         Please start again."
+                    ),
+                    CallbackProblem::StateMismatch | CallbackProblem::WrongMember => format!(
+                        "The answer from {provider} does not belong to the connection this browser \
+                         started, so it was refused. Nothing was changed. Please start again."
+                    ),
+                    CallbackProblem::StateUsed => format!(
+                        "This link back from {provider} was already used or has expired, so it was \
+                         refused. Nothing was changed. Please start again."
+                    ),
+                };
+                let (href, label) = restart_for(*provider);
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorPage::new(
+                        "The connection could not be completed",
+                        message,
+                        href,
+                        label,
+                    ),
+                )
+            }
+            WebError::Declined(provider) => {
+                let (href, label) = restart_for(*provider);
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorPage::new(
+                        "Nothing was connected",
+                        format!(
+                            "You chose not to give access at {provider}, so nothing was connected or \
+                             changed. You can connect whenever you like."
+                        ),
+                        href,
+                        label,
+                    ),
+                )
+            }
+            WebError::CodeRefused(provider) => {
+                let (href, label) = restart_for(*provider);
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorPage::new(
+                        "The connection could not be completed",
+                        format!(
+                            "{provider} did not accept the sign-in (it may have expired). Nothing was \
+                             changed. Please start again."
+                        ),
+                        href,
+                        label,
+                    ),
+                )
+            }
+            WebError::Unavailable { provider, source } => {
+                tracing::warn!(%provider, error = %error_chain(source.as_ref()), "outside service failed");
+                let (href, label) = restart_for(*provider);
+                (
+                    StatusCode::BAD_GATEWAY,
+                    ErrorPage::new(
+                        "A service did not answer",
+                        format!(
+                            "{provider} did not answer properly just now. Nothing was changed. Please \
+                             try again in a minute."
+                        ),
+                        href,
+                        label,
+                    ),
+                )
+            }
+            WebError::FitbitAccount(problem) => {
+                let message = match problem {
+                    AccountProblem::NotLinked => {
+                        "Your Google account is not linked to Google Health yet. Open the Google Health \
+                         (Fitbit) app and sign in with this Google account once, then connect again."
+                    }
+                    AccountProblem::NoProfile => {
+                        "Your Google Health profile is not set up yet. Finish setting it up in the \
+                         Google Health (Fitbit) app, then connect again."
+                    }
+                    AccountProblem::LegacyLogin => {
+                        "Your Fitbit account still signs in with a Fitbit login. Move it to a Google \
+                         account in the Fitbit app, then connect again."
+                    }
+                    AccountProblem::NoOfflineAccess => {
+                        "Google did not grant lasting access, which the daily import needs. Please \
+                         connect again and approve the request."
+                    }
+                };
+                (
+                    StatusCode::CONFLICT,
+                    ErrorPage::new(
+                        "Your Fitbit data cannot be read yet",
+                        message,
+                        "/fitbit/connect",
+                        "Connect Fitbit again",
+                    ),
+                )
+            }
+            WebError::Internal(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorPage::new(
+                        "Something went wrong",
+                        "Something went wrong on our side and has been logged. Nothing you did caused \
+                         it. Please try again in a few minutes.",
+                        "/",
+                        "Back to the start page",
+                    ),
+                )
+            }
+        };
+        page.render_with(status)
+    }
+}

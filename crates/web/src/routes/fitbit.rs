@@ -1,0 +1,154 @@
+//! Connecting Fitbit: Google OAuth with PKCE for the Google Health read scopes, then the
+//! member's identity, time zone and history start, then the first sync is queued.
+
+use axum::{
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::PrivateCookieJar;
+use google_health::{ApiError, AuthorizationRequest, OAuthError, Pkce};
+use jiff::Timestamp;
+use oh_fitbit_core::{
+    Provider,
+    clients::GOOGLE_CALLBACK,
+    members::{FitbitAccount, GoogleTokens},
+    random_token,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    error::{AccountProblem, CallbackProblem, WebError},
+    routes::callback::{self, CallbackQuery},
+    session::{self, FLOW_LIFETIME, FlowProvider, PendingFlow, SignedIn},
+    state::{AppState, REQUESTED_SCOPES},
+};
+
+pub async fn connect(
+    State(state): State<AppState>,
+    SignedIn(member): SignedIn,
+    jar: PrivateCookieJar,
+) -> Result<Response, WebError> {
+    let csrf = random_token();
+    let pkce = Pkce::generate();
+    state
+        .states
+        .issue(&csrf, FLOW_LIFETIME.unsigned_abs())
+        .await?;
+    let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
+    let url = state.google_oauth.authorize_url(&AuthorizationRequest {
+        credentials: &state.google_client,
+        redirect_uri: &redirect_uri,
+        scopes: REQUESTED_SCOPES,
+        state: &csrf,
+        code_challenge: pkce.challenge(),
+    });
+    let flow = PendingFlow {
+        provider: FlowProvider::Google,
+        state: csrf,
+        verifier: Some(pkce.verifier().expose_secret().to_owned()),
+        member: Some(member),
+        started_at: Timestamp::now(),
+    };
+    let jar = session::start_flow(jar, &flow, state.secure_cookies());
+    Ok((jar, Redirect::to(url.as_str())).into_response())
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    SignedIn(member): SignedIn,
+    jar: PrivateCookieJar,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let (jar, verified) = callback::verify(&state, jar, query, Provider::Google).await;
+    match connect_account(&state, &member, verified).await {
+        Ok(()) => (jar, Redirect::to("/dashboard")).into_response(),
+        Err(error) => (jar, error).into_response(),
+    }
+}
+
+async fn connect_account(
+    state: &AppState,
+    member: &open_humans::ProjectMemberId,
+    verified: Result<callback::VerifiedCallback, WebError>,
+) -> Result<(), WebError> {
+    let verified = verified?;
+    let wrong_member = || WebError::BadCallback {
+        provider: Provider::Google,
+        problem: CallbackProblem::WrongMember,
+    };
+    if verified.flow.member.as_ref() != Some(member) {
+        return Err(wrong_member());
+    }
+    let verifier = SecretString::from(verified.flow.verifier.ok_or_else(wrong_member)?);
+    let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
+    let tokens = state
+        .google_oauth
+        .exchange_code(
+            &state.google_client,
+            &verified.code,
+            &redirect_uri,
+            &verifier,
+        )
+        .await
+        .map_err(|error| match error {
+            OAuthError::InvalidGrant => WebError::CodeRefused(Provider::Google),
+            OAuthError::InvalidClient => WebError::internal(error),
+            other => WebError::unavailable(Provider::Google, other),
+        })?;
+    let refresh_token = tokens
+        .refresh_token
+        .ok_or(WebError::FitbitAccount(AccountProblem::NoOfflineAccess))?;
+
+    let access = &tokens.access_token;
+    let identity = state.health.identity(access).await.map_err(account_error)?;
+    let settings = optional(state.health.settings(access).await)?;
+    let profile = optional(state.health.profile(access).await)?;
+
+    let now = Timestamp::now();
+    let account = FitbitAccount {
+        health_user_id: identity.health_user_id,
+        legacy_user_id: identity.legacy_user_id,
+        time_zone: settings.and_then(|settings| settings.time_zone),
+        membership_start: profile.and_then(|profile| profile.membership_start_date),
+        granted_scopes: tokens
+            .granted_scopes
+            .iter()
+            .map(|scope| scope.url().to_owned())
+            .collect(),
+        connected_at: now,
+    };
+    let stored = GoogleTokens {
+        access_token: tokens.access_token,
+        refresh_token,
+        expires_at: now + tokens.expires_in,
+        refresh_expires_at: tokens
+            .refresh_token_expires_in
+            .map(|lifetime| now + lifetime),
+    };
+    state
+        .members
+        .connect_fitbit(member, &account, &stored)
+        .await?;
+    let queued = state.queue.enqueue(member, now).await?;
+    tracing::info!(%member, ?queued, "member connected Fitbit; first sync queued");
+    Ok(())
+}
+
+/// Settings and profile only refine the import (time zone, where history starts): a scope the
+/// member did not grant leaves them unknown rather than failing the connection.
+fn optional<T>(result: Result<T, ApiError>) -> Result<Option<T>, WebError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(ApiError::ScopeNotGranted { .. }) => Ok(None),
+        Err(error) => Err(account_error(error)),
+    }
+}
+
+fn account_error(error: ApiError) -> WebError {
+    match error {
+        ApiError::AccountNotLinked => WebError::FitbitAccount(AccountProblem::NotLinked),
+        ApiError::NoHealthProfile => WebError::FitbitAccount(AccountProblem::NoProfile),
+        ApiError::LegacyFitbitAccount => WebError::FitbitAccount(AccountProblem::LegacyLogin),
+        other => WebError::unavailable(Provider::Google, other),
+    }
+}

@@ -1,0 +1,49 @@
+//! The landing page, the health check and the stylesheet.
+
+use askama::Template;
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use axum_extra::extract::PrivateCookieJar;
+
+use crate::{error::WebError, session, state::AppState};
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+pub struct LandingPage {
+    pub signed_in: bool,
+}
+
+pub async fn landing(jar: PrivateCookieJar) -> Result<Html<String>, WebError> {
+    let page = LandingPage {
+        signed_in: session::signed_in_member(&jar).is_some(),
+    };
+    page.render().map(Html).map_err(WebError::internal)
+}
+
+/// For the platform's health checks: the process answers and Redis is reachable.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let ping: Result<String, _> = redis::cmd("PING")
+        .query_async(&mut state.redis.clone())
+        .await;
+    match ping {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: Redis unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response()
+        }
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/style.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,109 @@
+//! The two cookies, both private (encrypted and authenticated with a key derived from
+//! `SESSION_KEY`):
+//! * `ohfb_session` says which member is signed in;
+//! * `ohfb_oauth` carries an OAuth flow in progress (its `state`, and the PKCE verifier for
+//!   Google), binding the provider's callback to the browser that started it.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use axum_extra::extract::{
+    PrivateCookieJar,
+    cookie::{Cookie, SameSite},
+};
+use jiff::{SignedDuration, Timestamp};
+use open_humans::ProjectMemberId;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::WebError, state::AppState};
+
+const SESSION_COOKIE: &str = "ohfb_session";
+const FLOW_COOKIE: &str = "ohfb_oauth";
+const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 14);
+/// How long a member has to finish a consent screen.
+pub const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
+
+#[derive(Serialize, Deserialize)]
+struct SessionCookie {
+    member: ProjectMemberId,
+    signed_in_at: Timestamp,
+}
+
+/// The signed-in member; handlers that take it are only reachable after Open Humans sign-in.
+pub struct SignedIn(pub ProjectMemberId);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let jar =
+            PrivateCookieJar::<axum_extra::extract::cookie::Key>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| WebError::NotSignedIn)?;
+        signed_in_member(&jar)
+            .map(SignedIn)
+            .ok_or(WebError::NotSignedIn)
+    }
+}
+
+pub fn signed_in_member(jar: &PrivateCookieJar) -> Option<ProjectMemberId> {
+    let cookie = jar.get(SESSION_COOKIE)?;
+    let session: SessionCookie = serde_json::from_str(cookie.value()).ok()?;
+    (session.signed_in_at + SESSION_LIFETIME > Timestamp::now()).then_some(session.member)
+}
+
+pub fn sign_in(jar: PrivateCookieJar, member: &ProjectMemberId, secure: bool) -> PrivateCookieJar {
+    let session = SessionCookie {
+        member: member.clone(),
+        signed_in_at: Timestamp::now(),
+    };
+    let value = serde_json::to_string(&session).expect("a session always serialises");
+    jar.add(cookie(SESSION_COOKIE, value, SESSION_LIFETIME, secure))
+}
+
+/// Which provider an OAuth flow is with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowProvider {
+    OpenHumans,
+    Google,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PendingFlow {
+    pub provider: FlowProvider,
+    pub state: String,
+    /// PKCE code verifier (Google only).
+    pub verifier: Option<String>,
+    /// The member who started a Google flow.
+    pub member: Option<ProjectMemberId>,
+    pub started_at: Timestamp,
+}
+
+pub fn start_flow(jar: PrivateCookieJar, flow: &PendingFlow, secure: bool) -> PrivateCookieJar {
+    let value = serde_json::to_string(flow).expect("a flow always serialises");
+    jar.add(cookie(FLOW_COOKIE, value, FLOW_LIFETIME, secure))
+}
+
+/// Takes the pending flow out of the jar: whatever the callback's outcome, a flow is used once.
+pub fn take_flow(jar: PrivateCookieJar) -> (PrivateCookieJar, Option<PendingFlow>) {
+    let flow = jar
+        .get(FLOW_COOKIE)
+        .and_then(|cookie| serde_json::from_str::<PendingFlow>(cookie.value()).ok())
+        .filter(|flow| flow.started_at + FLOW_LIFETIME > Timestamp::now());
+    (jar.remove(Cookie::build(FLOW_COOKIE).path("/")), flow)
+}
+
+fn cookie(
+    name: &'static str,
+    value: String,
+    lifetime: SignedDuration,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        // Lax, not Strict: the cookie must come back on the top-level redirect from the
+        // provider's consent page to our callback.
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(lifetime.as_secs()))
+        .build()
+}

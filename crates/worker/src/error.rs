@@ -1,0 +1,58 @@
+//! The worker's one error type.
+
+use google_health::ApiError;
+use oh_fitbit_core::Provider;
+
+/// Why a member's sync stopped before it finished.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the member's record no longer exists")]
+    MemberGone,
+    /// Store, staging and token failures, including a grant the member must renew.
+    #[error(transparent)]
+    Core(#[from] oh_fitbit_core::Error),
+    #[error("Open Humans request failed")]
+    OpenHumans(#[source] open_humans::Error),
+    #[error("Google Health API {context} failed")]
+    Api {
+        context: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("Google Health API {context} answered an unexpected value: {detail}")]
+    UnexpectedValue { context: String, detail: String },
+    #[error("a date is out of the supported range")]
+    DateOutOfRange,
+    #[error("another worker took over this member's sync")]
+    LeaseLost,
+}
+
+impl SyncError {
+    pub fn api(context: impl Into<String>, source: ApiError) -> Self {
+        Self::Api {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Failures that may pass by themselves; anything else needs a person to act.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Core(error) => error.is_transient(),
+            Self::OpenHumans(error) => error.is_transient(),
+            Self::Api { source, .. } => source.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+impl From<open_humans::Error> for SyncError {
+    /// A 401 or `invalid_grant` from Open Humans means the member withdrew or must sign in again.
+    fn from(error: open_humans::Error) -> Self {
+        if error.needs_reauthorization() {
+            Self::Core(oh_fitbit_core::Error::GrantRevoked(Provider::OpenHumans))
+        } else {
+            Self::OpenHumans(error)
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The worker process: takes members' sync jobs from the queue and brings each member's files on
+//! Open Humans up to date with their Fitbit history from the Google Health API.
+//!
+//! [`Worker::try_execute_one`] runs one job and is the test seam; [`Worker::run`] loops over it
+//! with several jobs at once, a reaper for crashed workers' leases, and graceful shutdown.
+
+mod archive;
+mod context;
+mod daily_steps;
+mod error;
+mod google;
+mod outcome;
+mod publish;
+mod sync;
+
+use std::{sync::Arc, time::Duration};
+
+use oh_fitbit_core::{
+    config::RedisConfig,
+    error_chain,
+    queue::{Completed, Lease, Outcome},
+    redis_conn::BlockingConnection,
+};
+use open_humans::ProjectMemberId;
+use tokio_util::sync::CancellationToken;
+
+pub use archive::{DAILY_FILE_NAME, DAILY_SCHEMA, DAILY_SCHEMA_VERSION};
+pub use context::WorkerContext;
+pub use error::SyncError;
+
+/// How long a job may keep running after shutdown is asked for before its lease is handed back
+/// (Heroku kills a dyno 30 seconds after SIGTERM).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+const REAP_EVERY: Duration = Duration::from_secs(30);
+/// Longest idle wait before checking the queue again (scheduled runs become due silently).
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Execution {
+    Ran {
+        member: ProjectMemberId,
+        completed: Completed,
+    },
+    Empty,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    ctx: Arc<WorkerContext>,
+    redis: RedisConfig,
+}
+
+impl Worker {
+    pub fn new(ctx: Arc<WorkerContext>, redis: RedisConfig) -> Self {
+        Self { ctx, redis }
+    }
+
+    pub fn context(&self) -> &WorkerContext {
+        &self.ctx
+    }
+
+    /// Runs the next due job, if any, to completion.
+    pub async fn try_execute_one(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<Execution, oh_fitbit_core::Error> {
+        let Some(lease) = self.ctx.queue.fetch(self.ctx.config.lease).await? else {
+            return Ok(Execution::Empty);
+        };
+        let span =
+            tracing::info_span!("sync", member = %lease.member, attempt = lease.attempts + 1);
+        let outcome =
+            tracing::Instrument::instrument(self.run_leased(&lease, shutdown), span).await;
+        let completed = self
+            .ctx
+            .queue
+            .complete(&lease, outcome, self.ctx.config.max_attempts)
+            .await?;
+        tracing::info!(member = %lease.member, ?completed, "job finished");
+        Ok(Execution::Ran {
+            member: lease.member,
+            completed,
+        })
+    }
+
+    async fn run_leased(&self, lease: &Lease, shutdown: &CancellationToken) -> Outcome {
+        let sync = sync::sync_member(&self.ctx, lease);
+        let grace_over = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let result = tokio::select! {
+            result = sync => result,
+            () = self.keep_lease(lease) => Err(SyncError::LeaseLost),
+            () = grace_over => {
+                tracing::info!("shutting down: handing the job back");
+                return Outcome::Later {
+                    run_at: jiff::Timestamp::now(),
+                    reason: "The import was paused by a restart and continues by itself.".into(),
+                };
+            }
+        };
+        match &result {
+            Ok(summary) => tracing::info!(
+                requests = summary.requests,
+                days_with_data = summary.days_with_data,
+                published = ?summary.published,
+                "sync succeeded"
+            ),
+            Err(error) => tracing::warn!(error = %error_chain(error), "sync failed"),
+        }
+        outcome::outcome(&result, lease.attempts, &self.ctx.config)
+    }
+
+    /// Heartbeats the lease; returns when it is lost.
+    async fn keep_lease(&self, lease: &Lease) {
+        let every = self.ctx.config.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            match self.ctx.queue.heartbeat(lease, self.ctx.config.lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => tracing::warn!(error = %error_chain(&error), "heartbeat failed"),
+            }
+        }
+    }
+
+    /// Runs the configured number of job loops and a reaper until `shutdown` is cancelled and
+    /// in-flight jobs have finished or been handed back.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), oh_fitbit_core::Error> {
+        let reaper = tokio::spawn(self.clone().reap_until(shutdown.clone()));
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..self.ctx.config.concurrency.max(1) {
+            let blocking = BlockingConnection::open(&self.redis).await?;
+            loops.spawn(self.clone().job_loop(blocking, shutdown.clone()));
+        }
+        while let Some(finished) = loops.join_next().await {
+            if let Err(error) = finished {
+                tracing::error!(%error, "a job loop panicked");
+            }
+        }
+        reaper.abort();
+        Ok(())
+    }
+
+    async fn job_loop(self, mut blocking: BlockingConnection, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.try_execute_one(&shutdown).await {
+                Ok(Execution::Ran { .. }) => {}
+                Ok(Execution::Empty) => {
+                    let wait = self.idle_wait().await;
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        woke = self.ctx.queue.wait_for_work(&mut blocking, wait) => {
+                            if let Err(error) = woke {
+                                tracing::warn!(error = %error_chain(&error), "waiting for work failed");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(error = %error_chain(&error), "worker iteration failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Until the next scheduled run is due, at most [`IDLE_WAIT`].
+    async fn idle_wait(&self) -> Duration {
+        match self.ctx.queue.next_due().await {
+            Ok(Some(due)) => {
+                let until = jiff::Timestamp::now().duration_until(due);
+                Duration::try_from(until)
+                    .unwrap_or(Duration::ZERO)
+                    .clamp(Duration::from_millis(50), IDLE_WAIT)
+            }
+            _ => IDLE_WAIT,
+        }
+    }
+
+    async fn reap_until(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(REAP_EVERY) => {}
+            }
+            match self.ctx.queue.reap(self.ctx.config.max_attempts).await {
+                Ok(0) => {}
+                Ok(reaped) => tracing::warn!(reaped, "handed back leases of stopped workers"),
+                Err(error) => tracing::warn!(error = %error_chain(&error), "reaping failed"),
+            }
+        }
+    }
+}
+
+/// `duration` ± 20 %, so members scheduled together do not all run at the same moment.
+pub(crate) fn jitter(duration: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return duration;
+    }
+    let unit = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
+    duration.mul_f64(0.8 + 0.4 * unit)
+}

@@ -1,0 +1,91 @@
+//! Replacing a member's file on Open Humans without ever leaving them with no copy:
+//! upload the new file and complete it, then delete the old ones by id. A crash in between leaves
+//! at most a duplicate, which the next run removes. The lease's fencing token is checked before
+//! anything is deleted, so a worker whose lease was handed on never deletes the newer file.
+
+use oh_fitbit_core::{members::Member, queue::Lease};
+use open_humans::{FileMetadata, NewFile, RemoteFile};
+
+use crate::{archive::Archive, context::WorkerContext, error::SyncError};
+
+pub struct FileDescription {
+    pub filename: &'static str,
+    pub description: &'static str,
+    pub tags: &'static [&'static str],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Published {
+    Uploaded {
+        file_id: u64,
+    },
+    /// The same content is already on Open Humans.
+    Unchanged {
+        file_id: u64,
+    },
+}
+
+pub async fn replace_file(
+    ctx: &WorkerContext,
+    member: &mut Member,
+    lease: &Lease,
+    file: &FileDescription,
+    archive: &Archive,
+) -> Result<Published, SyncError> {
+    let token = ctx.tokens.open_humans_access_token(member).await?;
+    let remote = ctx.open_humans.exchange_member(&token).await?;
+    let mut previous: Vec<&RemoteFile> = remote
+        .own_files()
+        .filter(|existing| existing.basename == file.filename)
+        .collect();
+    // Newest first, so that of several identical copies the newest is the one kept.
+    previous.sort_by_key(|existing| std::cmp::Reverse(existing.created));
+
+    let unchanged = previous.iter().position(|existing| {
+        existing.metadata.get("md5").and_then(|m| m.as_str()) == Some(archive.md5.as_str())
+    });
+    let kept = match unchanged {
+        Some(index) => Published::Unchanged {
+            file_id: previous.remove(index).id,
+        },
+        None => {
+            let uploaded = ctx
+                .open_humans
+                .upload(&token, new_file(file, archive))
+                .await?;
+            Published::Uploaded {
+                file_id: uploaded.id,
+            }
+        }
+    };
+    if !previous.is_empty() {
+        if !ctx.queue.still_holds(lease).await? {
+            return Err(SyncError::LeaseLost);
+        }
+        for old in previous {
+            ctx.open_humans.delete_file(&token, old.id).await?;
+        }
+    }
+    Ok(kept)
+}
+
+fn new_file(file: &FileDescription, archive: &Archive) -> NewFile {
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "schema_version".into(),
+        crate::archive::DAILY_SCHEMA_VERSION.into(),
+    );
+    NewFile {
+        filename: file.filename.to_owned(),
+        bytes: archive.bytes.clone(),
+        metadata: FileMetadata {
+            description: file.description.to_owned(),
+            tags: file.tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            start_date: archive.first_date,
+            end_date: archive.last_date,
+            creation_date: Some(jiff::Timestamp::now()),
+            md5: Some(archive.md5.clone()),
+            extra,
+        },
+    }
+}

@@ -1,0 +1,81 @@
+//! The two production processes, each configured from the environment (see SETUP.md).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use oh_fitbit_core::{
+    config::{
+        self, Environment, GoogleConfig, HttpConfig, OpenHumansConfig, PublicUrl, RedisConfig,
+        StagingConfig, WorkerConfig,
+    },
+    members::MemberStore,
+    queue::JobQueue,
+    redis_conn,
+    staging::Staging,
+};
+use oh_fitbit_web::{AppState, Dependencies};
+use oh_fitbit_worker::{Worker, WorkerContext};
+use tokio_util::sync::CancellationToken;
+
+use crate::shutdown;
+
+pub async fn web() -> anyhow::Result<()> {
+    let env = Environment::process();
+    let http = HttpConfig::from_env(&env)?;
+    let redis = RedisConfig::from_env(&env)?;
+    let cipher = config::token_cipher_from_env(&env)?;
+    let open_humans = OpenHumansConfig::from_env(&env)?;
+    let google = GoogleConfig::from_env(&env)?;
+
+    let connection = redis_conn::connect(&redis)
+        .await
+        .context("connecting to Redis")?;
+    let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
+    let state = AppState::new(Dependencies {
+        public_url: http.public_url.clone(),
+        session_key: http.session_key.clone(),
+        redis: connection,
+        key_prefix: redis.key_prefix.clone(),
+        members,
+        open_humans,
+        google,
+    });
+    let listener = tokio::net::TcpListener::bind((http.bind, http.port))
+        .await
+        .with_context(|| format!("listening on {}:{}", http.bind, http.port))?;
+    tracing::info!(address = %listener.local_addr()?, public_url = %http.public_url.as_url(), "web process listening");
+    let token = CancellationToken::new();
+    tokio::spawn(shutdown::on_signal(token.clone()));
+    oh_fitbit_web::serve(listener, state, token.cancelled_owned()).await?;
+    Ok(())
+}
+
+pub async fn worker() -> anyhow::Result<()> {
+    let env = Environment::process();
+    let public_url = PublicUrl::from_env(&env)?;
+    let redis = RedisConfig::from_env(&env)?;
+    let cipher = config::token_cipher_from_env(&env)?;
+    let open_humans = OpenHumansConfig::from_env(&env)?;
+    let google = GoogleConfig::from_env(&env)?;
+    let staging = StagingConfig::from_env(&env)?;
+    let settings = WorkerConfig::from_env(&env)?;
+
+    let connection = redis_conn::connect(&redis)
+        .await
+        .context("connecting to Redis")?;
+    let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
+    let context = WorkerContext::new(
+        members,
+        JobQueue::new(connection, &redis.key_prefix),
+        Staging::local_directory(staging.dir),
+        &public_url,
+        &open_humans,
+        &google,
+        settings,
+    );
+    let token = CancellationToken::new();
+    tokio::spawn(shutdown::on_signal(token.clone()));
+    tracing::info!("worker process started");
+    Worker::new(context, redis).run(token).await?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The whole system on one machine: web, worker, a private `redis-server`, local-directory
+//! staging, and the Google and Open Humans simulators with automatic consent. `oh-fitbit dev`
+//! runs it; the end-to-end tests start it in-process.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use oh_fitbit_core::{
+    clients::{GOOGLE_CALLBACK, OPEN_HUMANS_CALLBACK},
+    config::{GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, WorkerConfig},
+    crypto::TokenCipher,
+    local_redis::LocalRedis,
+    members::MemberStore,
+    queue::JobQueue,
+    redis_conn,
+    staging::Staging,
+};
+use oh_fitbit_sim::{
+    SimClock,
+    google::{GoogleSim, GoogleSimConfig},
+    openhumans::{OpenHumansSim, OpenHumansSimConfig},
+};
+use oh_fitbit_web::{AppState, Dependencies};
+use oh_fitbit_worker::{Worker, WorkerContext};
+use secrecy::SecretString;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub struct StackOptions {
+    /// Port of the web process; 0 picks a free one.
+    pub port: u16,
+    /// An existing Redis to use instead of starting a private one.
+    pub redis_url: Option<String>,
+    pub staging_dir: PathBuf,
+    /// Whether the worker loop runs by itself; tests may drive the worker step by step instead.
+    pub run_worker: bool,
+    pub worker: WorkerConfig,
+}
+
+pub struct LocalStack {
+    pub public_url: PublicUrl,
+    pub google: GoogleSim,
+    pub open_humans: OpenHumansSim,
+    pub members: MemberStore,
+    pub worker: Worker,
+    pub redis: RedisConfig,
+    _private_redis: Option<LocalRedis>,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LocalStack {
+    pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
+        let (private_redis, redis_url) = match options.redis_url {
+            Some(url) => (None, url),
+            None => {
+                LocalRedis::ensure_installed().await?;
+                let server = LocalRedis::start().await?;
+                let url = server.url();
+                (Some(server), url)
+            }
+        };
+        let redis = RedisConfig {
+            url: SecretString::from(redis_url),
+            key_prefix: "ohfb:".to_owned(),
+        };
+
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "port {} is not free (set PORT to use another)",
+                    options.port
+                )
+            })?;
+        let address = listener.local_addr()?;
+        let public_url = PublicUrl::parse("PORT", &format!("http://{address}/"))?;
+
+        let clock = SimClock::real();
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+        let google_config = GoogleSimConfig::local(public_url.join(GOOGLE_CALLBACK).as_str());
+        let google_client = google_config.clients[0].clone();
+        let google = GoogleSim::start(loopback, google_config, clock.clone()).await?;
+        let open_humans_config =
+            OpenHumansSimConfig::local(public_url.join(OPEN_HUMANS_CALLBACK).as_str());
+        let project = open_humans_config.project.clone();
+        let open_humans = OpenHumansSim::start(loopback, open_humans_config, clock).await?;
+        let open_humans_settings = OpenHumansConfig {
+            base_url: open_humans.base_url().clone(),
+            client_id: project.client_id,
+            client_secret: SecretString::from(project.client_secret),
+        };
+        let google_settings = GoogleConfig::simulated(
+            google.base_url(),
+            google_client.client_id.clone(),
+            SecretString::from(google_client.client_secret.clone()),
+        );
+
+        let connection = redis_conn::connect(&redis)
+            .await
+            .context("connecting to Redis")?;
+        let members = MemberStore::new(
+            connection.clone(),
+            Arc::new(TokenCipher::random()),
+            &redis.key_prefix,
+        );
+        let state = AppState::new(Dependencies {
+            public_url: public_url.clone(),
+            session_key: SecretString::from(
+                oh_fitbit_core::random_token() + &oh_fitbit_core::random_token(),
+            ),
+            redis: connection.clone(),
+            key_prefix: redis.key_prefix.clone(),
+            members: members.clone(),
+            open_humans: open_humans_settings.clone(),
+            google: google_settings.clone(),
+        });
+        let worker = Worker::new(
+            WorkerContext::new(
+                members.clone(),
+                JobQueue::new(connection, &redis.key_prefix),
+                Staging::local_directory(options.staging_dir),
+                &public_url,
+                &open_humans_settings,
+                &google_settings,
+                options.worker,
+            ),
+            redis.clone(),
+        );
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = vec![tokio::spawn({
+            let stop = shutdown.clone().cancelled_owned();
+            async move {
+                if let Err(error) = oh_fitbit_web::serve(listener, state, stop).await {
+                    tracing::error!(%error, "web server failed");
+                }
+            }
+        })];
+        if options.run_worker {
+            tasks.push(tokio::spawn({
+                let worker = worker.clone();
+                let shutdown = shutdown.clone();
+                async move {
+                    if let Err(error) = worker.run(shutdown).await {
+                        tracing::error!(error = %oh_fitbit_core::error_chain(&error), "worker failed");
+                    }
+                }
+            }));
+        }
+        Ok(Self {
+            public_url,
+            google,
+            open_humans,
+            members,
+            worker,
+            redis,
+            _private_redis: private_redis,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.public_url.join(path)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.google.shutdown().await;
+        self.open_humans.shutdown().await;
+    }
+}
