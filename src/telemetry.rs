@@ -1,5 +1,8 @@
 //! Logging: human-readable lines on stderr, filtered by `RUST_LOG` (default `info`). On Heroku
-//! (`DYNO` set) the timestamp is left out because the log router adds its own.
+//! (`DYNO` set) the timestamp is left out because the log router adds its own; colours only go to
+//! a terminal.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -8,6 +11,7 @@ pub fn init() {
     let builder = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let result = if std::env::var_os("DYNO").is_some() {
         builder.without_time().try_init()

@@ -5,3 +5,4 @@ mod bad_callbacks;
 mod dev_stack;
 mod helpers;
 mod journey;
+mod worker_failures;

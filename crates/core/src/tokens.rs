@@ -2,6 +2,8 @@
 //! used, so a crash right after a refresh cannot lose a rotated refresh token (Open Humans
 //! rotates them on every refresh; Google sometimes does).
 
+use std::future::Future;
+
 use google_health::{ClientCredentials, GoogleOAuth, OAuthError};
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
@@ -86,12 +88,14 @@ impl TokenKeeper {
         Ok(access)
     }
 
-    /// The member's Open Humans access token, refreshed first if it is about to expire.
+    /// The member's Open Humans access token, refreshed first if it is about to expire or
+    /// `force`d (after the API answered 401).
     pub async fn open_humans_access_token(
         &self,
         member: &mut Member,
+        force: bool,
     ) -> Result<SecretString, Error> {
-        if member.open_humans.expires_at > Timestamp::now() + REFRESH_MARGIN {
+        if !force && member.open_humans.expires_at > Timestamp::now() + REFRESH_MARGIN {
             return Ok(member.open_humans.access_token.clone());
         }
         let fresh = self
@@ -120,5 +124,27 @@ impl TokenKeeper {
         let access = renewed.access_token.clone();
         member.open_humans = renewed;
         Ok(access)
+    }
+
+    /// Calls Open Humans with the member's token; when Open Humans answers 401 although the
+    /// token should be valid (clock skew, an early revocation), refreshes once and calls again.
+    /// The outer error is about the token; the inner one is the call's own.
+    pub async fn with_open_humans<T, Call, Sent>(
+        &self,
+        member: &mut Member,
+        mut call: Call,
+    ) -> Result<Result<T, open_humans::Error>, Error>
+    where
+        Call: FnMut(open_humans::OpenHumans, SecretString) -> Sent,
+        Sent: Future<Output = Result<T, open_humans::Error>>,
+    {
+        let token = self.open_humans_access_token(member, false).await?;
+        match call(self.open_humans.clone(), token).await {
+            Err(open_humans::Error::Unauthorized { .. }) => {
+                let token = self.open_humans_access_token(member, true).await?;
+                Ok(call(self.open_humans.clone(), token).await)
+            }
+            other => Ok(other),
+        }
     }
 }

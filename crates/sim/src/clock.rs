@@ -68,7 +68,9 @@ impl SimClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
         // A poisoned lock only means a handler panicked; the clock value itself is still valid.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

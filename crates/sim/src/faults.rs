@@ -113,7 +113,9 @@ impl Faults {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -146,7 +148,10 @@ fn fault_response(spec: FaultSpec) -> Response {
             let body = serde_json::json!({
                 "error": {"code": status.as_u16(), "message": message, "status": name}
             });
-            (body.to_string(), "application/json; charset=UTF-8".to_owned())
+            (
+                body.to_string(),
+                "application/json; charset=UTF-8".to_owned(),
+            )
         }
     };
     let mut response = (status, body).into_response();
@@ -196,6 +201,10 @@ mod tests {
     #[test]
     fn an_invalid_pattern_is_rejected() {
         let faults = Faults::default();
-        assert!(faults.add(spec(serde_json::json!({"path": "(", "status": 500}))).is_err());
+        assert!(
+            faults
+                .add(spec(serde_json::json!({"path": "(", "status": 500})))
+                .is_err()
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Simulators of the two outside services this project talks to, faithful to
 //! `reference/google-health-api.md` §8 and `reference/openhumans-api.md` §11:
 //!
-//! * [`google`]: Google OAuth 2.0 (authorize, token, revoke) and the Google Health API v4, serving a
+//! * `google`: Google OAuth 2.0 (authorize, token, revoke) and the Google Health API v4, serving a
 //!   deterministic persona with about ten years of history;
-//! * [`openhumans`]: the Open Humans project API (OAuth2, exchange-member, the 3-step direct upload
+//! * `openhumans`: the Open Humans project API (OAuth2, exchange-member, the 3-step direct upload
 //!   with a presigned S3 PUT, complete, delete, downloads, messages).
 //!
 //! Each runs as a real HTTP server on loopback. They share one [`SimClock`], and each has a request

@@ -57,6 +57,11 @@ impl<'a> GoogleSession<'a> {
                         .google_access_token(self.member, true)
                         .await?;
                 }
+                // The quota is per minute: the run ends and the queue brings it back when the
+                // window has reset, instead of the lease being held through the wait.
+                Err(error @ ApiError::QuotaExceeded { .. }) => {
+                    return Err(SyncError::api(context, error));
+                }
                 Err(error) if error.is_transient() && failures < TRANSIENT_RETRIES => {
                     failures += 1;
                     let pause = jitter(Duration::from_millis(500) * 2u32.pow(failures));

@@ -32,8 +32,13 @@ pub async fn replace_file(
     file: &FileDescription,
     archive: &Archive,
 ) -> Result<Published, SyncError> {
-    let token = ctx.tokens.open_humans_access_token(member).await?;
-    let remote = ctx.open_humans.exchange_member(&token).await?;
+    let remote = ctx
+        .tokens
+        .with_open_humans(member, |open_humans, token| async move {
+            open_humans.exchange_member(&token).await
+        })
+        .await??;
+    let token = ctx.tokens.open_humans_access_token(member, false).await?;
     let mut previous: Vec<&RemoteFile> = remote
         .own_files()
         .filter(|existing| existing.basename == file.filename)

@@ -8,9 +8,11 @@ use std::{collections::HashMap, fmt::Display, str::FromStr};
 
 use secrecy::SecretString;
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Where variables come from: the process environment, or a map in tests.
 pub struct Environment {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 #[derive(Debug, thiserror::Error)]

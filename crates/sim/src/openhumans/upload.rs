@@ -108,8 +108,8 @@ pub(super) async fn complete(
         Some(size) => {
             state.completions.send_modify(|count| *count += 1);
             Ok(json_response(
-            StatusCode::OK,
-            &json!({"status": "ok", "size": size}),
+                StatusCode::OK,
+                &json!({"status": "ok", "size": size}),
             ))
         }
         None => Err(ApiError::detail("file not present")),

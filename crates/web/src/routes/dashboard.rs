@@ -11,6 +11,8 @@ use oh_fitbit_core::{error_chain, members::Member, queue::JobStatus};
 
 use crate::{error::WebError, session::SignedIn, state::AppState};
 
+const UNAVAILABLE: &str = "Open Humans did not answer just now; reload the page in a minute.";
+
 pub struct FileRow {
     pub name: String,
     pub created: String,
@@ -66,28 +68,30 @@ pub async fn show(
     Ok(Html(html).into_response())
 }
 
-async fn files_on_open_humans(
-    state: &AppState,
-    member: &mut Member,
-) -> Result<Vec<FileRow>, String> {
-    let unavailable =
-        "Open Humans did not answer just now; reload the page in a minute.".to_owned();
-    let token = state.tokens.open_humans_access_token(member).await.map_err(|error| {
-        tracing::warn!(error = %error_chain(&error), "dashboard: Open Humans token");
-        if matches!(error, oh_fitbit_core::Error::GrantRevoked(_)) {
-            "Open Humans no longer accepts this service's access to your account. Sign in with Open Humans again.".to_owned()
-        } else {
-            unavailable.clone()
+async fn files_on_open_humans(state: &AppState, member: &mut Member) -> Result<Vec<FileRow>, String> {
+    let listed = state
+        .tokens
+        .with_open_humans(member, |open_humans, token| async move {
+            open_humans.exchange_member(&token).await
+        })
+        .await;
+    let remote = match listed {
+        Ok(Ok(remote)) => remote,
+        Ok(Err(open_humans::Error::Unauthorized { .. }))
+        | Err(oh_fitbit_core::Error::GrantRevoked(_)) => {
+            return Err("Open Humans no longer accepts this service's access to your account. \
+                        Sign in with Open Humans again."
+                .to_owned());
         }
-    })?;
-    let remote = state
-        .open_humans
-        .exchange_member(&token)
-        .await
-        .map_err(|error| {
+        Ok(Err(error)) => {
             tracing::warn!(error = %error_chain(&error), "dashboard: listing files");
-            unavailable.clone()
-        })?;
+            return Err(UNAVAILABLE.to_owned());
+        }
+        Err(error) => {
+            tracing::warn!(error = %error_chain(&error), "dashboard: Open Humans token");
+            return Err(UNAVAILABLE.to_owned());
+        }
+    };
     let mut rows: Vec<FileRow> = remote
         .own_files()
         .map(|file| FileRow {

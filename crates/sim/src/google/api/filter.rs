@@ -1,0 +1,733 @@
+//! The `filter` of `dataPoints.list`: the AIP-160 subset of reference §2.4 and §8.3 step 7.
+//!
+//! Grammar: `expression := restriction (("AND" | "OR") restriction)*`,
+//! `restriction := member comparator "string"`, comparators `>=` and `<` only. As in AIP-160,
+//! `OR` binds tighter than `AND`, so an expression is a conjunction of disjunctions, which is
+//! how it is stored and evaluated. `OR` is accepted for sleep only.
+//!
+//! Checks run in Google's order of concerns: syntax first (tokens, structure), then meaning
+//! (member, comparator, literal), then the combination (physical and civil mixed, empty
+//! range). Every rejection carries the `ErrorInfo.reason` Google uses for it.
+
+use jiff::{
+    Timestamp,
+    civil::{Date, DateTime},
+};
+
+use super::catalogue::{DataType, Record};
+use crate::google::civil;
+
+/// Why a filter was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FilterError {
+    pub reason: &'static str,
+    /// What exactly is wrong (the `BadRequest` field violation).
+    pub description: String,
+}
+
+impl FilterError {
+    fn new(reason: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            reason,
+            description: description.into(),
+        }
+    }
+
+    /// The top-level message: Google's documented wording where one is known.
+    pub(crate) fn message(&self) -> &'static str {
+        match self.reason {
+            MIXED => "Filter cannot contain both physical and civil time ranges",
+            TIME_RANGE => "Query end time must be strictly larger than start time",
+            _ => "Request contains an invalid argument.",
+        }
+    }
+}
+
+const SYNTAX: &str = "INVALID_DATA_POINT_FILTER_SYNTAX";
+const MISSING_TOKEN: &str = "INVALID_DATA_POINT_FILTER_MISSING_TOKEN";
+const UNEXPECTED_TOKEN: &str = "INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN";
+const END_OF_INPUT: &str = "INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT";
+const STRUCTURE: &str = "INVALID_DATA_POINT_FILTER_EXPRESSION_STRUCTURE";
+const COMPARATOR: &str = "INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARATOR";
+const COMPARABLE: &str = "INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARABLE";
+const HYPHENATED: &str = "INVALID_DATA_POINT_FILTER";
+const COLLECTION_MISMATCH: &str = "INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH";
+const MEMBER: &str = "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER";
+const MIXED: &str = "INVALID_DATA_POINT_FILTER_MIXED_TIME_RESTRICTIONS";
+const TIME_RANGE: &str = "INVALID_TIME_RANGE";
+
+/// Physical time (instants) or civil time (the wall clock recorded with each point).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Domain {
+    Physical,
+    Civil,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comparator {
+    AtLeast,
+    Below,
+}
+
+/// What a member's literal must look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Literal {
+    Timestamp,
+    DateOrDateTime,
+    Date,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Restriction {
+    comparator: Comparator,
+    /// Epoch seconds (physical) or local seconds (civil), rounded up to a whole second.
+    seconds: i64,
+}
+
+impl Restriction {
+    fn holds(&self, key: i64) -> bool {
+        match self.comparator {
+            Comparator::AtLeast => key >= self.seconds,
+            Comparator::Below => key < self.seconds,
+        }
+    }
+}
+
+/// A parsed filter: all `factors` must hold; a factor holds when any of its restrictions does.
+#[derive(Clone, Debug)]
+pub(crate) struct Filter {
+    pub domain: Domain,
+    factors: Vec<Vec<Restriction>>,
+}
+
+impl Filter {
+    /// Whether a point whose time is `epoch_seconds` (physical) / `local_seconds` (civil)
+    /// passes.
+    pub(crate) fn matches(&self, epoch_seconds: i64, local_seconds: i64) -> bool {
+        let key = match self.domain {
+            Domain::Physical => epoch_seconds,
+            Domain::Civil => local_seconds,
+        };
+        self.factors
+            .iter()
+            .all(|factor| factor.iter().any(|restriction| restriction.holds(key)))
+    }
+
+    /// The range every match lies in, `[lower, upper)` in the filter's domain, as far as the
+    /// single-restriction factors pin it down.
+    pub(crate) fn bounds(&self) -> (Option<i64>, Option<i64>) {
+        let mut bounds = (None::<i64>, None::<i64>);
+        for factor in &self.factors {
+            if let [restriction] = factor.as_slice() {
+                match restriction.comparator {
+                    Comparator::AtLeast => {
+                        bounds.0 = Some(
+                            bounds
+                                .0
+                                .map_or(restriction.seconds, |b| b.max(restriction.seconds)),
+                        );
+                    }
+                    Comparator::Below => {
+                        bounds.1 = Some(
+                            bounds
+                                .1
+                                .map_or(restriction.seconds, |b| b.min(restriction.seconds)),
+                        );
+                    }
+                }
+            }
+        }
+        bounds
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token<'a> {
+    Name(&'a str),
+    Text(String),
+    Operator(&'a str),
+    And,
+    Or,
+    Not,
+    Paren,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
+    let mut tokens = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'"' {
+            let mut value = String::new();
+            let mut chars = text[i + 1..].char_indices();
+            let end = loop {
+                match chars.next() {
+                    None => {
+                        return Err(FilterError::new(
+                            SYNTAX,
+                            format!("unterminated string literal at offset {i}"),
+                        ));
+                    }
+                    Some((at, '"')) => break i + 1 + at + 1,
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, escaped)) => value.push(escaped),
+                        None => {
+                            return Err(FilterError::new(
+                                SYNTAX,
+                                format!("unterminated string literal at offset {i}"),
+                            ));
+                        }
+                    },
+                    Some((_, other)) => value.push(other),
+                }
+            };
+            tokens.push(Token::Text(value));
+            i = end;
+        } else if b"<>=!:".contains(&c) {
+            let length = if bytes.get(i + 1) == Some(&b'=') && c != b'=' && c != b':' {
+                2
+            } else {
+                1
+            };
+            let operator = &text[i..i + length];
+            if operator == "!" {
+                return Err(FilterError::new(
+                    SYNTAX,
+                    format!("unexpected character '!' at offset {i}"),
+                ));
+            }
+            tokens.push(Token::Operator(operator));
+            i += length;
+        } else if c == b'(' || c == b')' {
+            tokens.push(Token::Paren);
+            i += 1;
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || b"_.-".contains(&bytes[i]))
+            {
+                i += 1;
+            }
+            tokens.push(match &text[start..i] {
+                "AND" => Token::And,
+                "OR" => Token::Or,
+                "NOT" => Token::Not,
+                name => Token::Name(name),
+            });
+        } else {
+            let character = text[i..].chars().next().unwrap_or('?');
+            return Err(FilterError::new(
+                SYNTAX,
+                format!("unexpected character {character:?} at offset {i}"),
+            ));
+        }
+    }
+    Ok(tokens)
+}
+
+/// A restriction as written, before its meaning is checked.
+struct Written<'a> {
+    member: &'a str,
+    operator: &'a str,
+    /// `Ok` for a quoted string, `Err` for a bare word or number.
+    comparable: Result<String, &'a str>,
+}
+
+/// Parses the token structure into factors (split by `AND`) of alternatives (split by `OR`).
+fn structure<'a>(tokens: &[Token<'a>]) -> Result<(Vec<Vec<Written<'a>>>, bool), FilterError> {
+    let unexpected = |token: &Token<'_>, expected: &str| match token {
+        Token::Not | Token::Paren => {
+            FilterError::new(STRUCTURE, "negation and parentheses are not supported")
+        }
+        other => FilterError::new(
+            UNEXPECTED_TOKEN,
+            format!("expected {expected}, found {other:?}"),
+        ),
+    };
+    let end = |expected: &str| {
+        FilterError::new(
+            END_OF_INPUT,
+            format!("expected {expected}, found the end of the filter"),
+        )
+    };
+    let mut factors = vec![Vec::new()];
+    let mut used_or = false;
+    let mut tokens = tokens.iter();
+    loop {
+        let member = match tokens.next() {
+            Some(Token::Name(member)) => *member,
+            Some(other) => return Err(unexpected(other, "a field name")),
+            None => return Err(end("a field name")),
+        };
+        let operator = match tokens.next() {
+            Some(Token::Operator(operator)) => *operator,
+            Some(Token::Name(_) | Token::Text(_)) => {
+                return Err(FilterError::new(
+                    MISSING_TOKEN,
+                    format!("missing comparator after {member}"),
+                ));
+            }
+            Some(other) => return Err(unexpected(other, "a comparator")),
+            None => return Err(end("a comparator")),
+        };
+        let comparable = match tokens.next() {
+            Some(Token::Text(text)) => Ok(text.clone()),
+            Some(Token::Name(word)) => Err(*word),
+            Some(other) => return Err(unexpected(other, "a string literal")),
+            None => return Err(end("a string literal")),
+        };
+        if let Some(factor) = factors.last_mut() {
+            factor.push(Written {
+                member,
+                operator,
+                comparable,
+            });
+        }
+        match tokens.next() {
+            None => return Ok((factors, used_or)),
+            Some(Token::And) => factors.push(Vec::new()),
+            Some(Token::Or) => used_or = true,
+            Some(other) => return Err(unexpected(other, "AND, OR or the end of the filter")),
+        }
+    }
+}
+
+/// The members `record` accepts, after the type prefix: (member, domain, literal, `<` allowed).
+fn members(record: Record) -> &'static [(&'static str, Domain, Literal, bool)] {
+    use Domain::{Civil, Physical};
+    use Literal::{Date as D, DateOrDateTime as C, Timestamp as T};
+    match record {
+        Record::Interval => &[
+            ("interval.start_time", Physical, T, true),
+            ("interval.civil_start_time", Civil, C, true),
+        ],
+        Record::Sample => &[
+            ("sample_time.physical_time", Physical, T, true),
+            ("sample_time.civil_time", Civil, C, true),
+        ],
+        Record::Daily => &[("date", Civil, D, true)],
+        Record::Session => &[("interval.civil_start_time", Civil, C, true)],
+        Record::Sleep => &[
+            ("interval.end_time", Physical, T, true),
+            ("interval.civil_end_time", Civil, C, true),
+        ],
+        Record::Electrocardiogram => &[("interval.start_time", Physical, T, false)],
+        Record::Untimed => &[],
+    }
+}
+
+/// `YYYY-MM-DD`, optionally followed by `THH:mm:ss` and a fraction of up to 9 digits.
+fn civil_literal_shape(text: &str, time_allowed: bool) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let is_date = |s: &str| {
+        s.len() == 10
+            && s.as_bytes()[4] == b'-'
+            && s.as_bytes()[7] == b'-'
+            && digits(&s[..4])
+            && digits(&s[5..7])
+            && digits(&s[8..])
+    };
+    let Some((date, time)) = text.split_once('T') else {
+        return is_date(text);
+    };
+    let (time, fraction) = time.split_once('.').unwrap_or((time, "1"));
+    let b = time.as_bytes();
+    time_allowed
+        && is_date(date)
+        && time.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && digits(&time[..2])
+        && digits(&time[3..5])
+        && digits(&time[6..])
+        && digits(fraction)
+        && fraction.len() <= 9
+}
+
+fn literal_seconds(text: &str, literal: Literal) -> Result<i64, String> {
+    match literal {
+        Literal::Timestamp => {
+            let at: Timestamp = text.parse().map_err(|_| {
+                format!("{text:?} is not an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\"")
+            })?;
+            Ok(at.as_second() + i64::from(at.subsec_nanosecond() > 0))
+        }
+        Literal::DateOrDateTime | Literal::Date => {
+            let time_allowed = literal == Literal::DateOrDateTime;
+            let expected = if time_allowed {
+                "YYYY-MM-DD[THH:mm:ss]"
+            } else {
+                "YYYY-MM-DD"
+            };
+            let invalid = || format!("{text:?} is not a civil date-time in the form {expected}");
+            if !civil_literal_shape(text, time_allowed) {
+                return Err(invalid());
+            }
+            let datetime = if text.len() == 10 {
+                text.parse::<Date>()
+                    .map(|date| date.to_datetime(jiff::civil::Time::midnight()))
+            } else {
+                text.parse::<DateTime>()
+            };
+            datetime.map(civil::local_seconds).map_err(|_| invalid())
+        }
+    }
+}
+
+/// Parses `text` for `data_type`; an empty or blank filter is no filter.
+pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, FilterError> {
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let (written, used_or) = structure(&tokens)?;
+    if used_or && data_type.record != Record::Sleep {
+        return Err(FilterError::new(
+            STRUCTURE,
+            format!("OR is not supported for {}", data_type.id),
+        ));
+    }
+    let prefixes = [data_type.snake_name(), data_type.union_key()];
+    let mut domain = None;
+    let mut factors = Vec::with_capacity(written.len());
+    for alternatives in written {
+        let mut factor = Vec::with_capacity(alternatives.len());
+        for restriction in alternatives {
+            let (prefix, member) = restriction
+                .member
+                .split_once('.')
+                .unwrap_or((restriction.member, ""));
+            if prefix.contains('-') {
+                return Err(FilterError::new(
+                    HYPHENATED,
+                    format!("use the snake_case data type name in filters, not {prefix:?}"),
+                ));
+            }
+            if !prefixes.iter().any(|allowed| allowed == prefix) {
+                return Err(FilterError::new(
+                    COLLECTION_MISMATCH,
+                    format!(
+                        "{prefix:?} does not match the data type {:?} of the request",
+                        data_type.id
+                    ),
+                ));
+            }
+            let Some(&(_, member_domain, literal, below_allowed)) = members(data_type.record)
+                .iter()
+                .find(|(name, ..)| *name == member)
+            else {
+                return Err(FilterError::new(
+                    MEMBER,
+                    format!(
+                        "{:?} cannot be filtered on for {}",
+                        restriction.member, data_type.id
+                    ),
+                ));
+            };
+            let comparator = match restriction.operator {
+                ">=" => Comparator::AtLeast,
+                "<" if below_allowed => Comparator::Below,
+                other => {
+                    return Err(FilterError::new(
+                        COMPARATOR,
+                        format!(
+                            "comparator {other:?} is not supported on {}",
+                            restriction.member
+                        ),
+                    ));
+                }
+            };
+            let text = restriction.comparable.map_err(|word| {
+                FilterError::new(
+                    COMPARABLE,
+                    format!("{word:?} must be a double-quoted string literal"),
+                )
+            })?;
+            let seconds = literal_seconds(&text, literal)
+                .map_err(|description| FilterError::new(COMPARABLE, description))?;
+            if domain.is_some_and(|domain| domain != member_domain) {
+                return Err(FilterError::new(
+                    MIXED,
+                    "the filter restricts both physical and civil time",
+                ));
+            }
+            domain = Some(member_domain);
+            factor.push(Restriction {
+                comparator,
+                seconds,
+            });
+        }
+        factors.push(factor);
+    }
+    let Some(domain) = domain else {
+        return Ok(None);
+    };
+    let filter = Filter { domain, factors };
+    if let (Some(lower), Some(upper)) = filter.bounds()
+        && upper <= lower
+    {
+        return Err(FilterError::new(
+            TIME_RANGE,
+            "the upper bound is not after the lower bound",
+        ));
+    }
+    Ok(Some(filter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::google::api::catalogue::find;
+
+    fn steps(text: &str) -> Result<Option<Filter>, FilterError> {
+        parse(text, find("steps").unwrap())
+    }
+
+    fn reason(data_type: &str, text: &str) -> &'static str {
+        parse(text, find(data_type).unwrap())
+            .expect_err(text)
+            .reason
+    }
+
+    #[test]
+    fn a_civil_day_filter_selects_that_wall_clock_day() {
+        let filter = steps(r#"steps.interval.civil_start_time >= "2026-07-29" AND steps.interval.civil_start_time < "2026-07-30""#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(filter.domain, Domain::Civil);
+        let day = civil::days_from_civil(2026, 7, 29) * civil::SECONDS_PER_DAY;
+        assert!(filter.matches(0, day));
+        assert!(filter.matches(0, day + 86_399));
+        assert!(!filter.matches(0, day + 86_400));
+        assert!(!filter.matches(0, day - 1));
+        assert_eq!(filter.bounds(), (Some(day), Some(day + 86_400)));
+    }
+
+    #[test]
+    fn physical_filters_compare_instants() {
+        let filter = steps(r#"steps.interval.start_time >= "2026-01-01T05:00:00Z" AND steps.interval.start_time < "2026-01-01T06:00:00.5+01:00""#)
+            .unwrap()
+            .unwrap();
+        let at = "2026-01-01T05:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second();
+        assert_eq!(filter.domain, Domain::Physical);
+        assert!(
+            filter.matches(at, 0),
+            "05:00:00Z is before 06:00:00.5+01:00 = 05:00:00.5Z"
+        );
+        assert!(!filter.matches(at + 1, 0));
+        assert!(!filter.matches(at - 60, 0));
+    }
+
+    #[test]
+    fn blank_filters_are_no_filter_and_both_prefix_spellings_work() {
+        assert!(steps("").unwrap().is_none());
+        assert!(steps("   ").unwrap().is_none());
+        let hr = find("daily-resting-heart-rate").unwrap();
+        assert!(
+            parse(r#"daily_resting_heart_rate.date >= "2026-01-01""#, hr)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            parse(r#"dailyRestingHeartRate.date < "2026-01-01""#, hr)
+                .unwrap()
+                .is_some()
+        );
+        let sleep = find("sleep").unwrap();
+        let either = parse(
+            r#"sleep.interval.end_time < "2026-01-01T00:00:00Z" OR sleep.interval.end_time >= "2026-02-01T00:00:00Z""#,
+            sleep,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(either.matches(0, 0));
+        assert_eq!(either.bounds(), (None, None));
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time >= "2026"#),
+            SYNTAX
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time # "x""#),
+            SYNTAX
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time ! "x""#),
+            SYNTAX
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.start_time "2026-01-01T00:00:00Z""#
+            ),
+            MISSING_TOKEN
+        );
+        assert_eq!(
+            reason("steps", r#">= "2026-01-01T00:00:00Z""#),
+            UNEXPECTED_TOKEN
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time >= "a" "b""#),
+            UNEXPECTED_TOKEN
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time >= AND"#),
+            UNEXPECTED_TOKEN
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time >="#),
+            END_OF_INPUT
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.start_time >= "2026-01-01T00:00:00Z" AND"#
+            ),
+            END_OF_INPUT
+        );
+        assert_eq!(reason("steps", "steps.interval.start_time"), END_OF_INPUT);
+        assert_eq!(
+            reason(
+                "steps",
+                r#"(steps.interval.start_time >= "2026-01-01T00:00:00Z")"#
+            ),
+            STRUCTURE
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"NOT steps.interval.start_time >= "2026-01-01T00:00:00Z""#
+            ),
+            STRUCTURE
+        );
+    }
+
+    #[test]
+    fn meaning_errors() {
+        let ts = r#""2026-01-01T00:00:00Z""#;
+        assert_eq!(
+            reason("steps", &format!("steps.interval.start_time > {ts}")),
+            COMPARATOR
+        );
+        assert_eq!(
+            reason("steps", &format!("steps.interval.start_time <= {ts}")),
+            COMPARATOR
+        );
+        assert_eq!(
+            reason("steps", &format!("steps.interval.start_time = {ts}")),
+            COMPARATOR
+        );
+        assert_eq!(
+            reason("steps", &format!("steps.interval.start_time != {ts}")),
+            COMPARATOR
+        );
+        assert_eq!(
+            reason(
+                "electrocardiogram",
+                &format!("electrocardiogram.interval.start_time < {ts}")
+            ),
+            COMPARATOR
+        );
+        assert_eq!(
+            reason("steps", "steps.interval.start_time >= 2026"),
+            COMPARABLE
+        );
+        assert_eq!(
+            reason("steps", r#"steps.interval.start_time >= "2026-01-01""#),
+            COMPARABLE
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.civil_start_time >= "2026-01-01T00:00:00Z""#
+            ),
+            COMPARABLE
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.civil_start_time >= "2026-02-30""#
+            ),
+            COMPARABLE
+        );
+        assert_eq!(
+            reason(
+                "daily-resting-heart-rate",
+                r#"daily_resting_heart_rate.date >= "2026-01-01T00:00:00""#
+            ),
+            COMPARABLE
+        );
+        assert_eq!(
+            reason(
+                "active-minutes",
+                &format!("active-minutes.interval.start_time >= {ts}")
+            ),
+            HYPHENATED
+        );
+        assert_eq!(
+            reason("steps", &format!("distance.interval.start_time >= {ts}")),
+            COLLECTION_MISMATCH
+        );
+        assert_eq!(
+            reason("steps", &format!("steps.interval.end_time >= {ts}")),
+            MEMBER
+        );
+        assert_eq!(
+            reason("steps", &format!("steps.sample_time.physical_time >= {ts}")),
+            MEMBER
+        );
+        assert_eq!(reason("steps", &format!("steps >= {ts}")), MEMBER);
+        assert_eq!(
+            reason("exercise", &format!("exercise.interval.start_time >= {ts}")),
+            MEMBER
+        );
+        assert_eq!(
+            reason("sleep", &format!("sleep.interval.start_time >= {ts}")),
+            MEMBER
+        );
+        assert_eq!(
+            reason("food", &format!("food.interval.start_time >= {ts}")),
+            MEMBER
+        );
+    }
+
+    #[test]
+    fn combination_errors() {
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.start_time >= "2026-01-01T00:00:00Z" AND steps.interval.civil_start_time < "2026-01-02""#
+            ),
+            MIXED
+        );
+        assert_eq!(
+            reason(
+                "steps",
+                r#"steps.interval.start_time >= "2026-01-01T00:00:00Z" OR steps.interval.start_time < "2026-01-02T00:00:00Z""#
+            ),
+            STRUCTURE
+        );
+        let error = steps(r#"steps.interval.civil_start_time >= "2026-01-02" AND steps.interval.civil_start_time < "2026-01-02""#)
+            .unwrap_err();
+        assert_eq!(error.reason, TIME_RANGE);
+        assert_eq!(
+            error.message(),
+            "Query end time must be strictly larger than start time"
+        );
+        assert_eq!(
+            steps(r#"steps.interval.start_time >= "2026-01-01T00:00:00Z" AND steps.interval.civil_start_time < "2026-01-02""#)
+                .unwrap_err()
+                .message(),
+            "Filter cannot contain both physical and civil time ranges"
+        );
+    }
+}
