@@ -8,37 +8,59 @@ use oh_fitbit_core::{
         self, Environment, GoogleConfig, HttpConfig, OpenHumansConfig, PublicUrl, RedisConfig,
         StagingConfig, WorkerConfig,
     },
+    locks::Locks,
     members::MemberStore,
     queue::JobQueue,
     redis_conn,
     staging::Staging,
 };
-use oh_fitbit_web::{AppState, Dependencies};
+use oh_fitbit_web::AppState;
 use oh_fitbit_worker::{Worker, WorkerContext};
 use tokio_util::sync::CancellationToken;
 
 use crate::shutdown;
 
+/// What both processes need: Redis, the member store and the two outside services.
+struct Shared {
+    redis: RedisConfig,
+    connection: redis::aio::ConnectionManager,
+    members: MemberStore,
+    open_humans: OpenHumansConfig,
+    google: GoogleConfig,
+}
+
+impl Shared {
+    async fn from_env(env: &Environment) -> anyhow::Result<Self> {
+        let redis = RedisConfig::from_env(env)?;
+        let cipher = config::token_cipher_from_env(env)?;
+        let open_humans = OpenHumansConfig::from_env(env)?;
+        let google = GoogleConfig::from_env(env)?;
+        let connection = redis_conn::connect(&redis)
+            .await
+            .context("connecting to Redis")?;
+        let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
+        Ok(Self {
+            redis,
+            connection,
+            members,
+            open_humans,
+            google,
+        })
+    }
+}
+
 pub async fn web() -> anyhow::Result<()> {
     let env = Environment::process();
     let http = HttpConfig::from_env(&env)?;
-    let redis = RedisConfig::from_env(&env)?;
-    let cipher = config::token_cipher_from_env(&env)?;
-    let open_humans = OpenHumansConfig::from_env(&env)?;
-    let google = GoogleConfig::from_env(&env)?;
-
-    let connection = redis_conn::connect(&redis)
-        .await
-        .context("connecting to Redis")?;
-    let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
-    let state = AppState::new(Dependencies {
+    let shared = Shared::from_env(&env).await?;
+    let state = AppState::new(oh_fitbit_web::Dependencies {
         public_url: http.public_url.clone(),
         session_key: http.session_key.clone(),
-        redis: connection,
-        key_prefix: redis.key_prefix.clone(),
-        members,
-        open_humans,
-        google,
+        redis: shared.connection,
+        key_prefix: shared.redis.key_prefix,
+        members: shared.members,
+        open_humans: shared.open_humans,
+        google: shared.google,
     });
     let listener = tokio::net::TcpListener::bind((http.bind, http.port))
         .await
@@ -53,29 +75,22 @@ pub async fn web() -> anyhow::Result<()> {
 pub async fn worker() -> anyhow::Result<()> {
     let env = Environment::process();
     let public_url = PublicUrl::from_env(&env)?;
-    let redis = RedisConfig::from_env(&env)?;
-    let cipher = config::token_cipher_from_env(&env)?;
-    let open_humans = OpenHumansConfig::from_env(&env)?;
-    let google = GoogleConfig::from_env(&env)?;
     let staging = StagingConfig::from_env(&env)?;
     let settings = WorkerConfig::from_env(&env)?;
-
-    let connection = redis_conn::connect(&redis)
-        .await
-        .context("connecting to Redis")?;
-    let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
-    let context = WorkerContext::new(
-        members,
-        JobQueue::new(connection, &redis.key_prefix),
-        Staging::local_directory(staging.dir),
-        &public_url,
-        &open_humans,
-        &google,
-        settings,
-    );
+    let shared = Shared::from_env(&env).await?;
+    let context = WorkerContext::new(oh_fitbit_worker::Dependencies {
+        members: shared.members,
+        queue: JobQueue::new(shared.connection.clone(), &shared.redis.key_prefix),
+        locks: Locks::new(shared.connection, &shared.redis.key_prefix),
+        staging: Staging::local_directory(staging.dir),
+        public_url,
+        open_humans: shared.open_humans,
+        google: shared.google,
+        config: settings,
+    });
     let token = CancellationToken::new();
     tokio::spawn(shutdown::on_signal(token.clone()));
     tracing::info!("worker process started");
-    Worker::new(context, redis).run(token).await?;
+    Worker::new(context, shared.redis).run(token).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use oh_fitbit_core::{
     config::{GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, WorkerConfig},
     crypto::TokenCipher,
     local_redis::LocalRedis,
+    locks::Locks,
     members::MemberStore,
     queue::JobQueue,
     redis_conn,
@@ -20,7 +21,7 @@ use oh_fitbit_sim::{
     google::{GoogleSim, GoogleSimConfig},
     openhumans::{OpenHumansSim, OpenHumansSimConfig},
 };
-use oh_fitbit_web::{AppState, Dependencies};
+use oh_fitbit_web::AppState;
 use oh_fitbit_worker::{Worker, WorkerContext};
 use secrecy::SecretString;
 use tokio::task::JoinHandle;
@@ -105,7 +106,7 @@ impl LocalStack {
             Arc::new(TokenCipher::random()),
             &redis.key_prefix,
         );
-        let state = AppState::new(Dependencies {
+        let state = AppState::new(oh_fitbit_web::Dependencies {
             public_url: public_url.clone(),
             session_key: SecretString::from(
                 oh_fitbit_core::random_token() + &oh_fitbit_core::random_token(),
@@ -117,15 +118,16 @@ impl LocalStack {
             google: google_settings.clone(),
         });
         let worker = Worker::new(
-            WorkerContext::new(
-                members.clone(),
-                JobQueue::new(connection, &redis.key_prefix),
-                Staging::local_directory(options.staging_dir),
-                &public_url,
-                &open_humans_settings,
-                &google_settings,
-                options.worker,
-            ),
+            WorkerContext::new(oh_fitbit_worker::Dependencies {
+                members: members.clone(),
+                queue: JobQueue::new(connection.clone(), &redis.key_prefix),
+                locks: Locks::new(connection, &redis.key_prefix),
+                staging: Staging::local_directory(options.staging_dir),
+                public_url: public_url.clone(),
+                open_humans: open_humans_settings,
+                google: google_settings,
+                config: options.worker,
+            }),
             redis.clone(),
         );
 

@@ -24,6 +24,10 @@ impl std::ops::Deref for TestStack {
 }
 
 pub async fn start(run_worker: bool) -> TestStack {
+    start_with(run_worker, WorkerConfig::default()).await
+}
+
+pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let staging = tempfile::tempdir().unwrap();
     let stack = LocalStack::start(StackOptions {
@@ -31,7 +35,7 @@ pub async fn start(run_worker: bool) -> TestStack {
         redis_url: None,
         staging_dir: staging.path().to_owned(),
         run_worker,
-        worker: WorkerConfig::default(),
+        worker,
     })
     .await
     .expect("the local stack starts (redis-server must be installed)");
@@ -242,4 +246,20 @@ pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
         }
     }
     url.to_string()
+}
+
+/// A call to one of a simulator's control endpoints.
+pub async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
+    let response = Client::new()
+        .post(base.join(path).unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{path}: {}",
+        response.text().await.unwrap()
+    );
 }

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    LogCapture, MEMBER, browser, get_page, link_both_accounts, redis_snapshot, start,
+    LogCapture, MEMBER, admin, browser, get_page, link_both_accounts, redis_snapshot, start,
 };
 
 fn decompress(bytes: &[u8]) -> serde_json::Value {
@@ -22,7 +22,7 @@ fn decompress(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_str(&json).unwrap()
 }
 
-fn steps_in_file(file: &serde_json::Value) -> Vec<(Date, u64)> {
+fn steps_in_file(file: &serde_json::Value) -> Vec<(Date, Option<u64>)> {
     let steps = &file["daily"]["steps"];
     let dates = steps["date"].as_array().unwrap();
     let counts = steps["count"].as_array().unwrap();
@@ -30,12 +30,7 @@ fn steps_in_file(file: &serde_json::Value) -> Vec<(Date, u64)> {
     dates
         .iter()
         .zip(counts)
-        .map(|(date, count)| {
-            (
-                date.as_str().unwrap().parse().unwrap(),
-                count.as_u64().unwrap(),
-            )
-        })
+        .map(|(date, count)| (date.as_str().unwrap().parse().unwrap(), count.as_u64()))
         .collect()
 }
 
@@ -53,11 +48,32 @@ async fn run_worker_until_idle(stack: &oh_fitbit::stack::LocalStack) -> Vec<Comp
     }
 }
 
+/// How the API may answer rollups (reference §2.6): a day without data omitted or returned as an
+/// empty window, the end day included or not, the last page's token absent or empty.
+enum RollupConvention {
+    OmittedInclusive,
+    EmptyExclusive,
+}
+
 // One thread, so the spawned web server logs through the test's capturing subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn a_member_links_both_accounts_and_their_whole_step_history_arrives() {
+    journey(RollupConvention::OmittedInclusive).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_history_arrives_whatever_the_rollup_convention() {
+    journey(RollupConvention::EmptyExclusive).await;
+}
+
+async fn journey(convention: RollupConvention) {
     let logs = LogCapture::start();
     let stack = start(false).await;
+    if let RollupConvention::EmptyExclusive = convention {
+        let knobs = serde_json::json!({"empty_rollup_windows": "empty_object",
+            "daily_rollup_end": "exclusive", "final_page_token": "empty"});
+        admin(stack.google.base_url(), "__admin/knobs", knobs).await;
+    }
     let browser = browser();
     link_both_accounts(&stack, &browser).await;
 
@@ -90,16 +106,20 @@ async fn a_member_links_both_accounts_and_their_whole_step_history_arrives() {
 
     let persona = stack.google.persona();
     let today = persona.today(Timestamp::now());
+    // The API's JSON omits a zero count, and empty windows carry none: both are null.
     let mut expected = Vec::new();
     let mut day = persona.history_start();
     while day <= today {
-        if let Some(steps) = persona.daily_steps(day) {
-            expected.push((day, steps));
+        match (persona.daily_steps(day), &convention) {
+            (Some(steps), _) => expected.push((day, Some(steps).filter(|&n| n > 0))),
+            (None, RollupConvention::EmptyExclusive) => expected.push((day, None)),
+            (None, RollupConvention::OmittedInclusive) => {}
         }
         day = day.checked_add(1.day()).unwrap();
     }
+    let counted = expected.iter().filter(|(_, count)| count.is_some()).count();
     assert!(
-        expected.len() > 3000,
+        counted > 3000,
         "the persona has about ten years of days with data"
     );
     assert_eq!(
@@ -109,7 +129,7 @@ async fn a_member_links_both_accounts_and_their_whole_step_history_arrives() {
     );
 
     let metadata = &file.metadata;
-    assert_eq!(metadata["md5"], format!("{:x}", md5_of(bytes)));
+    assert_eq!(metadata["md5"], md5_hex(bytes));
     assert_eq!(
         metadata["start_date"],
         expected.first().unwrap().0.to_string()
@@ -175,7 +195,10 @@ async fn a_member_links_both_accounts_and_their_whole_step_history_arrives() {
     stack.stack.stop().await;
 }
 
-fn md5_of(bytes: &[u8]) -> u128 {
+fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
-    u128::from_be_bytes(Md5::digest(bytes).into())
+    Md5::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

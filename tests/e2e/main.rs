@@ -1,6 +1,7 @@
 //! End-to-end tests: the whole system on the local stack (web, worker, a private redis-server,
 //! the Google and Open Humans simulators), driven over HTTP like a member's browser.
 
+mod accounts;
 mod bad_callbacks;
 mod dev_stack;
 mod helpers;

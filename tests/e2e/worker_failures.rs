@@ -5,10 +5,10 @@ use jiff::{SignedDuration, Timestamp};
 use oh_fitbit_core::queue::{Completed, JobStatus};
 use oh_fitbit_worker::Execution;
 use open_humans::ProjectMemberId;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{MEMBER, TestStack, browser, link_both_accounts, start};
+use crate::helpers::{MEMBER, TestStack, admin, browser, link_both_accounts, start};
 
 const DAILY_FILE: &str = "fitbit-daily.json.gz";
 
@@ -22,29 +22,36 @@ fn member() -> ProjectMemberId {
     MEMBER.parse().unwrap()
 }
 
-async fn admin(base: &url::Url, path: &str, body: Value) {
-    let response = reqwest::Client::new()
-        .post(base.join(path).unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.text().await.unwrap());
-}
-
 async fn run_once(stack: &TestStack) -> Completed {
-    match stack.worker.try_execute_one(&CancellationToken::new()).await.unwrap() {
+    match stack
+        .worker
+        .try_execute_one(&CancellationToken::new())
+        .await
+        .unwrap()
+    {
         Execution::Ran { completed, .. } => completed,
         Execution::Empty => panic!("a job was expected"),
     }
 }
 
 async fn job(stack: &TestStack) -> JobStatus {
-    stack.worker.context().queue.status(&member()).await.unwrap()
+    stack
+        .worker
+        .context()
+        .queue
+        .status(&member())
+        .await
+        .unwrap()
 }
 
 async fn run_again_now(stack: &TestStack) -> Completed {
-    stack.worker.context().queue.enqueue(&member(), Timestamp::now()).await.unwrap();
+    stack
+        .worker
+        .context()
+        .queue
+        .enqueue(&member(), Timestamp::now())
+        .await
+        .unwrap();
     run_once(stack).await
 }
 
@@ -70,26 +77,53 @@ fn data_requests(stack: &TestStack, status: u16) -> usize {
 }
 
 fn token_requests(stack: &TestStack) -> usize {
-    stack.google.instruments().journal.matching("POST", "/token").len()
+    stack
+        .google
+        .instruments()
+        .journal
+        .matching("POST", "/token")
+        .len()
 }
 
 #[tokio::test]
 async fn a_quota_wait_is_rescheduled_without_counting_as_a_failure() {
     let stack = connected().await;
-    admin(stack.google.base_url(), "__admin/knobs", json!({"quota_per_user_per_min": 10})).await;
+    admin(
+        stack.google.base_url(),
+        "__admin/knobs",
+        json!({"quota_per_user_per_min": 10}),
+    )
+    .await;
     assert_eq!(run_once(&stack).await, Completed::Scheduled);
     let status = job(&stack).await;
     assert_eq!(status.attempts, 0, "a quota wait is not a failed attempt");
     assert_eq!(status.last_outcome.as_deref(), Some("later"));
     assert!(status.message.unwrap().contains("request limit"));
     assert!(status.run_at.unwrap() > Timestamp::now() + SignedDuration::from_secs(50));
-    assert_eq!(data_requests(&stack, 429), 1, "the run stops at the first 429");
+    assert_eq!(
+        data_requests(&stack, 429),
+        1,
+        "the run stops at the first 429"
+    );
     assert!(completed_files(&stack).is_empty());
 
-    admin(stack.google.base_url(), "__admin/knobs", json!({"quota_per_user_per_min": 300})).await;
-    stack.google.instruments().clock.advance(SignedDuration::from_secs(61));
+    admin(
+        stack.google.base_url(),
+        "__admin/knobs",
+        json!({"quota_per_user_per_min": 300}),
+    )
+    .await;
+    stack
+        .google
+        .instruments()
+        .clock
+        .advance(SignedDuration::from_secs(61));
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
-    assert_eq!(completed_files(&stack).len(), 1, "the next run finishes the import");
+    assert_eq!(
+        completed_files(&stack).len(),
+        1,
+        "the next run finishes the import"
+    );
     assert_eq!(job(&stack).await.last_outcome.as_deref(), Some("ok"));
 }
 
@@ -101,9 +135,17 @@ async fn a_revoked_google_grant_parks_the_member_without_retrying() {
     let status = job(&stack).await;
     assert_eq!(status.state.as_deref(), Some("idle"));
     assert!(status.message.unwrap().contains("Reconnect Fitbit"));
-    assert_eq!(token_requests(&stack), 2, "one code exchange, one refresh attempt, no loop");
+    assert_eq!(
+        token_requests(&stack),
+        2,
+        "one code exchange, one refresh attempt, no loop"
+    );
     assert!(matches!(
-        stack.worker.try_execute_one(&CancellationToken::new()).await.unwrap(),
+        stack
+            .worker
+            .try_execute_one(&CancellationToken::new())
+            .await
+            .unwrap(),
         Execution::Empty
     ));
 }
@@ -134,7 +176,10 @@ async fn a_malformed_answer_fails_the_run_and_the_retry_finishes_it() {
     .await;
     assert_eq!(run_once(&stack).await, Completed::Scheduled);
     let status = job(&stack).await;
-    assert_eq!((status.attempts, status.last_outcome.as_deref()), (1, Some("retry")));
+    assert_eq!(
+        (status.attempts, status.last_outcome.as_deref()),
+        (1, Some("retry"))
+    );
     assert!(status.message.unwrap().contains("will try again"));
     assert!(completed_files(&stack).is_empty());
 
@@ -147,7 +192,11 @@ async fn a_malformed_answer_fails_the_run_and_the_retry_finishes_it() {
 async fn tokens_that_expired_early_are_refreshed_once_and_the_import_continues() {
     let stack = connected().await;
     // Our records say the tokens are fresh; both services' clocks say otherwise.
-    stack.google.instruments().clock.advance(SignedDuration::from_hours(11));
+    stack
+        .google
+        .instruments()
+        .clock
+        .advance(SignedDuration::from_hours(11));
     assert_eq!(run_once(&stack).await, Completed::Scheduled);
     assert_eq!(token_requests(&stack), 2, "one code exchange, one refresh");
     assert_eq!(data_requests(&stack, 401), 1);
@@ -162,7 +211,11 @@ async fn a_failed_upload_keeps_the_previous_file_and_the_next_run_replaces_it() 
     assert_eq!(first.len(), 1);
 
     // A day later there is new data, and S3 fails every upload of this run.
-    stack.google.instruments().clock.advance(SignedDuration::from_hours(25));
+    stack
+        .google
+        .instruments()
+        .clock
+        .advance(SignedDuration::from_hours(25));
     admin(
         stack.open_humans.base_url(),
         "__admin/faults",
@@ -172,7 +225,11 @@ async fn a_failed_upload_keeps_the_previous_file_and_the_next_run_replaces_it() 
     .await;
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
     assert_eq!(job(&stack).await.last_outcome.as_deref(), Some("retry"));
-    assert_eq!(completed_files(&stack), first, "the member still has the previous file");
+    assert_eq!(
+        completed_files(&stack),
+        first,
+        "the member still has the previous file"
+    );
 
     let cleared = reqwest::Client::new()
         .delete(stack.open_humans.base_url().join("__admin/faults").unwrap())

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod config;
 pub mod crypto;
 pub mod local_redis;
+pub mod locks;
 pub mod members;
 pub mod oauth_state;
 pub mod queue;
@@ -32,6 +33,10 @@ pub enum Error {
     InvalidStagingKey(String),
     #[error("staging store I/O failed")]
     Staging(#[source] std::io::Error),
+    #[error("the lock {0:?} stayed taken; another process is still working on it")]
+    LockTimeout(String),
+    #[error("a background task failed: {0}")]
+    Task(String),
     #[error("the member has not connected {0}")]
     NotConnected(Provider),
     #[error("{0} refused the member's grant (expired or revoked); the member must connect again")]
@@ -49,7 +54,7 @@ impl Error {
     /// Failures that may pass by themselves if the same thing is tried again later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Redis(_) | Self::Staging(_) => true,
+            Self::Redis(_) | Self::Staging(_) | Self::LockTimeout(_) | Self::Task(_) => true,
             Self::TokenRefresh { transient, .. } => *transient,
             _ => false,
         }

@@ -22,6 +22,10 @@ const FIELD_OPEN_HUMANS_TOKENS: &str = "open_humans_tokens";
 const FIELD_FITBIT: &str = "fitbit";
 const FIELD_GOOGLE_TOKENS: &str = "google_tokens";
 const FIELD_SYNC: &str = "sync";
+/// Each token field has a revision that changes with every write, so a refresh can store its
+/// result only if nobody replaced the tokens meanwhile.
+const FIELD_OPEN_HUMANS_REVISION: &str = "open_humans_tokens_rev";
+const FIELD_GOOGLE_REVISION: &str = "google_tokens_rev";
 
 #[derive(Clone, Debug)]
 pub struct OpenHumansTokens {
@@ -72,6 +76,40 @@ pub struct Member {
     pub fitbit: Option<FitbitAccount>,
     pub google_tokens: Option<GoogleTokens>,
     pub sync: SyncRecord,
+    pub(crate) open_humans_revision: String,
+    pub(crate) google_revision: String,
+}
+
+/// What a conditional token write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replaced {
+    Written,
+    /// The tokens had been replaced since they were read (a refresh elsewhere, a reconnect).
+    Changed,
+}
+
+/// Which of a member's token sets a write is about.
+#[derive(Clone, Copy, Debug)]
+enum TokenField {
+    OpenHumans,
+    Google,
+}
+
+impl TokenField {
+    fn names(self) -> (&'static str, &'static str, Purpose) {
+        match self {
+            Self::OpenHumans => (
+                FIELD_OPEN_HUMANS_TOKENS,
+                FIELD_OPEN_HUMANS_REVISION,
+                Purpose::OpenHumansTokens,
+            ),
+            Self::Google => (
+                FIELD_GOOGLE_TOKENS,
+                FIELD_GOOGLE_REVISION,
+                Purpose::GoogleTokens,
+            ),
+        }
+    }
 }
 
 /// The sealed form of a token pair: only ever exists in memory between `seal` and `open`.
@@ -90,6 +128,7 @@ pub struct MemberStore {
     cipher: Arc<TokenCipher>,
     prefix: String,
     set_existing: Arc<Script>,
+    replace_tokens: Arc<Script>,
 }
 
 impl MemberStore {
@@ -99,6 +138,7 @@ impl MemberStore {
             cipher,
             prefix: key_prefix.to_owned(),
             set_existing: Arc::new(Script::new(include_str!("lua/hset_existing.lua"))),
+            replace_tokens: Arc::new(Script::new(include_str!("lua/replace_tokens.lua"))),
         }
     }
 
@@ -114,19 +154,20 @@ impl MemberStore {
             .atomic()
             .hset_nx(&key, FIELD_CREATED_AT, Timestamp::now().as_millisecond())
             .hset(&key, FIELD_OPEN_HUMANS_TOKENS, sealed)
+            .hset(&key, FIELD_OPEN_HUMANS_REVISION, crate::random_token())
             .sadd(self.index_key(), id.as_ref())
             .query_async(&mut self.redis.clone())
             .await?;
         Ok(())
     }
 
-    pub async fn save_open_humans_tokens(
+    /// Stores refreshed Open Humans tokens if the stored ones are still those of `member`.
+    pub async fn replace_open_humans_tokens(
         &self,
-        id: &ProjectMemberId,
+        member: &Member,
         tokens: &OpenHumansTokens,
-    ) -> Result<(), Error> {
-        let sealed = self.seal_tokens(id, Purpose::OpenHumansTokens, tokens.into());
-        self.set_fields(id, &[(FIELD_OPEN_HUMANS_TOKENS, sealed)])
+    ) -> Result<Replaced, Error> {
+        self.replace_tokens(member, TokenField::OpenHumans, tokens.into())
             .await
     }
 
@@ -140,18 +181,23 @@ impl MemberStore {
         let account = serde_json::to_string(account).map_err(Error::Encode)?;
         self.set_fields(
             id,
-            &[(FIELD_FITBIT, account), (FIELD_GOOGLE_TOKENS, sealed)],
+            &[
+                (FIELD_FITBIT, account),
+                (FIELD_GOOGLE_TOKENS, sealed),
+                (FIELD_GOOGLE_REVISION, crate::random_token()),
+            ],
         )
         .await
     }
 
-    pub async fn save_google_tokens(
+    /// Stores refreshed Google tokens if the stored ones are still those of `member`.
+    pub async fn replace_google_tokens(
         &self,
-        id: &ProjectMemberId,
+        member: &Member,
         tokens: &GoogleTokens,
-    ) -> Result<(), Error> {
-        let sealed = self.seal_tokens(id, Purpose::GoogleTokens, tokens.into());
-        self.set_fields(id, &[(FIELD_GOOGLE_TOKENS, sealed)]).await
+    ) -> Result<Replaced, Error> {
+        self.replace_tokens(member, TokenField::Google, tokens.into())
+            .await
     }
 
     pub async fn save_sync(&self, id: &ProjectMemberId, record: &SyncRecord) -> Result<(), Error> {
@@ -200,6 +246,14 @@ impl MemberStore {
                 refresh_expires_at: tokens.refresh_expires_at,
             }),
             sync: decode_json(id, FIELD_SYNC, fields.get(FIELD_SYNC))?.unwrap_or_default(),
+            open_humans_revision: fields
+                .get(FIELD_OPEN_HUMANS_REVISION)
+                .cloned()
+                .unwrap_or_default(),
+            google_revision: fields
+                .get(FIELD_GOOGLE_REVISION)
+                .cloned()
+                .unwrap_or_default(),
         }))
     }
 
@@ -227,6 +281,35 @@ impl MemberStore {
             Ok(())
         } else {
             Err(Error::MemberNotFound(id.to_string()))
+        }
+    }
+
+    async fn replace_tokens(
+        &self,
+        member: &Member,
+        field: TokenField,
+        tokens: SealedTokens,
+    ) -> Result<Replaced, Error> {
+        let (tokens_field, revision_field, purpose) = field.names();
+        let expected = match field {
+            TokenField::OpenHumans => &member.open_humans_revision,
+            TokenField::Google => &member.google_revision,
+        };
+        let sealed = self.seal_tokens(&member.id, purpose, tokens);
+        let written: i64 = self
+            .replace_tokens
+            .key(self.member_key(&member.id))
+            .arg(revision_field)
+            .arg(expected)
+            .arg(crate::random_token())
+            .arg(tokens_field)
+            .arg(sealed)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        match written {
+            1 => Ok(Replaced::Written),
+            0 => Ok(Replaced::Changed),
+            _ => Err(Error::MemberNotFound(member.id.to_string())),
         }
     }
 

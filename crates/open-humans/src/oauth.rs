@@ -110,13 +110,7 @@ fn token_error(reply: Reply) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use crate::reply::reply;
 
     #[test]
     fn invalid_grant_is_the_same_at_400_and_401() {

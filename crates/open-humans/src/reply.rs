@@ -70,16 +70,18 @@ impl Reply {
     }
 }
 
+/// A reply as the server would have sent it, for the unit tests of the modules reading replies.
+#[cfg(test)]
+pub(crate) fn reply(status: u16, body: &str) -> Reply {
+    Reply {
+        status: StatusCode::from_u16(status).unwrap(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     #[test]
     fn a_401_carries_the_detail() {

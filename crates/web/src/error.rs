@@ -32,6 +32,9 @@ pub enum AccountProblem {
     NoProfile,
     LegacyLogin,
     NoOfflineAccess,
+    /// The member unticked activity and fitness on Google's consent screen: that is the data
+    /// this service imports.
+    ActivityNotGranted,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +232,11 @@ impl IntoResponse for WebError {
                     AccountProblem::NoOfflineAccess => {
                         "Google did not grant lasting access, which the daily import needs. Please \
                          connect again and approve the request."
+                    }
+                    AccountProblem::ActivityNotGranted => {
+                        "You did not allow access to your activity and fitness data, which is what \
+                         this service imports, so nothing was connected. Connect again and leave \
+                         \"activity and fitness\" ticked on Google's screen."
                     }
                 };
                 (

@@ -57,6 +57,11 @@ pub fn app(state: AppState) -> Router {
         ));
     }
     router
+        // Pages show a member's own data and download links: never kept by caches.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

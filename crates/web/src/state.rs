@@ -8,6 +8,7 @@ use google_health::{ClientCredentials, GoogleOAuth, HealthApi, Scope};
 use oh_fitbit_core::{
     clients,
     config::{GoogleConfig, OpenHumansConfig, PublicUrl},
+    locks::Locks,
     members::MemberStore,
     oauth_state::OAuthStates,
     queue::JobQueue,
@@ -58,6 +59,7 @@ impl AppState {
         let google_client = clients::google_credentials(&deps.google);
         let tokens = TokenKeeper::new(
             deps.members.clone(),
+            Locks::new(deps.redis.clone(), &deps.key_prefix),
             open_humans.clone(),
             google_oauth.clone(),
             google_client.clone(),

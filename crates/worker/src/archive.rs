@@ -34,12 +34,12 @@ struct Daily {
     steps: StepsColumns,
 }
 
-/// Days the API reported, ascending. A day the device recorded nothing on is absent; a day
-/// with zero steps is present with 0.
+/// Days the API reported, ascending. A day the API did not return is absent; `null` is a day it
+/// returned without a count (see [`DailySteps`]).
 #[derive(Serialize)]
 struct StepsColumns {
     date: Vec<Date>,
-    count: Vec<u64>,
+    count: Vec<Option<u64>>,
 }
 
 /// A built file: its gzipped bytes and the facts its Open Humans metadata needs.
@@ -48,6 +48,7 @@ pub struct Archive {
     pub md5: String,
     pub first_date: Option<Date>,
     pub last_date: Option<Date>,
+    /// Days with a step count.
     pub days: usize,
 }
 
@@ -79,7 +80,7 @@ pub fn daily(time_zone: Option<&str>, steps: &DailySteps) -> Archive {
         bytes,
         first_date,
         last_date,
-        days: steps.len(),
+        days: steps.values().filter(|count| count.is_some()).count(),
     }
 }
 
@@ -101,7 +102,7 @@ mod tests {
 
     #[test]
     fn the_file_is_versioned_columnar_and_deterministic() {
-        let steps = DailySteps::from([(date(2016, 3, 2), 0), (date(2016, 3, 1), 8412)]);
+        let steps = DailySteps::from([(date(2016, 3, 2), None), (date(2016, 3, 1), Some(8412))]);
         let archive = daily(Some("America/New_York"), &steps);
         let json = decompress(&archive.bytes);
         assert_eq!(json["schema"], "oh-fitbit/daily");
@@ -112,10 +113,10 @@ mod tests {
         );
         assert_eq!(
             json["daily"]["steps"]["count"],
-            serde_json::json!([8412, 0])
+            serde_json::json!([8412, null])
         );
         assert_eq!(json["first_date"], "2016-03-01");
-        assert_eq!(archive.days, 2);
+        assert_eq!(archive.days, 1);
         assert_eq!(archive.md5.len(), 32);
         assert_eq!(daily(Some("America/New_York"), &steps).md5, archive.md5);
         assert_ne!(daily(Some("Europe/Berlin"), &steps).md5, archive.md5);

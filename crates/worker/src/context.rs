@@ -6,6 +6,7 @@ use google_health::HealthApi;
 use oh_fitbit_core::{
     clients,
     config::{GoogleConfig, OpenHumansConfig, PublicUrl, WorkerConfig},
+    locks::Locks,
     members::MemberStore,
     queue::JobQueue,
     staging::Staging,
@@ -23,32 +24,37 @@ pub struct WorkerContext {
     pub config: WorkerConfig,
 }
 
+/// What the context is built from.
+pub struct Dependencies {
+    pub members: MemberStore,
+    pub queue: JobQueue,
+    pub locks: Locks,
+    pub staging: Staging,
+    pub public_url: PublicUrl,
+    pub open_humans: OpenHumansConfig,
+    pub google: GoogleConfig,
+    pub config: WorkerConfig,
+}
+
 impl WorkerContext {
-    pub fn new(
-        members: MemberStore,
-        queue: JobQueue,
-        staging: Staging,
-        public_url: &PublicUrl,
-        open_humans: &OpenHumansConfig,
-        google: &GoogleConfig,
-        config: WorkerConfig,
-    ) -> Arc<Self> {
+    pub fn new(deps: Dependencies) -> Arc<Self> {
         let http = clients::http_client();
-        let open_humans = clients::open_humans(open_humans, public_url, http.clone());
+        let open_humans = clients::open_humans(&deps.open_humans, &deps.public_url, http.clone());
         let tokens = TokenKeeper::new(
-            members.clone(),
+            deps.members.clone(),
+            deps.locks,
             open_humans.clone(),
-            clients::google_oauth(google, http.clone()),
-            clients::google_credentials(google),
+            clients::google_oauth(&deps.google, http.clone()),
+            clients::google_credentials(&deps.google),
         );
         Arc::new(Self {
-            members,
-            queue,
-            staging,
+            members: deps.members,
+            queue: deps.queue,
+            staging: deps.staging,
             open_humans,
             tokens,
-            health: clients::health_api(google, http),
-            config,
+            health: clients::health_api(&deps.google, http),
+            config: deps.config,
         })
     }
 }

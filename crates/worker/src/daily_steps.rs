@@ -1,24 +1,31 @@
-//! Daily step counts for the member's whole history, with `dailyRollUp` in windows of at most
-//! 90 days (the API's cap for steps), newest first.
+//! Daily step counts for the member's whole history, with `dailyRollUp`, newest window first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use google_health::{DailyRollUpRequest, DailyRollupPoint};
 use jiff::{ToSpan, civil::Date};
 
 use crate::{error::SyncError, google::GoogleSession};
 
-/// The API's `dailyRollUp` range cap for steps, and its page-size maximum.
-const WINDOW_DAYS: i32 = 90;
-/// With no known membership start, history is over after this many empty windows in a row
-/// (a year without a single step).
+/// Steps allow rollup ranges of 90 days, and whether the range's end day is included is
+/// unknown (reference §2.6). Ranges 89 days apart cover 90 days under the inclusive reading and
+/// 89 under the exclusive one, so they are accepted either way and always fit one page.
+const SPAN_DAYS: i32 = 89;
+const PAGE_SIZE: u32 = 90;
+/// A window never needs more pages than this; more means the server is repeating itself.
+const MAX_PAGES_PER_WINDOW: u32 = 4;
+/// With no known membership start, history is over after this many windows in a row without a
+/// single step count (about a year).
 const EMPTY_WINDOWS_BEFORE_STOP: u32 = 4;
 
-/// Steps per civil day, for the days the API reports.
-pub type DailySteps = BTreeMap<Date, u64>;
+/// Steps per civil day, for the days the API returned. `None`: the API returned the day without
+/// a count, which in proto3 JSON means zero, unless the API returns empty windows for days
+/// without data (a variant seen for other types); the file keeps it as `null` rather than
+/// guess.
+pub type DailySteps = BTreeMap<Date, Option<u64>>;
 
 /// Reads `[first, last]`. When `first` is only a floor (the membership start is unknown), the
-/// walk stops after a year of empty windows.
+/// walk stops after a year without a step count.
 pub async fn fetch(
     session: &mut GoogleSession<'_>,
     first: Date,
@@ -30,10 +37,10 @@ pub async fn fetch(
     let mut empty_windows = 0;
     while end > first {
         let start = end
-            .checked_sub(WINDOW_DAYS.days())
+            .checked_sub(SPAN_DAYS.days())
             .map_or(first, |start| start.max(first));
-        let found = fetch_window(session, start, end, &mut days).await?;
-        empty_windows = if found == 0 { empty_windows + 1 } else { 0 };
+        let counted = fetch_window(session, start, end, &mut days).await?;
+        empty_windows = if counted == 0 { empty_windows + 1 } else { 0 };
         if !first_is_known && empty_windows >= EMPTY_WINDOWS_BEFORE_STOP {
             break;
         }
@@ -42,9 +49,8 @@ pub async fn fetch(
     Ok(days)
 }
 
-/// One window `[start, end)`, following page tokens. Days outside the window are ignored:
-/// whether the API treats `range.end` as inclusive is not settled (reference §2.6), and the
-/// neighbouring window reads that day anyway.
+/// One window `[start, end)`, following page tokens; returns how many days had a count. A day
+/// outside the window (the end day, if the API includes it) is left to the neighbouring window.
 async fn fetch_window(
     session: &mut GoogleSession<'_>,
     start: Date,
@@ -52,14 +58,15 @@ async fn fetch_window(
     days: &mut DailySteps,
 ) -> Result<usize, SyncError> {
     let context = format!("dailyRollUp steps {start}..{end}");
-    let mut found = 0;
-    let mut page_token = None;
-    loop {
+    let mut counted = 0;
+    let mut page_token: Option<String> = None;
+    let mut seen_tokens = HashSet::new();
+    for _ in 0..MAX_PAGES_PER_WINDOW {
         let request = DailyRollUpRequest {
             start,
             end,
             window_days: 1,
-            page_size: Some(WINDOW_DAYS as u32),
+            page_size: Some(PAGE_SIZE),
             page_token: page_token.take(),
         };
         let page = session
@@ -71,34 +78,49 @@ async fn fetch_window(
         for point in &page.points {
             let date = point.start.date();
             if (start..end).contains(&date) {
-                days.insert(date, step_count(point, &context)?);
-                found += 1;
+                let count = step_count(point, &context)?;
+                counted += usize::from(count.is_some());
+                days.insert(date, count);
             }
         }
         match page.next_page_token {
+            None => return Ok(counted),
+            Some(token) if !seen_tokens.insert(token.clone()) => {
+                return Err(unexpected(&context, "a page token came back twice"));
+            }
             Some(token) => page_token = Some(token),
-            None => return Ok(found),
         }
     }
+    Err(unexpected(
+        &context,
+        &format!("more than {MAX_PAGES_PER_WINDOW} pages for one window"),
+    ))
 }
 
 /// `countSum` is an int64 in proto3 JSON: a decimal string, omitted when zero.
-fn step_count(point: &DailyRollupPoint, context: &str) -> Result<u64, SyncError> {
-    let malformed = |detail: String| SyncError::UnexpectedValue {
-        context: context.to_owned(),
-        detail,
-    };
+fn step_count(point: &DailyRollupPoint, context: &str) -> Result<Option<u64>, SyncError> {
     let Some(steps) = point.value.get("steps") else {
-        return Err(malformed(format!(
-            "day {} has no steps member",
-            point.start.date()
-        )));
+        return Err(unexpected(
+            context,
+            &format!("day {} has no steps member", point.start.date()),
+        ));
     };
     match steps.get("countSum") {
-        None => Ok(0),
+        None => Ok(None),
         Some(serde_json::Value::String(text)) => text
             .parse()
-            .map_err(|_| malformed(format!("countSum {text:?} is not a count"))),
-        Some(other) => Err(malformed(format!("countSum {other} is not a string"))),
+            .map(Some)
+            .map_err(|_| unexpected(context, &format!("countSum {text:?} is not a count"))),
+        Some(other) => Err(unexpected(
+            context,
+            &format!("countSum {other} is not a string"),
+        )),
+    }
+}
+
+fn unexpected(context: &str, detail: &str) -> SyncError {
+    SyncError::UnexpectedValue {
+        context: context.to_owned(),
+        detail: detail.to_owned(),
     }
 }

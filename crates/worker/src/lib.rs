@@ -25,15 +25,14 @@ use open_humans::ProjectMemberId;
 use tokio_util::sync::CancellationToken;
 
 pub use archive::{DAILY_FILE_NAME, DAILY_SCHEMA, DAILY_SCHEMA_VERSION};
-pub use context::WorkerContext;
+pub use context::{Dependencies, WorkerContext};
 pub use error::SyncError;
 
-/// How long a job may keep running after shutdown is asked for before its lease is handed back
-/// (Heroku kills a dyno 30 seconds after SIGTERM).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 const REAP_EVERY: Duration = Duration::from_secs(30);
 /// Longest idle wait before checking the queue again (scheduled runs become due silently).
 const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// Members found without a job at start run within this long.
+const BOOTSTRAP_SPREAD: Duration = Duration::from_secs(300);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Execution {
@@ -87,7 +86,7 @@ impl Worker {
         let sync = sync::sync_member(&self.ctx, lease);
         let grace_over = async {
             shutdown.cancelled().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tokio::time::sleep(self.ctx.config.shutdown_grace).await;
         };
         let result = tokio::select! {
             result = sync => result,
@@ -112,6 +111,32 @@ impl Worker {
         outcome::outcome(&result, lease.attempts, &self.ctx.config)
     }
 
+    /// Queues every member who connected Fitbit but has no job at all (the process crashed
+    /// between connecting and queueing, or Redis lost the queue), spread over a few minutes so
+    /// a restart does not start them all at once. Safe to run from every worker at every start:
+    /// a member with a job keeps it.
+    pub async fn queue_unscheduled_members(&self) -> Result<usize, oh_fitbit_core::Error> {
+        let mut queued = 0;
+        for id in self.ctx.members.member_ids().await? {
+            let never_queued = self.ctx.queue.status(&id).await?.state.is_none();
+            let connected = never_queued
+                && self
+                    .ctx
+                    .members
+                    .load(&id)
+                    .await?
+                    .is_some_and(|member| member.fitbit.is_some());
+            if connected {
+                let delay = BOOTSTRAP_SPREAD.mul_f64(random_fraction());
+                let run_at = jiff::Timestamp::now()
+                    + jiff::SignedDuration::try_from(delay).unwrap_or_default();
+                self.ctx.queue.enqueue(&id, run_at).await?;
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
     /// Heartbeats the lease; returns when it is lost.
     async fn keep_lease(&self, lease: &Lease) {
         let every = self.ctx.config.lease / 3;
@@ -128,6 +153,10 @@ impl Worker {
     /// Runs the configured number of job loops and a reaper until `shutdown` is cancelled and
     /// in-flight jobs have finished or been handed back.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), oh_fitbit_core::Error> {
+        let queued = self.queue_unscheduled_members().await?;
+        if queued > 0 {
+            tracing::info!(queued, "queued connected members that had no job");
+        }
         let reaper = tokio::spawn(self.clone().reap_until(shutdown.clone()));
         let mut loops = tokio::task::JoinSet::new();
         for _ in 0..self.ctx.config.concurrency.max(1) {
@@ -197,10 +226,15 @@ impl Worker {
 
 /// `duration` ± 20 %, so members scheduled together do not all run at the same moment.
 pub(crate) fn jitter(duration: Duration) -> Duration {
+    duration.mul_f64(0.8 + 0.4 * random_fraction())
+}
+
+/// A random number in [0, 1); 0 if the system has no randomness to give (only spreading
+/// suffers).
+fn random_fraction() -> f64 {
     let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return duration;
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.0,
     }
-    let unit = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
-    duration.mul_f64(0.8 + 0.4 * unit)
 }

@@ -63,6 +63,10 @@ pub fn outcome(
                 "Your Fitbit account still uses a Fitbit login. Move it to a Google account in the \
                  Fitbit app, then reconnect Fitbit here.",
             ),
+            ApiError::ScopeNotGranted { .. } => park(
+                "Google no longer lets this service read your activity data. Reconnect Fitbit \
+                 from your dashboard and leave \"activity and fitness\" ticked.",
+            ),
             ApiError::PermissionDenied { .. } => park(
                 "Google refused access to your Fitbit data. Reconnect Fitbit from your dashboard; \
                  if that does not help, remove this service at myaccount.google.com/connections \
@@ -88,4 +92,128 @@ fn retry(error: &SyncError, attempts: u32, now: Timestamp) -> Outcome {
 
 fn signed(duration: Duration) -> SignedDuration {
     SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::Published;
+
+    fn config() -> WorkerConfig {
+        WorkerConfig::default()
+    }
+
+    fn failed(error: SyncError, attempts: u32) -> Outcome {
+        outcome(&Err(error), attempts, &config())
+    }
+
+    fn api(source: ApiError) -> SyncError {
+        SyncError::api("dailyRollUp steps", source)
+    }
+
+    fn seconds_from_now(at: Timestamp) -> i64 {
+        Timestamp::now().duration_until(at).as_secs()
+    }
+
+    #[test]
+    fn success_schedules_the_next_sync_about_a_day_later() {
+        let summary = SyncSummary {
+            requests: 1,
+            days_with_data: 1,
+            published: Published::Unchanged { file_id: 1 },
+        };
+        let Outcome::Done { next_run } = outcome(&Ok(summary), 0, &config()) else {
+            panic!("success is Done")
+        };
+        let hours = seconds_from_now(next_run) / 3600;
+        assert!((19..=29).contains(&hours), "{hours} h");
+    }
+
+    #[test]
+    fn a_quota_wait_honours_retry_after_or_waits_for_the_next_minute() {
+        let with_hint = failed(
+            api(ApiError::QuotaExceeded {
+                retry_after: Some(Duration::from_secs(30)),
+            }),
+            3,
+        );
+        let Outcome::Later { run_at, .. } = with_hint else {
+            panic!("a quota wait is Later")
+        };
+        assert!((29..=30).contains(&seconds_from_now(run_at)));
+        let Outcome::Later { run_at, .. } =
+            failed(api(ApiError::QuotaExceeded { retry_after: None }), 0)
+        else {
+            panic!("a quota wait is Later")
+        };
+        assert!((60..=61).contains(&seconds_from_now(run_at)));
+    }
+
+    #[test]
+    fn what_only_the_member_can_fix_parks_the_job_with_what_to_do() {
+        let cases = [
+            (
+                SyncError::Core(Error::GrantRevoked(Provider::Google)),
+                "Reconnect Fitbit",
+            ),
+            (
+                SyncError::Core(Error::GrantRevoked(Provider::OpenHumans)),
+                "Sign in with Open Humans",
+            ),
+            (
+                SyncError::Core(Error::NotConnected(Provider::Google)),
+                "Connect your Fitbit",
+            ),
+            (
+                api(ApiError::AccountNotLinked),
+                "Google Health (Fitbit) app",
+            ),
+            (api(ApiError::NoHealthProfile), "profile"),
+            (api(ApiError::LegacyFitbitAccount), "Fitbit login"),
+            (
+                api(ApiError::ScopeNotGranted { scope: None }),
+                "activity and fitness",
+            ),
+            (
+                api(ApiError::PermissionDenied { reason: None }),
+                "myaccount.google.com",
+            ),
+        ];
+        for (error, advice) in cases {
+            let described = error.to_string();
+            let Outcome::Parked { reason } = failed(error, 0) else {
+                panic!("{described} should park the job")
+            };
+            assert!(reason.contains(advice), "{described}: {reason}");
+        }
+    }
+
+    #[test]
+    fn other_failures_retry_with_a_growing_capped_backoff() {
+        let Outcome::Retry { run_at, error } = failed(api(ApiError::Server { status: 503 }), 0)
+        else {
+            panic!("a server error is retried")
+        };
+        assert!((45..=75).contains(&seconds_from_now(run_at)));
+        assert!(error.contains("temporary"), "{error}");
+        let Outcome::Retry { run_at, .. } = failed(api(ApiError::Server { status: 503 }), 3) else {
+            panic!("a server error is retried")
+        };
+        assert!(
+            (380..=580).contains(&seconds_from_now(run_at)),
+            "8 minutes ± 20 %"
+        );
+        let malformed = SyncError::UnexpectedValue {
+            context: "x".into(),
+            detail: "y".into(),
+        };
+        let Outcome::Retry { run_at, error } = failed(malformed, 30) else {
+            panic!("an unexpected answer is retried")
+        };
+        assert!(
+            seconds_from_now(run_at) <= 6 * 3600 * 12 / 10,
+            "capped at 6 h ± 20 %"
+        );
+        assert!(error.contains("unexpected problem"), "{error}");
+    }
 }

@@ -38,7 +38,6 @@ pub async fn replace_file(
             open_humans.exchange_member(&token).await
         })
         .await??;
-    let token = ctx.tokens.open_humans_access_token(member, false).await?;
     let mut previous: Vec<&RemoteFile> = remote
         .own_files()
         .filter(|existing| existing.basename == file.filename)
@@ -54,10 +53,16 @@ pub async fn replace_file(
             file_id: previous.remove(index).id,
         },
         None => {
+            // A 401 anywhere in the three steps re-runs the upload from the start; a file left
+            // incomplete by the failed attempt stays invisible and Open Humans purges it.
+            let upload = new_file(file, archive);
             let uploaded = ctx
-                .open_humans
-                .upload(&token, new_file(file, archive))
-                .await?;
+                .tokens
+                .with_open_humans(member, |open_humans, token| {
+                    let upload = upload.clone();
+                    async move { open_humans.upload(&token, upload).await }
+                })
+                .await??;
             Published::Uploaded {
                 file_id: uploaded.id,
             }
@@ -68,7 +73,12 @@ pub async fn replace_file(
             return Err(SyncError::LeaseLost);
         }
         for old in previous {
-            ctx.open_humans.delete_file(&token, old.id).await?;
+            let id = old.id;
+            ctx.tokens
+                .with_open_humans(member, |open_humans, token| async move {
+                    open_humans.delete_file(&token, id).await
+                })
+                .await??;
         }
     }
     Ok(kept)

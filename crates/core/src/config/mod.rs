@@ -237,6 +237,9 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// Members synced at once by one worker process.
     pub concurrency: usize,
+    /// How long a running job may continue after SIGTERM before it is handed back (Heroku
+    /// kills the dyno 30 seconds after SIGTERM).
+    pub shutdown_grace: Duration,
 }
 
 impl WorkerConfig {
@@ -255,6 +258,9 @@ impl WorkerConfig {
             lease: Duration::from_secs(lease),
             max_attempts: env.parsed_or("JOB_MAX_ATTEMPTS", 8)?,
             concurrency,
+            shutdown_grace: Duration::from_secs(
+                env.parsed_or("WORKER_SHUTDOWN_GRACE_SECONDS", 20)?,
+            ),
         })
     }
 }
@@ -266,6 +272,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(300),
             max_attempts: 8,
             concurrency: 4,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }

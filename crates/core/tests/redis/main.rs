@@ -1,6 +1,7 @@
 //! The Redis-backed parts of the core crate against a real `redis-server`, a fresh one per test
 //! (started by the test itself; never a server someone left running).
 
+mod locks;
 mod members;
 mod oauth_state;
 mod queue;

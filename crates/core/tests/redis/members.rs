@@ -4,7 +4,7 @@ use jiff::{Timestamp, civil::date};
 use oh_fitbit_core::{
     Error,
     crypto::TokenCipher,
-    members::{FitbitAccount, GoogleTokens, MemberStore, OpenHumansTokens, SyncRecord},
+    members::{FitbitAccount, GoogleTokens, MemberStore, OpenHumansTokens, Replaced, SyncRecord},
 };
 use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
@@ -121,10 +121,6 @@ async fn writes_to_a_missing_member_do_not_create_it() {
     let store = store(&redis);
     let ghost = id("87654321");
     assert!(matches!(
-        store.save_google_tokens(&ghost, &google_tokens("x")).await,
-        Err(Error::MemberNotFound(_))
-    ));
-    assert!(matches!(
         store.save_sync(&ghost, &SyncRecord::default()).await,
         Err(Error::MemberNotFound(_))
     ));
@@ -196,4 +192,74 @@ async fn sync_records_round_trip() {
     };
     store.save_sync(&member, &record).await.unwrap();
     assert_eq!(store.load(&member).await.unwrap().unwrap().sync, record);
+}
+
+fn account() -> FitbitAccount {
+    FitbitAccount {
+        health_user_id: "7583570207748835967".into(),
+        legacy_user_id: None,
+        time_zone: None,
+        membership_start: None,
+        granted_scopes: vec![],
+        connected_at: Timestamp::now(),
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_result_is_not_stored_over_a_reconnect() {
+    let redis = TestRedis::start().await;
+    let store = store(&redis);
+    let member = id("12345678");
+    store
+        .save_open_humans_link(&member, &oh_tokens("oh"))
+        .await
+        .unwrap();
+    store
+        .connect_fitbit(&member, &account(), &google_tokens("first-grant"))
+        .await
+        .unwrap();
+    let read_before_refresh = store.load(&member).await.unwrap().unwrap();
+    // The member reconnects while a worker is refreshing the first grant's token.
+    store
+        .connect_fitbit(&member, &account(), &google_tokens("second-grant"))
+        .await
+        .unwrap();
+    let outcome = store
+        .replace_google_tokens(
+            &read_before_refresh,
+            &google_tokens("refreshed-first-grant"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, Replaced::Changed);
+    let stored = store.load(&member).await.unwrap().unwrap();
+    assert_eq!(
+        stored
+            .google_tokens
+            .as_ref()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "second-grant"
+    );
+
+    let outcome = store
+        .replace_google_tokens(&stored, &google_tokens("refreshed-second-grant"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Replaced::Written);
+    let stored = store.load(&member).await.unwrap().unwrap();
+    assert_eq!(
+        stored.google_tokens.unwrap().access_token.expose_secret(),
+        "refreshed-second-grant"
+    );
+    let outcome = store
+        .replace_open_humans_tokens(&read_before_refresh, &oh_tokens("refreshed-oh"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Replaced::Written,
+        "the Open Humans tokens did not change meanwhile"
+    );
 }

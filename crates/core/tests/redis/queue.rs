@@ -269,3 +269,31 @@ async fn an_idle_worker_wakes_when_work_arrives() {
         .expect("the waiter wakes on enqueue, long before its 60 s timeout")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_run_asked_for_during_a_failing_run_is_not_held_back_by_the_backoff() {
+    let redis = TestRedis::start().await;
+    let queue = queue(&redis);
+    let m = member("12345678");
+    queue.enqueue(&m, Timestamp::now()).await.unwrap();
+    let lease = queue.fetch(LEASE).await.unwrap().unwrap();
+    // The member reconnects while the run is failing.
+    assert_eq!(
+        queue.enqueue(&m, Timestamp::now()).await.unwrap(),
+        Enqueued::Coalesced
+    );
+    let retry = Outcome::Retry {
+        run_at: in_hours(6),
+        error: "boom".into(),
+    };
+    assert_eq!(
+        queue.complete(&lease, retry, MAX_ATTEMPTS).await.unwrap(),
+        Completed::Requeued
+    );
+    let again = queue
+        .fetch(LEASE)
+        .await
+        .unwrap()
+        .expect("runs again at once");
+    assert_eq!(again.attempts, 1, "the failure still counts");
+}

@@ -55,13 +55,14 @@ async fn roll_up_all(
 }
 
 #[tokio::test]
-async fn a_90_day_rollup_matches_the_persona_day_by_day() {
+async fn a_rollup_of_the_maximum_range_matches_the_persona_day_by_day() {
     let h = Harness::start().await;
     let tokens = h.connect().await;
     let persona = h.sim.persona();
     // Spans the Berlin trip (an 18-hour and a 30-hour day) and a summer without DST changes.
-    let start = date(2019, 5, 1);
-    let end = start + 90.days();
+    // With the end day included (the default, as reported live) 89 days apart is 90 days.
+    let start = date(2019, 5, 2);
+    let end = start + 89.days();
 
     let (windows, pages) = roll_up_all(&h, &tokens.access_token, start, end).await;
     assert!(pages >= 3, "{pages} pages");
@@ -83,9 +84,26 @@ async fn a_90_day_rollup_matches_the_persona_day_by_day() {
         "a worn day every ~33 days is missed, not more"
     );
 
+    let too_long = DailyRollUpRequest {
+        start,
+        end: start + 90.days(),
+        window_days: 1,
+        page_size: None,
+        page_token: None,
+    };
+    let refused = h
+        .api
+        .daily_roll_up(&tokens.access_token, "steps", &too_long)
+        .await;
+    assert!(
+        matches!(refused, Err(ApiError::InvalidArgument { .. })),
+        "with the end included, 90 days apart covers 91 days: {refused:?}"
+    );
+
     h.knobs(json!({"daily_rollup_end": "exclusive"})).await;
-    let (exclusive, _) = roll_up_all(&h, &tokens.access_token, start, end).await;
-    assert!(!exclusive.contains_key(&end));
+    let (exclusive, _) = roll_up_all(&h, &tokens.access_token, start, start + 90.days()).await;
+    assert!(!exclusive.contains_key(&(start + 90.days())));
+    assert!(exclusive.contains_key(&end));
     assert!(
         exclusive
             .keys()

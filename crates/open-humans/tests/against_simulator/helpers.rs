@@ -75,6 +75,27 @@ impl TestApp {
         self.client.exchange_code(&code).await.unwrap()
     }
 
+    /// Uploads a small file that is expected to fail, and returns the error.
+    pub async fn failed_upload(&self, tokens: &Tokens) -> open_humans::Error {
+        self.client
+            .upload(&tokens.access_token, new_file("a.json", b"{}"))
+            .await
+            .unwrap_err()
+    }
+
+    /// After a failed upload: the simulator holds one incomplete file and the member sees none.
+    pub async fn assert_nothing_visible(&self, tokens: &Tokens) {
+        let stored = self.sim.files(MEMBER_ID);
+        assert_eq!(stored.len(), 1);
+        assert!(!stored[0].completed);
+        let member = self
+            .client
+            .exchange_member(&tokens.access_token)
+            .await
+            .unwrap();
+        assert!(member.files.is_empty());
+    }
+
     pub fn journal(&self, method: &str, path_prefix: &str) -> Vec<JournalEntry> {
         self.sim.instruments().journal.matching(method, path_prefix)
     }

@@ -117,11 +117,7 @@ async fn a_failed_put_is_upload_failed_and_completes_nothing() {
         "content_type": "application/xml",
         "body": "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
     }));
-    let error = app
-        .client
-        .upload(&tokens.access_token, new_file("a.json", b"{}"))
-        .await
-        .unwrap_err();
+    let error = app.failed_upload(&tokens).await;
     assert!(
         matches!(&error, Error::UploadFailed { status: 403, code } if code == "AccessDenied"),
         "{error:?}"
@@ -130,16 +126,8 @@ async fn a_failed_put_is_upload_failed_and_completes_nothing() {
         app.journal("POST", "/api/direct-sharing/project/files/upload/complete/")
             .is_empty()
     );
-    let stored = app.sim.files(MEMBER_ID);
-    assert_eq!(stored.len(), 1);
-    assert!(!stored[0].completed);
-    assert_eq!(stored[0].bytes, None);
-    let member = app
-        .client
-        .exchange_member(&tokens.access_token)
-        .await
-        .unwrap();
-    assert!(member.files.is_empty());
+    assert_eq!(app.sim.files(MEMBER_ID)[0].bytes, None);
+    app.assert_nothing_visible(&tokens).await;
 }
 
 #[tokio::test]
@@ -147,11 +135,7 @@ async fn a_storage_outage_is_transient() {
     let app = spawn().await;
     let tokens = app.connect().await;
     app.inject(json!({"method": "PUT", "path": "^/s3/", "status": 503}));
-    let error = app
-        .client
-        .upload(&tokens.access_token, new_file("a.json", b"{}"))
-        .await
-        .unwrap_err();
+    let error = app.failed_upload(&tokens).await;
     assert!(matches!(error, Error::Server { status: 503 }), "{error:?}");
     assert!(error.is_transient());
 }
@@ -162,19 +146,9 @@ async fn completing_without_stored_bytes_is_file_not_present() {
     let tokens = app.connect().await;
     // The PUT "succeeds" without reaching storage.
     app.inject(json!({"method": "PUT", "path": "^/s3/", "status": 200, "body": ""}));
-    let error = app
-        .client
-        .upload(&tokens.access_token, new_file("a.json", b"{}"))
-        .await
-        .unwrap_err();
+    let error = app.failed_upload(&tokens).await;
     assert!(matches!(error, Error::FileNotPresent), "{error:?}");
-    assert!(!app.sim.files(MEMBER_ID)[0].completed);
-    let member = app
-        .client
-        .exchange_member(&tokens.access_token)
-        .await
-        .unwrap();
-    assert!(member.files.is_empty());
+    app.assert_nothing_visible(&tokens).await;
 }
 
 #[tokio::test]

@@ -68,7 +68,10 @@ pub async fn show(
     Ok(Html(html).into_response())
 }
 
-async fn files_on_open_humans(state: &AppState, member: &mut Member) -> Result<Vec<FileRow>, String> {
+async fn files_on_open_humans(
+    state: &AppState,
+    member: &mut Member,
+) -> Result<Vec<FileRow>, String> {
     let listed = state
         .tokens
         .with_open_humans(member, |open_humans, token| async move {
@@ -79,9 +82,11 @@ async fn files_on_open_humans(state: &AppState, member: &mut Member) -> Result<V
         Ok(Ok(remote)) => remote,
         Ok(Err(open_humans::Error::Unauthorized { .. }))
         | Err(oh_fitbit_core::Error::GrantRevoked(_)) => {
-            return Err("Open Humans no longer accepts this service's access to your account. \
+            return Err(
+                "Open Humans no longer accepts this service's access to your account. \
                         Sign in with Open Humans again."
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(Err(error)) => {
             tracing::warn!(error = %error_chain(&error), "dashboard: listing files");

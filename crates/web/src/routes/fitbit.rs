@@ -6,11 +6,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::PrivateCookieJar;
-use google_health::{ApiError, AuthorizationRequest, OAuthError, Pkce};
+use google_health::{ApiError, AuthorizationRequest, OAuthError, Pkce, Scope};
 use jiff::Timestamp;
 use oh_fitbit_core::{
     Provider,
     clients::GOOGLE_CALLBACK,
+    error_chain,
     members::{FitbitAccount, GoogleTokens},
     random_token,
 };
@@ -95,6 +96,13 @@ async fn connect_account(
             OAuthError::InvalidClient => WebError::internal(error),
             other => WebError::unavailable(Provider::Google, other),
         })?;
+    if !tokens.granted_scopes.contains(&Scope::ActivityAndFitness) {
+        // Nothing of this grant will be used: hand it back rather than keep it unused.
+        if let Err(error) = state.google_oauth.revoke(&tokens.access_token).await {
+            tracing::warn!(error = %error_chain(&error), "revoking an unusable grant failed");
+        }
+        return Err(WebError::FitbitAccount(AccountProblem::ActivityNotGranted));
+    }
     let refresh_token = tokens
         .refresh_token
         .ok_or(WebError::FitbitAccount(AccountProblem::NoOfflineAccess))?;

@@ -78,10 +78,18 @@ async fn complete_sign_in(
         refresh_token: tokens.refresh_token,
         expires_at: Timestamp::now() + tokens.expires_in,
     };
-    state
+    let id = member.project_member_id;
+    state.members.save_open_humans_link(&id, &stored).await?;
+    // A member whose import waited for them to sign in again (their Open Humans grant had
+    // lapsed) continues now.
+    let fitbit_connected = state
         .members
-        .save_open_humans_link(&member.project_member_id, &stored)
-        .await?;
-    tracing::info!(member = %member.project_member_id, "member signed in with Open Humans");
-    Ok(member.project_member_id)
+        .load(&id)
+        .await?
+        .is_some_and(|member| member.fitbit.is_some());
+    if fitbit_connected {
+        state.queue.enqueue(&id, Timestamp::now()).await?;
+    }
+    tracing::info!(member = %id, "member signed in with Open Humans");
+    Ok(id)
 }

@@ -3,8 +3,9 @@
 --   ok     success: attempts reset; a re-run asked for during the run goes straight back to
 --          ready ('requeued'), otherwise the next periodic run is scheduled at run_at_ms
 --   later  a wait that is not a failure (quota): scheduled at run_at_ms, attempts unchanged
---   retry  a failure: attempts + 1; at max_attempts the job goes to the dead set ('dead'),
---          otherwise it is scheduled at run_at_ms (the caller's backoff)
+--   retry  a failure: attempts + 1; at max_attempts the job goes to the dead set ('dead');
+--          otherwise a re-run asked for during this run (the member acted) goes back to ready,
+--          else it is scheduled at run_at_ms (the caller's backoff)
 --   park   the member must act first (reconnect): no run is scheduled unless one was asked for
 --          during this run
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] leases zset
@@ -55,6 +56,7 @@ elseif outcome == 'retry' then
     redis.call('HSET', job, 'state', 'dead', 'rerun', 0)
     return 'dead'
   end
+  if rerun then return requeue() end
   return schedule()
 elseif outcome == 'park' then
   if rerun then return requeue() end

@@ -3,7 +3,9 @@
 //!
 //! Whether `range.end` is included is unknown (the discovery document says exclusive, a live
 //! report inclusive), so it is the `daily_rollup_end` knob. The range limit (90 days, 14 for
-//! some types) is measured on the range as sent, before the knob applies.
+//! some types) counts the days the range covers under that knob: with an inclusive end,
+//! `[start, start + 90 days]` covers 91 days and is refused. Whether Google counts it that way is
+//! unknown too; this is the stricter reading, which a client must survive.
 
 use axum::{http::StatusCode, response::Response};
 use jiff::civil::Date;
@@ -134,13 +136,6 @@ pub(crate) fn daily_roll_up(
             "Query end time must be strictly larger than start time",
         ));
     }
-    let max_days = data_type.roll_up_max_days();
-    if end - start > max_days {
-        return Err(GoogleError::bad_payload(
-            Some("range"),
-            &format!("The maximum range for {} is {max_days} days.", data_type.id),
-        ));
-    }
     let window = match request.window_size_days {
         0 => 1,
         days if days < 0 => {
@@ -163,6 +158,13 @@ pub(crate) fn daily_roll_up(
         RollupEnd::Inclusive => end + 1,
         RollupEnd::Exclusive => end,
     };
+    let max_days = data_type.roll_up_max_days();
+    if end_exclusive - start > max_days {
+        return Err(GoogleError::bad_payload(
+            Some("range"),
+            &format!("The maximum range for {} is {max_days} days.", data_type.id),
+        ));
+    }
     let fingerprint = Fingerprint::of(&[
         "dailyRollUp",
         data_type.id,
