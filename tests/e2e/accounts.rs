@@ -6,18 +6,14 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use oh_fitbit_core::{config::WorkerConfig, queue::Completed};
-use oh_fitbit_worker::Execution;
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, ManualBrowser, admin, browser, get_page, link_both_accounts, start, start_with,
+    MEMBER, ManualBrowser, admin, browser, get_page, job_status, link_both_accounts, member_id,
+    run_one_job, start, start_with,
 };
-
-fn member() -> open_humans::ProjectMemberId {
-    MEMBER.parse().unwrap()
-}
 
 #[tokio::test]
 async fn a_member_who_withholds_activity_data_is_told_and_nothing_is_stored() {
@@ -29,7 +25,7 @@ async fn a_member_who_withholds_activity_data_is_told_and_nothing_is_stored() {
     let (status, _, page) = get_page(&browser, stack.url("fitbit/connect")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("activity and fitness"), "{page}");
-    let record = stack.members.load(&member()).await.unwrap().unwrap();
+    let record = stack.members.load(&member_id()).await.unwrap().unwrap();
     assert!(record.fitbit.is_none() && record.google_tokens.is_none());
     let revoked = stack
         .google
@@ -53,21 +49,8 @@ async fn signing_in_again_resumes_a_member_whose_open_humans_grant_lapsed() {
     )
     .await;
     let shutdown = CancellationToken::new();
-    let parked = stack.worker.try_execute_one(&shutdown).await.unwrap();
-    assert!(matches!(
-        parked,
-        Execution::Ran {
-            completed: Completed::Parked,
-            ..
-        }
-    ));
-    let status = stack
-        .worker
-        .context()
-        .queue
-        .status(&member())
-        .await
-        .unwrap();
+    assert_eq!(run_one_job(&stack, &shutdown).await, Completed::Parked);
+    let status = job_status(&stack).await;
     assert!(
         status
             .message
@@ -84,22 +67,9 @@ async fn signing_in_again_resumes_a_member_whose_open_humans_grant_lapsed() {
         returning.get(&callback).await.location.as_deref(),
         Some("/dashboard")
     );
-    let status = stack
-        .worker
-        .context()
-        .queue
-        .status(&member())
-        .await
-        .unwrap();
+    let status = job_status(&stack).await;
     assert_eq!(status.state.as_deref(), Some("ready"));
-    let resumed = stack.worker.try_execute_one(&shutdown).await.unwrap();
-    assert!(matches!(
-        resumed,
-        Execution::Ran {
-            completed: Completed::Scheduled,
-            ..
-        }
-    ));
+    assert_eq!(run_one_job(&stack, &shutdown).await, Completed::Scheduled);
     assert_eq!(
         stack
             .open_humans
@@ -177,13 +147,7 @@ async fn a_connected_member_whose_job_was_lost_is_queued_at_worker_start() {
         0,
         "idempotent"
     );
-    let status = stack
-        .worker
-        .context()
-        .queue
-        .status(&member())
-        .await
-        .unwrap();
+    let status = job_status(&stack).await;
     assert!(matches!(
         status.state.as_deref(),
         Some("ready" | "scheduled")
@@ -202,21 +166,8 @@ async fn a_job_running_at_shutdown_is_handed_back_without_costing_an_attempt() {
     admin(stack.google.base_url(), "__admin/faults", slow).await;
     let shutdown = CancellationToken::new();
     shutdown.cancel();
-    let ran = stack.worker.try_execute_one(&shutdown).await.unwrap();
-    assert!(matches!(
-        ran,
-        Execution::Ran {
-            completed: Completed::Scheduled,
-            ..
-        }
-    ));
-    let status = stack
-        .worker
-        .context()
-        .queue
-        .status(&member())
-        .await
-        .unwrap();
+    assert_eq!(run_one_job(&stack, &shutdown).await, Completed::Scheduled);
+    let status = job_status(&stack).await;
     assert_eq!(status.last_outcome.as_deref(), Some("later"));
     assert_eq!(status.attempts, 0);
     assert!(status.run_at.unwrap() <= jiff::Timestamp::now());

@@ -263,3 +263,28 @@ pub async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
         response.text().await.unwrap()
     );
 }
+
+pub fn member_id() -> open_humans::ProjectMemberId {
+    MEMBER.parse().unwrap()
+}
+
+/// Runs the next job, which the test expects to exist, and says how it ended.
+pub async fn run_one_job(
+    stack: &LocalStack,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> oh_fitbit_core::queue::Completed {
+    match stack.worker.try_execute_one(shutdown).await.unwrap() {
+        oh_fitbit_worker::Execution::Ran { completed, .. } => completed,
+        oh_fitbit_worker::Execution::Empty => panic!("a job was expected"),
+    }
+}
+
+pub async fn job_status(stack: &LocalStack) -> oh_fitbit_core::queue::JobStatus {
+    stack
+        .worker
+        .context()
+        .queue
+        .status(&member_id())
+        .await
+        .unwrap()
+}

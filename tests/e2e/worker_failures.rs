@@ -4,11 +4,13 @@
 use jiff::{SignedDuration, Timestamp};
 use oh_fitbit_core::queue::{Completed, JobStatus};
 use oh_fitbit_worker::Execution;
-use open_humans::ProjectMemberId;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{MEMBER, TestStack, admin, browser, link_both_accounts, start};
+use crate::helpers::{
+    MEMBER, TestStack, admin, browser, job_status, link_both_accounts, member_id, run_one_job,
+    start,
+};
 
 const DAILY_FILE: &str = "fitbit-daily.json.gz";
 
@@ -18,30 +20,12 @@ async fn connected() -> TestStack {
     stack
 }
 
-fn member() -> ProjectMemberId {
-    MEMBER.parse().unwrap()
-}
-
 async fn run_once(stack: &TestStack) -> Completed {
-    match stack
-        .worker
-        .try_execute_one(&CancellationToken::new())
-        .await
-        .unwrap()
-    {
-        Execution::Ran { completed, .. } => completed,
-        Execution::Empty => panic!("a job was expected"),
-    }
+    run_one_job(stack, &CancellationToken::new()).await
 }
 
 async fn job(stack: &TestStack) -> JobStatus {
-    stack
-        .worker
-        .context()
-        .queue
-        .status(&member())
-        .await
-        .unwrap()
+    job_status(stack).await
 }
 
 async fn run_again_now(stack: &TestStack) -> Completed {
@@ -49,7 +33,7 @@ async fn run_again_now(stack: &TestStack) -> Completed {
         .worker
         .context()
         .queue
-        .enqueue(&member(), Timestamp::now())
+        .enqueue(&member_id(), Timestamp::now())
         .await
         .unwrap();
     run_once(stack).await

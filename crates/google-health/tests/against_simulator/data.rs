@@ -10,7 +10,7 @@ use jiff::{
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::harness::Harness;
+use crate::harness::{Harness, one_day_windows};
 
 /// Every window of a daily rollup, following page tokens of pages of 30 windows; (windows by
 /// start day, pages).
@@ -22,11 +22,8 @@ async fn roll_up_all(
 ) -> (BTreeMap<Date, Option<u64>>, usize) {
     let mut windows = BTreeMap::new();
     let mut request = DailyRollUpRequest {
-        start,
-        end,
-        window_days: 1,
         page_size: Some(30),
-        page_token: None,
+        ..one_day_windows(start, end)
     };
     let mut pages = 0;
     loop {
@@ -84,13 +81,7 @@ async fn a_rollup_of_the_maximum_range_matches_the_persona_day_by_day() {
         "a worn day every ~33 days is missed, not more"
     );
 
-    let too_long = DailyRollUpRequest {
-        start,
-        end: start + 90.days(),
-        window_days: 1,
-        page_size: None,
-        page_token: None,
-    };
+    let too_long = one_day_windows(start, start + 90.days());
     let refused = h
         .api
         .daily_roll_up(&tokens.access_token, "steps", &too_long)
@@ -115,13 +106,7 @@ async fn a_rollup_of_the_maximum_range_matches_the_persona_day_by_day() {
 async fn rollups_longer_than_90_days_are_rejected() {
     let h = Harness::start().await;
     let tokens = h.connect().await;
-    let request = DailyRollUpRequest {
-        start: date(2024, 1, 1),
-        end: date(2024, 1, 1) + 91.days(),
-        window_days: 1,
-        page_size: None,
-        page_token: None,
-    };
+    let request = one_day_windows(date(2024, 1, 1), date(2024, 1, 1) + 91.days());
     let error = h
         .api
         .daily_roll_up(&tokens.access_token, "steps", &request)

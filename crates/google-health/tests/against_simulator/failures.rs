@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use google_health::{ApiError, DailyRollUpRequest};
+use google_health::ApiError;
 use jiff::{SignedDuration, civil::date};
 use serde_json::json;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, one_day_windows};
 
 #[tokio::test]
 async fn the_per_user_quota_resets_with_the_next_minute() {
@@ -64,13 +64,7 @@ async fn malformed_success_bodies_name_the_method() {
         "method": "POST", "path": "dailyRollUp$", "status": 200, "body": r#"{"rollupDataPoints": 5}"#
     }))
     .await;
-    let request = DailyRollUpRequest {
-        start: date(2026, 1, 1),
-        end: date(2026, 1, 8),
-        window_days: 1,
-        page_size: None,
-        page_token: None,
-    };
+    let request = one_day_windows(date(2026, 1, 1), date(2026, 1, 8));
     let error = h
         .api
         .daily_roll_up(&tokens.access_token, "steps", &request)

@@ -153,3 +153,17 @@ impl Harness {
         self.admin("__admin/faults", fault).await;
     }
 }
+
+/// One-day windows over `[start, end)`, with the server's default page size.
+pub fn one_day_windows(
+    start: jiff::civil::Date,
+    end: jiff::civil::Date,
+) -> google_health::DailyRollUpRequest {
+    google_health::DailyRollUpRequest {
+        start,
+        end,
+        window_days: 1,
+        page_size: None,
+        page_token: None,
+    }
+}
