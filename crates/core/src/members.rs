@@ -257,6 +257,15 @@ impl MemberStore {
         }))
     }
 
+    /// Whether the member has connected Fitbit, without reading (or decrypting) their record.
+    pub async fn has_fitbit(&self, id: &ProjectMemberId) -> Result<bool, Error> {
+        Ok(self
+            .redis
+            .clone()
+            .hexists(self.member_key(id), FIELD_FITBIT)
+            .await?)
+    }
+
     pub async fn member_ids(&self) -> Result<Vec<ProjectMemberId>, Error> {
         let ids: Vec<String> = self.redis.clone().smembers(self.index_key()).await?;
         ids.into_iter()

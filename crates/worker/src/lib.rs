@@ -119,13 +119,7 @@ impl Worker {
         let mut queued = 0;
         for id in self.ctx.members.member_ids().await? {
             let never_queued = self.ctx.queue.status(&id).await?.state.is_none();
-            let connected = never_queued
-                && self
-                    .ctx
-                    .members
-                    .load(&id)
-                    .await?
-                    .is_some_and(|member| member.fitbit.is_some());
+            let connected = never_queued && self.ctx.members.has_fitbit(&id).await?;
             if connected {
                 let delay = BOOTSTRAP_SPREAD.mul_f64(random_fraction());
                 let run_at = jiff::Timestamp::now()

@@ -64,6 +64,8 @@ async fn a_member_round_trips_and_tokens_are_not_readable_in_redis() {
         .await
         .unwrap();
 
+    assert!(store.has_fitbit(&member).await.unwrap());
+    assert!(!store.has_fitbit(&id("87654321")).await.unwrap());
     let loaded = store.load(&member).await.unwrap().expect("member exists");
     assert_eq!(
         loaded.open_humans.access_token.expose_secret(),

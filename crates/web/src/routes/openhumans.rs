@@ -82,11 +82,7 @@ async fn complete_sign_in(
     state.members.save_open_humans_link(&id, &stored).await?;
     // A member whose import waited for them to sign in again (their Open Humans grant had
     // lapsed) continues now.
-    let fitbit_connected = state
-        .members
-        .load(&id)
-        .await?
-        .is_some_and(|member| member.fitbit.is_some());
+    let fitbit_connected = state.members.has_fitbit(&id).await?;
     if fitbit_connected {
         state.queue.enqueue(&id, Timestamp::now()).await?;
     }
