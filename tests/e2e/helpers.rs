@@ -27,6 +27,8 @@ pub async fn start(run_worker: bool) -> TestStack {
     start_with(run_worker, WorkerConfig::default()).await
 }
 
+pub const UNLIMITED_QUOTA: u32 = 1_000_000;
+
 pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let staging = tempfile::tempdir().unwrap();
@@ -39,6 +41,14 @@ pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
     })
     .await
     .expect("the local stack starts (redis-server must be installed)");
+    // A whole ten-year import takes well over a minute of Google's per-user quota; the tests
+    // that are about the quota set it themselves.
+    admin(
+        stack.google.base_url(),
+        "__admin/knobs",
+        serde_json::json!({"quota_per_user_per_min": UNLIMITED_QUOTA}),
+    )
+    .await;
     TestStack {
         stack,
         _staging: staging,

@@ -25,7 +25,7 @@ fn decompress(bytes: &[u8]) -> serde_json::Value {
 fn steps_in_file(file: &serde_json::Value) -> Vec<(Date, Option<u64>)> {
     let steps = &file["daily"]["steps"];
     let dates = steps["date"].as_array().unwrap();
-    let counts = steps["count"].as_array().unwrap();
+    let counts = steps["values"]["countSum"].as_array().unwrap();
     assert_eq!(dates.len(), counts.len(), "columns have one value per day");
     dates
         .iter()
@@ -102,7 +102,7 @@ async fn journey(convention: RollupConvention) {
     let bytes = file.bytes.as_ref().expect("the file's bytes were uploaded");
     let json = decompress(bytes);
     assert_eq!(json["schema"], "oh-fitbit/daily");
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
 
     let persona = stack.google.persona();
     let today = persona.today(Timestamp::now());
@@ -130,11 +130,8 @@ async fn journey(convention: RollupConvention) {
 
     let metadata = &file.metadata;
     assert_eq!(metadata["md5"], md5_hex(bytes));
-    assert_eq!(
-        metadata["start_date"],
-        expected.first().unwrap().0.to_string()
-    );
-    assert_eq!(metadata["end_date"], expected.last().unwrap().0.to_string());
+    assert_eq!(metadata["start_date"], persona.history_start().to_string());
+    assert_eq!(metadata["end_date"], today.to_string());
     assert!(
         metadata["tags"]
             .as_array()
@@ -145,7 +142,7 @@ async fn journey(convention: RollupConvention) {
         metadata["description"]
             .as_str()
             .unwrap()
-            .contains("step counts")
+            .contains("whole history")
     );
 
     let member = stack

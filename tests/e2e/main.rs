@@ -5,5 +5,6 @@ mod accounts;
 mod bad_callbacks;
 mod dev_stack;
 mod helpers;
+mod import;
 mod journey;
 mod worker_failures;

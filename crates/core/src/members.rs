@@ -4,7 +4,10 @@
 //! tokens), so no writer ever overwrites another's field with a stale copy. Tokens are sealed
 //! with the [`TokenCipher`] before they reach Redis, with the member id as associated data.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use jiff::{Timestamp, civil::Date};
 use open_humans::ProjectMemberId;
@@ -22,6 +25,11 @@ const FIELD_OPEN_HUMANS_TOKENS: &str = "open_humans_tokens";
 const FIELD_FITBIT: &str = "fitbit";
 const FIELD_GOOGLE_TOKENS: &str = "google_tokens";
 const FIELD_SYNC: &str = "sync";
+const FIELD_PREFERENCES: &str = "preferences";
+const FIELD_PENDING: &str = "pending_periods";
+/// One field per tier and data type (`cursor:standard:steps`), so progress is saved type by
+/// type as an import goes.
+const CURSOR_FIELD_PREFIX: &str = "cursor:";
 /// Each token field has a revision that changes with every write, so a refresh can store its
 /// result only if nobody replaced the tokens meanwhile.
 const FIELD_OPEN_HUMANS_REVISION: &str = "open_humans_tokens_rev";
@@ -64,8 +72,53 @@ pub struct SyncRecord {
     pub last_success_at: Option<Timestamp>,
     pub first_day: Option<Date>,
     pub last_day: Option<Date>,
-    pub days_with_data: u32,
     pub requests: u32,
+}
+
+/// What a member chose to import.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreferences {
+    /// Intraday (high-frequency) data, and at which resolution; `None`: daily data only.
+    #[serde(default)]
+    pub intraday: Option<IntradayResolution>,
+    /// Nothing before this day is imported.
+    #[serde(default)]
+    pub earliest_date: Option<Date>,
+}
+
+/// How finely intraday data is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntradayResolution {
+    /// Every point as Google stores it.
+    Raw,
+    /// `rollUp` windows of 1, 5 or 15 minutes, for the types that support them.
+    OneMinute,
+    FiveMinutes,
+    FifteenMinutes,
+}
+
+impl IntradayResolution {
+    /// The rollUp window in seconds; `None` for raw points.
+    pub fn window_seconds(self) -> Option<u32> {
+        match self {
+            Self::Raw => None,
+            Self::OneMinute => Some(60),
+            Self::FiveMinutes => Some(300),
+            Self::FifteenMinutes => Some(900),
+        }
+    }
+}
+
+/// How far one data type of one tier has been imported: every civil day from `oldest` to
+/// `newest` is in staging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub newest: Option<Date>,
+    pub oldest: Option<Date>,
+    /// The walk back in time reached the start of the member's history.
+    #[serde(default)]
+    pub complete: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +129,13 @@ pub struct Member {
     pub fitbit: Option<FitbitAccount>,
     pub google_tokens: Option<GoogleTokens>,
     pub sync: SyncRecord,
+    pub preferences: ImportPreferences,
+    /// Staged periods (`standard:2016`, `intraday:2016-03`) whose files have not been
+    /// published since they changed: marked before staging, cleared after publishing, so a
+    /// crash in between is caught up by the next run.
+    pub pending_periods: std::collections::BTreeSet<String>,
+    /// Keyed by `{tier}:{data type}`.
+    pub cursors: BTreeMap<String, Cursor>,
     pub(crate) open_humans_revision: String,
     pub(crate) google_revision: String,
 }
@@ -205,6 +265,41 @@ impl MemberStore {
         self.set_fields(id, &[(FIELD_SYNC, record)]).await
     }
 
+    /// The deployment-wide record of Google's behaviour, on the same Redis and key prefix.
+    pub fn dialect(&self) -> crate::dialect::DialectStore {
+        crate::dialect::DialectStore::new(self.redis.clone(), &self.prefix)
+    }
+
+    pub async fn save_preferences(
+        &self,
+        id: &ProjectMemberId,
+        preferences: &ImportPreferences,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(preferences).map_err(Error::Encode)?;
+        self.set_fields(id, &[(FIELD_PREFERENCES, json)]).await
+    }
+
+    pub async fn save_pending_periods(
+        &self,
+        id: &ProjectMemberId,
+        periods: &std::collections::BTreeSet<String>,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(periods).map_err(Error::Encode)?;
+        self.set_fields(id, &[(FIELD_PENDING, json)]).await
+    }
+
+    /// Saves the progress of one tier and type (`key` is `{tier}:{data type}`).
+    pub async fn save_cursor(
+        &self,
+        id: &ProjectMemberId,
+        key: &str,
+        cursor: &Cursor,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(cursor).map_err(Error::Encode)?;
+        let field = format!("{CURSOR_FIELD_PREFIX}{key}");
+        self.set_fields(id, &[(field.as_str(), json)]).await
+    }
+
     pub async fn load(&self, id: &ProjectMemberId) -> Result<Option<Member>, Error> {
         let fields: HashMap<String, String> =
             self.redis.clone().hgetall(self.member_key(id)).await?;
@@ -246,6 +341,23 @@ impl MemberStore {
                 refresh_expires_at: tokens.refresh_expires_at,
             }),
             sync: decode_json(id, FIELD_SYNC, fields.get(FIELD_SYNC))?.unwrap_or_default(),
+            pending_periods: decode_json(id, FIELD_PENDING, fields.get(FIELD_PENDING))?
+                .unwrap_or_default(),
+            preferences: decode_json(id, FIELD_PREFERENCES, fields.get(FIELD_PREFERENCES))?
+                .unwrap_or_default(),
+            cursors: fields
+                .iter()
+                .filter_map(|(field, json)| {
+                    let key = field.strip_prefix(CURSOR_FIELD_PREFIX)?;
+                    Some(
+                        serde_json::from_str(json)
+                            .map(|cursor| (key.to_owned(), cursor))
+                            .map_err(|error| {
+                                Error::Corrupt(format!("member {id} {field}: {error}"))
+                            }),
+                    )
+                })
+                .collect::<Result<_, Error>>()?,
             open_humans_revision: fields
                 .get(FIELD_OPEN_HUMANS_REVISION)
                 .cloned()

@@ -10,7 +10,8 @@ use url::Url;
 use crate::{
     error::ApiError,
     types::{
-        DailyRollUpPage, DailyRollUpRequest, Identity, ListPage, ListRequest, Profile, Settings,
+        DailyRollUpPage, DailyRollUpRequest, Identity, ListPage, ListRequest, PairedDevicesPage,
+        Profile, RollUpPage, RollUpRequest, Settings,
     },
 };
 
@@ -80,6 +81,39 @@ impl HealthApi {
         let builder = self.http.post(url).json(&request.to_wire());
         let body = self.send(builder, access_token, &what).await?;
         decode(DailyRollUpPage::from_json(&body), &what)
+    }
+
+    /// One page of `POST …/dataTypes/{data_type}/dataPoints:rollUp` (physical-time windows).
+    pub async fn roll_up(
+        &self,
+        access_token: &SecretString,
+        data_type: &str,
+        request: &RollUpRequest,
+    ) -> Result<RollUpPage, ApiError> {
+        let what = format!("dataPoints.rollUp({data_type})");
+        let url = self.url(&["users", "me", "dataTypes", data_type, "dataPoints:rollUp"]);
+        let builder = self.http.post(url).json(&request.to_wire());
+        let body = self.send(builder, access_token, &what).await?;
+        decode(RollUpPage::from_json(&body), &what)
+    }
+
+    /// One page of `users.pairedDevices.list` (settings scope; at most 100 per page).
+    pub async fn paired_devices(
+        &self,
+        access_token: &SecretString,
+        page_token: Option<&str>,
+    ) -> Result<PairedDevicesPage, ApiError> {
+        let what = "users.pairedDevices.list";
+        let mut url = self.url(&["users", "me", "pairedDevices"]);
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("pageSize", "100");
+            if let Some(page_token) = page_token {
+                query.append_pair("pageToken", page_token);
+            }
+        }
+        let body = self.send(self.http.get(url), access_token, what).await?;
+        decode(PairedDevicesPage::from_json(&body), what)
     }
 
     /// One page of `GET …/dataTypes/{data_type}/dataPoints` (raw points, newest first).

@@ -15,6 +15,7 @@
 //! form bodies, never in URLs, and never logged.
 
 mod api;
+pub mod catalogue;
 mod civil;
 mod error;
 mod oauth;
@@ -31,5 +32,5 @@ pub use pkce::Pkce;
 pub use scope::{Scope, UnknownScope};
 pub use types::{
     DailyRollUpPage, DailyRollUpRequest, DailyRollupPoint, Identity, ListPage, ListRequest,
-    Profile, Settings,
+    PairedDevicesPage, Profile, RollUpPage, RollUpRequest, Settings,
 };

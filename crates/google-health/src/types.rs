@@ -68,6 +68,34 @@ pub struct ListPage {
     pub next_page_token: Option<String>,
 }
 
+/// One `dataPoints:rollUp` request: fixed windows of physical time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollUpRequest {
+    /// Start of the range (inclusive), aligned by the caller to the window.
+    pub start: jiff::Timestamp,
+    /// End of the range (exclusive). At most 14 or 90 days after `start` (§2.6).
+    pub end: jiff::Timestamp,
+    /// Window length in whole seconds (60, 300, 900…).
+    pub window_seconds: u32,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// One page of physical-time rollup windows, each as Google sent it
+/// (`{"startTime", "endTime", "<unionKey>": {…}}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollUpPage {
+    pub points: Vec<Value>,
+    pub next_page_token: Option<String>,
+}
+
+/// One page of `users/me/pairedDevices`, each device as Google sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairedDevicesPage {
+    pub devices: Vec<Value>,
+    pub next_page_token: Option<String>,
+}
+
 /// `users/me/identity`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -125,6 +153,84 @@ impl DailyRollUpRequest {
             page_token: self.page_token.as_deref(),
         }
     }
+}
+
+/// `RollUpDataPointsRequest`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireRollUpRequest<'a> {
+    range: WirePhysicalInterval,
+    window_size: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePhysicalInterval {
+    start_time: String,
+    end_time: String,
+}
+
+impl RollUpRequest {
+    pub(crate) fn to_wire(&self) -> WireRollUpRequest<'_> {
+        WireRollUpRequest {
+            range: WirePhysicalInterval {
+                start_time: self.start.to_string(),
+                end_time: self.end.to_string(),
+            },
+            window_size: format!("{}s", self.window_seconds),
+            page_size: self.page_size,
+            page_token: self.page_token.as_deref(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRollUpResponse {
+    #[serde(default)]
+    rollup_data_points: Option<Vec<Map<String, Value>>>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+impl RollUpPage {
+    pub(crate) fn from_json(body: &[u8]) -> serde_json::Result<Self> {
+        let wire = WireRollUpResponse::deserialize(&object(body)?)?;
+        Ok(Self {
+            points: objects(wire.rollup_data_points),
+            next_page_token: page_token(wire.next_page_token),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePairedDevices {
+    #[serde(default)]
+    paired_devices: Option<Vec<Map<String, Value>>>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+impl PairedDevicesPage {
+    pub(crate) fn from_json(body: &[u8]) -> serde_json::Result<Self> {
+        let wire = WirePairedDevices::deserialize(&object(body)?)?;
+        Ok(Self {
+            devices: objects(wire.paired_devices),
+            next_page_token: page_token(wire.next_page_token),
+        })
+    }
+}
+
+fn objects(list: Option<Vec<Map<String, Value>>>) -> Vec<Value> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(Value::Object)
+        .collect()
 }
 
 /// A civil date-time member, validated while deserializing.
@@ -221,12 +327,7 @@ impl ListPage {
     pub(crate) fn from_json(body: &[u8]) -> serde_json::Result<Self> {
         let wire = WireListResponse::deserialize(&object(body)?)?;
         Ok(Self {
-            data_points: wire
-                .data_points
-                .unwrap_or_default()
-                .into_iter()
-                .map(Value::Object)
-                .collect(),
+            data_points: objects(wire.data_points),
             next_page_token: page_token(wire.next_page_token),
         })
     }

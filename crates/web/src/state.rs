@@ -18,9 +18,20 @@ use open_humans::OpenHumans;
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 
-/// The read scopes this slice asks for: steps, where history starts, and the member's time zone.
-pub const REQUESTED_SCOPES: &[Scope] =
-    &[Scope::ActivityAndFitness, Scope::Profile, Scope::Settings];
+/// The read scopes asked for: every data category the import reads, where history starts, and
+/// the member's time zone and devices. The member may untick any but activity on Google's
+/// consent screen; the types of an unticked category are skipped. (Location is not asked for:
+/// it only serves GPS track exports, which the import does not read.)
+pub const REQUESTED_SCOPES: &[Scope] = &[
+    Scope::ActivityAndFitness,
+    Scope::HealthMetricsAndMeasurements,
+    Scope::Sleep,
+    Scope::Nutrition,
+    Scope::Ecg,
+    Scope::Irn,
+    Scope::Profile,
+    Scope::Settings,
+];
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);

@@ -1,45 +1,42 @@
-//! The files this service writes to Open Humans: gzipped JSON with a schema name and version,
-//! high-frequency and daily series stored column-wise (dates and values as parallel arrays).
-//! The schema is documented in `schemas/` at the repository root.
+//! The files this service writes to Open Humans, rebuilt from staging: gzipped JSON with a
+//! schema name and version (documented in `schemas/` and `docs/data-format.md`).
+//!
+//! * `fitbit-daily.json.gz`: the standard tier for the whole history — daily values of every
+//!   type column-wise, every record (sleep, exercise, body measurements, daily types…) as the
+//!   API sent it, the member's profile, settings and devices, and per type whether it was
+//!   imported or skipped.
+//! * `fitbit-intraday-YYYY-MM.json.gz`: one civil month of high-frequency series, column-wise.
+//!
+//! The JSON is written straight into the gzip stream from the staged chunks, so building a file
+//! never holds more than one type's daily values in memory.
 
 use std::io::Write;
 
 use flate2::{Compression, write::GzEncoder};
+use google_health::catalogue::{CATALOGUE, DataType, Standard};
 use jiff::civil::Date;
 use md5::{Digest, Md5};
-use serde::Serialize;
+use oh_fitbit_core::members::Cursor;
+use open_humans::ProjectMemberId;
+use serde_json::{Value, json};
 
-use crate::daily_steps::DailySteps;
+use crate::{
+    chunks::{self, Records, Tier},
+    context::WorkerContext,
+    error::SyncError,
+    import::{Skipped, cursor_key, in_tier},
+    series::Series,
+};
 
-/// The daily file: the whole history of standard (daily-level) data in one file.
 pub const DAILY_FILE_NAME: &str = "fitbit-daily.json.gz";
 pub const DAILY_SCHEMA: &str = "oh-fitbit/daily";
-pub const DAILY_SCHEMA_VERSION: u32 = 1;
+pub const DAILY_SCHEMA_VERSION: u32 = 2;
+pub const INTRADAY_SCHEMA: &str = "oh-fitbit/intraday";
+pub const INTRADAY_SCHEMA_VERSION: u32 = 1;
+const SOURCE: &str = "Fitbit, read through the Google Health API v4";
 
-#[derive(Serialize)]
-struct DailyFile<'a> {
-    schema: &'static str,
-    schema_version: u32,
-    source: &'static str,
-    /// The member's time zone when the file was written; each date is a civil day in the zone
-    /// the member was in on that day, as the API reports it.
-    time_zone: Option<&'a str>,
-    first_date: Option<Date>,
-    last_date: Option<Date>,
-    daily: Daily,
-}
-
-#[derive(Serialize)]
-struct Daily {
-    steps: StepsColumns,
-}
-
-/// Days the API reported, ascending. A day the API did not return is absent; `null` is a day it
-/// returned without a count (see [`DailySteps`]).
-#[derive(Serialize)]
-struct StepsColumns {
-    date: Vec<Date>,
-    count: Vec<Option<u64>>,
+pub fn intraday_file_name(month: &str) -> String {
+    format!("fitbit-intraday-{month}.json.gz")
 }
 
 /// A built file: its gzipped bytes and the facts its Open Humans metadata needs.
@@ -48,77 +45,201 @@ pub struct Archive {
     pub md5: String,
     pub first_date: Option<Date>,
     pub last_date: Option<Date>,
-    /// Days with a step count.
-    pub days: usize,
+    pub schema_version: u32,
 }
 
-/// Identical content gives identical bytes (no timestamps inside, gzip mtime 0), so an unchanged
-/// history is recognised by its md5 and not uploaded again.
-pub fn daily(time_zone: Option<&str>, steps: &DailySteps) -> Archive {
-    let first_date = steps.keys().next().copied();
-    let last_date = steps.keys().next_back().copied();
-    let file = DailyFile {
-        schema: DAILY_SCHEMA,
-        schema_version: DAILY_SCHEMA_VERSION,
-        source: "Fitbit, read through the Google Health API v4",
-        time_zone,
-        first_date,
-        last_date,
-        daily: Daily {
-            steps: StepsColumns {
-                date: steps.keys().copied().collect(),
-                count: steps.values().copied().collect(),
-            },
-        },
+/// What the standard file says about the member besides their data.
+pub struct MemberFacts<'a> {
+    pub member: &'a ProjectMemberId,
+    pub time_zone: Option<&'a str>,
+    pub account: Value,
+    pub cursors: &'a std::collections::BTreeMap<String, Cursor>,
+    pub skipped: &'a std::collections::BTreeMap<&'static str, Skipped>,
+}
+
+/// Writes JSON into a gzip stream; identical content gives identical bytes (no timestamps,
+/// gzip mtime 0), so an unchanged file is recognised by its md5 and not uploaded again.
+struct GzJson(GzEncoder<Vec<u8>>);
+
+impl GzJson {
+    fn new() -> Self {
+        Self(GzEncoder::new(Vec::new(), Compression::best()))
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0
+            .write_all(bytes)
+            .expect("writing to memory cannot fail");
+    }
+
+    fn value(&mut self, value: &Value) {
+        serde_json::to_writer(&mut self.0, value).expect("writing to memory cannot fail");
+    }
+
+    /// `"name":` after a comma unless it is the first member.
+    fn key(&mut self, first: &mut bool, name: &str) {
+        if !std::mem::take(first) {
+            self.raw(b",");
+        }
+        self.value(&Value::from(name));
+        self.raw(b":");
+    }
+
+    fn finish(
+        self,
+        first_date: Option<Date>,
+        last_date: Option<Date>,
+        schema_version: u32,
+    ) -> Archive {
+        let bytes = self.0.finish().expect("writing to memory cannot fail");
+        Archive {
+            md5: hex::encode(Md5::digest(&bytes)),
+            bytes,
+            first_date,
+            last_date,
+            schema_version,
+        }
+    }
+}
+
+pub async fn daily_file(
+    ctx: &WorkerContext,
+    facts: &MemberFacts<'_>,
+) -> Result<Archive, SyncError> {
+    let mut out = GzJson::new();
+    let header = json!({
+        "schema": DAILY_SCHEMA,
+        "schema_version": DAILY_SCHEMA_VERSION,
+        "source": SOURCE,
+        "time_zone": facts.time_zone,
+        "account": facts.account,
+        "coverage": coverage(facts, Tier::Standard),
+    });
+    let header = serde_json::to_vec(&header).expect("a JSON value always serialises");
+    out.raw(&header[..header.len() - 1]);
+    let (mut first_date, mut last_date) = (None::<Date>, None::<Date>);
+    let mut widen = |cursor: Option<&Cursor>| {
+        if let Some(Cursor {
+            oldest: Some(oldest),
+            newest: Some(newest),
+            ..
+        }) = cursor
+        {
+            first_date = Some(first_date.map_or(*oldest, |date| date.min(*oldest)));
+            last_date = Some(last_date.map_or(*newest, |date| date.max(*newest)));
+        }
     };
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-    serde_json::to_writer(&mut encoder, &file).expect("serialising to memory cannot fail");
-    encoder.flush().expect("writing to memory cannot fail");
-    let bytes = encoder.finish().expect("writing to memory cannot fail");
-    Archive {
-        md5: hex::encode(Md5::digest(&bytes)),
-        bytes,
-        first_date,
-        last_date,
-        days: steps.values().filter(|count| count.is_some()).count(),
+    out.raw(b",\"daily\":{");
+    let mut first = true;
+    for data_type in types(Tier::Standard).filter(|t| t.standard == Standard::DailyRollUp) {
+        let cursor = facts.cursors.get(&cursor_key(Tier::Standard, data_type));
+        widen(cursor);
+        let mut series = Series::new(crate::series::Shape::Date);
+        for period in periods(Tier::Standard, cursor) {
+            let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
+            if let Some(chunk) = chunks::load::<Series>(&ctx.staging, &key).await? {
+                series.absorb(chunk);
+            }
+        }
+        out.key(&mut first, data_type.id);
+        out.value(&series.to_json());
+    }
+    out.raw(b"},\"records\":{");
+    let mut first = true;
+    for data_type in types(Tier::Standard).filter(|t| t.standard == Standard::List) {
+        let cursor = facts.cursors.get(&cursor_key(Tier::Standard, data_type));
+        out.key(&mut first, data_type.id);
+        out.raw(b"[");
+        let mut first_record = true;
+        for period in periods(Tier::Standard, cursor) {
+            let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
+            if let Some(Records(records)) = chunks::load::<Records>(&ctx.staging, &key).await? {
+                for record in records {
+                    if !std::mem::take(&mut first_record) {
+                        out.raw(b",");
+                    }
+                    out.value(&record);
+                }
+            }
+        }
+        out.raw(b"]");
+    }
+    out.raw(b"}}");
+    Ok(out.finish(first_date, last_date, DAILY_SCHEMA_VERSION))
+}
+
+/// The intraday file of one civil month (`2026-11`).
+pub async fn intraday_file(
+    ctx: &WorkerContext,
+    facts: &MemberFacts<'_>,
+    month: &str,
+    resolution: &str,
+) -> Result<Archive, SyncError> {
+    let mut out = GzJson::new();
+    let header = json!({
+        "schema": INTRADAY_SCHEMA,
+        "schema_version": INTRADAY_SCHEMA_VERSION,
+        "source": SOURCE,
+        "month": month,
+        "resolution": resolution,
+        "time_zone": facts.time_zone,
+        "coverage": coverage(facts, Tier::Intraday),
+    });
+    let header = serde_json::to_vec(&header).expect("a JSON value always serialises");
+    out.raw(&header[..header.len() - 1]);
+    out.raw(b",\"series\":{");
+    let mut first = true;
+    for data_type in types(Tier::Intraday) {
+        let key = chunks::key(facts.member, Tier::Intraday, data_type.id, month);
+        if let Some(bytes) = ctx.staging.get(&key).await? {
+            out.key(&mut first, data_type.id);
+            out.raw(&bytes);
+        }
+    }
+    out.raw(b"}}");
+    let start = Tier::Intraday.period_start_ms(month);
+    let first_day = chunks::civil_date(start);
+    let last_day = first_day.last_of_month();
+    Ok(out.finish(Some(first_day), Some(last_day), INTRADAY_SCHEMA_VERSION))
+}
+
+fn types(tier: Tier) -> impl Iterator<Item = &'static DataType> {
+    CATALOGUE
+        .iter()
+        .filter(move |data_type| in_tier(data_type, tier))
+}
+
+/// The periods a cursor says are staged, oldest first.
+fn periods(tier: Tier, cursor: Option<&Cursor>) -> Vec<String> {
+    match cursor {
+        Some(Cursor {
+            oldest: Some(oldest),
+            newest: Some(newest),
+            ..
+        }) => {
+            let to = newest.tomorrow().unwrap_or(*newest);
+            tier.periods(chunks::civil_ms_of(*oldest), chunks::civil_ms_of(to))
+        }
+        _ => Vec::new(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::io::Read;
-
-    use jiff::civil::date;
-
-    use super::*;
-
-    fn decompress(bytes: &[u8]) -> serde_json::Value {
-        let mut json = String::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_string(&mut json)
-            .unwrap();
-        serde_json::from_str(&json).unwrap()
-    }
-
-    #[test]
-    fn the_file_is_versioned_columnar_and_deterministic() {
-        let steps = DailySteps::from([(date(2016, 3, 2), None), (date(2016, 3, 1), Some(8412))]);
-        let archive = daily(Some("America/New_York"), &steps);
-        let json = decompress(&archive.bytes);
-        assert_eq!(json["schema"], "oh-fitbit/daily");
-        assert_eq!(json["schema_version"], 1);
-        assert_eq!(
-            json["daily"]["steps"]["date"],
-            serde_json::json!(["2016-03-01", "2016-03-02"])
-        );
-        assert_eq!(
-            json["daily"]["steps"]["count"],
-            serde_json::json!([8412, null])
-        );
-        assert_eq!(json["first_date"], "2016-03-01");
-        assert_eq!(archive.days, 1);
-        assert_eq!(archive.md5.len(), 32);
-        assert_eq!(daily(Some("America/New_York"), &steps).md5, archive.md5);
-        assert_ne!(daily(Some("Europe/Berlin"), &steps).md5, archive.md5);
-    }
+/// Per type: imported (with the days covered), not granted, or not read yet.
+fn coverage(facts: &MemberFacts<'_>, tier: Tier) -> Value {
+    let entries = types(tier).map(|data_type| {
+        let status = match (
+            facts.skipped.get(data_type.id),
+            facts.cursors.get(&cursor_key(tier, data_type)),
+        ) {
+            (Some(Skipped::ScopeNotGranted), _) => json!({"status": "scope_not_granted"}),
+            (None, Some(cursor)) => json!({
+                "status": if cursor.complete { "imported" } else { "importing" },
+                "first_date": cursor.oldest,
+                "last_date": cursor.newest,
+            }),
+            (None, None) => json!({"status": "not_read_yet"}),
+        };
+        (data_type.id.to_owned(), status)
+    });
+    Value::Object(entries.collect())
 }

@@ -21,6 +21,8 @@ pub enum SyncError {
     },
     #[error("Google Health API {context} answered an unexpected value: {detail}")]
     UnexpectedValue { context: String, detail: String },
+    #[error("the staged chunk {key} is unreadable: {detail}")]
+    CorruptStaging { key: String, detail: String },
     #[error("a date is out of the supported range")]
     DateOutOfRange,
     #[error("another worker took over this member's sync")]

@@ -32,6 +32,15 @@ impl<'a> GoogleSession<'a> {
         })
     }
 
+    pub fn member(&self) -> &Member {
+        self.member
+    }
+
+    /// The member, for the Open Humans calls made while the session is open.
+    pub fn member_mut(&mut self) -> &mut Member {
+        self.member
+    }
+
     /// Sends one request; `context` names it (method, data type, window) for errors and logs.
     /// `request` gets its own handles (cheap clones) so the future it returns owns everything.
     pub async fn call<T, Request, Sent>(

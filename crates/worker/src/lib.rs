@@ -5,12 +5,15 @@
 //! with several jobs at once, a reaper for crashed workers' leases, and graceful shutdown.
 
 mod archive;
+mod chunks;
 mod context;
-mod daily_steps;
 mod error;
 mod google;
+mod import;
 mod outcome;
+mod points;
 mod publish;
+pub mod series;
 mod sync;
 
 use std::{sync::Arc, time::Duration};
@@ -24,7 +27,10 @@ use oh_fitbit_core::{
 use open_humans::ProjectMemberId;
 use tokio_util::sync::CancellationToken;
 
-pub use archive::{DAILY_FILE_NAME, DAILY_SCHEMA, DAILY_SCHEMA_VERSION};
+pub use archive::{
+    DAILY_FILE_NAME, DAILY_SCHEMA, DAILY_SCHEMA_VERSION, INTRADAY_SCHEMA, INTRADAY_SCHEMA_VERSION,
+    intraday_file_name,
+};
 pub use context::{Dependencies, WorkerContext};
 pub use error::SyncError;
 
@@ -102,8 +108,7 @@ impl Worker {
         match &result {
             Ok(summary) => tracing::info!(
                 requests = summary.requests,
-                days_with_data = summary.days_with_data,
-                published = ?summary.published,
+                files = ?summary.files,
                 "sync succeeded"
             ),
             Err(error) => tracing::warn!(error = %error_chain(error), "sync failed"),

@@ -119,8 +119,10 @@ mod tests {
     fn success_schedules_the_next_sync_about_a_day_later() {
         let summary = SyncSummary {
             requests: 1,
-            days_with_data: 1,
-            published: Published::Unchanged { file_id: 1 },
+            files: vec![(
+                "fitbit-daily.json.gz".into(),
+                Published::Unchanged { file_id: 1 },
+            )],
         };
         let Outcome::Done { next_run } = outcome(&Ok(summary), 0, &config()) else {
             panic!("success is Done")

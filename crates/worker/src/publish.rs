@@ -9,9 +9,9 @@ use open_humans::{FileMetadata, NewFile, RemoteFile};
 use crate::{archive::Archive, context::WorkerContext, error::SyncError};
 
 pub struct FileDescription {
-    pub filename: &'static str,
-    pub description: &'static str,
-    pub tags: &'static [&'static str],
+    pub filename: String,
+    pub description: String,
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -86,16 +86,13 @@ pub async fn replace_file(
 
 fn new_file(file: &FileDescription, archive: &Archive) -> NewFile {
     let mut extra = serde_json::Map::new();
-    extra.insert(
-        "schema_version".into(),
-        crate::archive::DAILY_SCHEMA_VERSION.into(),
-    );
+    extra.insert("schema_version".into(), archive.schema_version.into());
     NewFile {
-        filename: file.filename.to_owned(),
+        filename: file.filename.clone(),
         bytes: archive.bytes.clone(),
         metadata: FileMetadata {
-            description: file.description.to_owned(),
-            tags: file.tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            description: file.description.clone(),
+            tags: file.tags.clone(),
             start_date: archive.first_date,
             end_date: archive.last_date,
             creation_date: Some(jiff::Timestamp::now()),

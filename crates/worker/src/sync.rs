@@ -1,32 +1,34 @@
-//! One member's sync, start to finish: read the history from the Google Health API, build the
-//! file, keep its canonical copy in staging, and replace the member's file on Open Humans.
+//! One member's sync, start to finish: read what is new (and, until the history is complete,
+//! the next stretch of the past) from the Google Health API into staging, then rebuild and
+//! replace the member's files on Open Humans whose periods changed.
 
+use std::collections::BTreeSet;
+
+use google_health::Scope;
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
-use oh_fitbit_core::{members::SyncRecord, queue::Lease, staging::StagingKey};
+use oh_fitbit_core::{
+    members::{IntradayResolution, SyncRecord},
+    queue::Lease,
+};
+use serde_json::{Value, json};
 
 use crate::{
-    archive::{self, DAILY_FILE_NAME},
+    archive::{self, DAILY_FILE_NAME, MemberFacts},
+    chunks::Tier,
     context::WorkerContext,
-    daily_steps,
     error::SyncError,
     google::GoogleSession,
+    import::{Dialect, Import, Phase},
     publish::{self, FileDescription, Published},
 };
 
 /// Fitbit sold its first tracker in 2009: no member's history starts earlier.
 const HISTORY_FLOOR: Date = jiff::civil::date(2009, 1, 1);
 
-const DAILY_FILE: FileDescription = FileDescription {
-    filename: DAILY_FILE_NAME,
-    description: "Fitbit daily step counts for the whole history, read through the Google Health API",
-    tags: &["fitbit", "google-health", "daily", "steps"],
-};
-
 #[derive(Debug)]
 pub struct SyncSummary {
     pub requests: u32,
-    pub days_with_data: usize,
-    pub published: Published,
+    pub files: Vec<(String, Published)>,
 }
 
 pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSummary, SyncError> {
@@ -43,33 +45,175 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         ))?;
     let zone = member_time_zone(account.time_zone.as_deref());
     let today = Timestamp::now().to_zoned(zone).date();
-    let (first, first_is_known) = match account.membership_start {
-        Some(start) => (start.max(HISTORY_FLOOR), true),
-        None => (HISTORY_FLOOR, false),
-    };
-
+    let first = [account.membership_start, member.preferences.earliest_date]
+        .into_iter()
+        .flatten()
+        .fold(HISTORY_FLOOR, Date::max);
+    let granted: Vec<Scope> = account
+        .granted_scopes
+        .iter()
+        .filter_map(|scope| scope.parse().ok())
+        .collect();
+    let resolution = member.preferences.intraday;
+    let cursors = member.cursors.clone();
+    let pending = member.pending_periods.clone();
+    let dialect = Dialect::load(ctx.members.dialect()).await?;
     let mut google = GoogleSession::open(ctx, &mut member).await?;
-    let steps = daily_steps::fetch(&mut google, first, today, first_is_known).await?;
-    let requests = google.requests;
-
-    let archive = archive::daily(account.time_zone.as_deref(), &steps);
-    let key = StagingKey::parse(&format!("members/{}/{DAILY_FILE_NAME}", member.id))?;
-    ctx.staging.put(&key, &archive.bytes).await?;
-    let published = publish::replace_file(ctx, &mut member, lease, &DAILY_FILE, &archive).await?;
-
+    let facts_json = account_facts(&mut google, &granted, &account).await?;
+    let mut import = Import {
+        ctx,
+        session: &mut google,
+        member: lease.member.clone(),
+        dialect,
+        first,
+        today,
+        granted,
+        intraday_window_s: resolution.and_then(IntradayResolution::window_seconds),
+        cursors,
+        skipped: Default::default(),
+        pending,
+    };
+    let mut tiers = vec![Tier::Standard];
+    if resolution.is_some() {
+        tiers.push(Tier::Intraday);
+    }
+    let mut files = Vec::new();
+    let mut result = Ok(());
+    for phase in [Phase::Recent, Phase::Backfill] {
+        for tier in &tiers {
+            result = import.run(*tier, phase).await;
+            if result.is_err() {
+                break;
+            }
+        }
+        // Publish after the recent phase too, so the first file lands before the backfill;
+        // and after a failure, so what was staged is not held back until the next run.
+        files.extend(publish_pending(&mut import, &facts_json, resolution, lease).await?);
+        if result.is_err() {
+            break;
+        }
+    }
+    result?;
+    let requests = import.session.requests;
     let record = SyncRecord {
         last_success_at: Some(Timestamp::now()),
-        first_day: archive.first_date,
-        last_day: archive.last_date,
-        days_with_data: archive.days as u32,
+        first_day: Some(first),
+        last_day: Some(today),
         requests,
     };
-    ctx.members.save_sync(&member.id, &record).await?;
-    Ok(SyncSummary {
-        requests,
-        days_with_data: archive.days,
-        published,
-    })
+    ctx.members.save_sync(&lease.member, &record).await?;
+    Ok(SyncSummary { requests, files })
+}
+
+/// Rebuilds and replaces the files of every pending period, then clears them.
+async fn publish_pending(
+    import: &mut Import<'_, '_>,
+    account: &Value,
+    resolution: Option<IntradayResolution>,
+    lease: &Lease,
+) -> Result<Vec<(String, Published)>, SyncError> {
+    let ctx = import.ctx;
+    let pending = std::mem::take(&mut import.pending);
+    let facts = MemberFacts {
+        member: &import.member,
+        time_zone: import
+            .session
+            .member()
+            .fitbit
+            .as_ref()
+            .and_then(|f| f.time_zone.as_deref()),
+        account: account.clone(),
+        cursors: &import.cursors,
+        skipped: &import.skipped,
+    };
+    let mut built = Vec::new();
+    if pending.iter().any(|period| period.starts_with("standard:")) {
+        built.push((
+            DAILY_FILE_NAME.to_owned(),
+            archive::daily_file(ctx, &facts).await?,
+            "Fitbit daily data for the whole history (activity, heart, sleep, exercise, body), read through the Google Health API",
+            vec!["fitbit", "google-health", "daily"],
+        ));
+    }
+    let resolution_name = match resolution.and_then(IntradayResolution::window_seconds) {
+        Some(seconds) => format!("{seconds}s"),
+        None => "raw".to_owned(),
+    };
+    for month in pending
+        .iter()
+        .filter_map(|period| period.strip_prefix("intraday:"))
+    {
+        built.push((
+            archive::intraday_file_name(month),
+            archive::intraday_file(ctx, &facts, month, &resolution_name).await?,
+            "Fitbit intraday data for one month (heart rate, steps and other high-frequency series), read through the Google Health API",
+            vec!["fitbit", "google-health", "intraday"],
+        ));
+    }
+    let mut published = Vec::new();
+    for (filename, file, description, tags) in built {
+        let description = FileDescription {
+            filename: filename.clone(),
+            description: description.to_owned(),
+            tags: tags.into_iter().map(str::to_owned).collect(),
+        };
+        let outcome =
+            publish::replace_file(ctx, import.session.member_mut(), lease, &description, &file)
+                .await?;
+        published.push((filename, outcome));
+    }
+    ctx.members
+        .save_pending_periods(&import.member, &BTreeSet::new())
+        .await?;
+    Ok(published)
+}
+
+/// Profile, settings and paired devices, as the files carry them; each only when its scope
+/// was granted.
+async fn account_facts(
+    google: &mut GoogleSession<'_>,
+    granted: &[Scope],
+    account: &oh_fitbit_core::members::FitbitAccount,
+) -> Result<Value, SyncError> {
+    let mut facts = json!({
+        "health_user_id": account.health_user_id,
+        "legacy_user_id": account.legacy_user_id,
+        "membership_start": account.membership_start,
+    });
+    if granted.contains(&Scope::Profile) {
+        let profile = google
+            .call("users.getProfile", |api, token| async move {
+                api.profile(&token).await
+            })
+            .await?;
+        facts["profile"] = profile.raw;
+    }
+    if granted.contains(&Scope::Settings) {
+        let settings = google
+            .call("users.getSettings", |api, token| async move {
+                api.settings(&token).await
+            })
+            .await?;
+        facts["settings"] = settings.raw;
+        let mut devices = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page_token = token.clone();
+            let page = google
+                .call("users.pairedDevices.list", |api, access| {
+                    let page_token = page_token.clone();
+                    async move { api.paired_devices(&access, page_token.as_deref()).await }
+                })
+                .await?;
+            devices.extend(page.devices);
+            match page.next_page_token {
+                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                _ => break,
+            }
+        }
+        facts["paired_devices"] = Value::Array(devices);
+    }
+    Ok(facts)
 }
 
 /// The member's zone from their Google Health settings; UTC when they have none or an unknown

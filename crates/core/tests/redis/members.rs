@@ -189,7 +189,6 @@ async fn sync_records_round_trip() {
         last_success_at: Some(Timestamp::from_second(1_800_000_000).unwrap()),
         first_day: Some(date(2016, 3, 1)),
         last_day: Some(date(2026, 11, 20)),
-        days_with_data: 3800,
         requests: 44,
     };
     store.save_sync(&member, &record).await.unwrap();

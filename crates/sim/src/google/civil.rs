@@ -6,7 +6,10 @@
 //! are turned into calendar fields with Howard Hinnant's `days_from_civil` algorithms, which are
 //! exact for the proleptic Gregorian calendar.
 
-use jiff::civil::{Date, DateTime};
+use jiff::{
+    Timestamp,
+    civil::{Date, DateTime},
+};
 use serde::Serialize;
 
 pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
@@ -53,16 +56,26 @@ pub(crate) fn date_of(day: i64) -> Option<Date> {
     Date::new(i16::try_from(year).ok()?, month as i8, day as i8).ok()
 }
 
-/// "Local seconds" of a civil date-time: seconds since 1970-01-01T00:00:00 of the same wall
-/// clock. Fractions of a second are rounded up, which keeps `>=`/`<` comparisons against whole
-/// seconds exact.
-pub(crate) fn local_seconds(datetime: DateTime) -> i64 {
+/// "Local milliseconds" of a civil date-time: milliseconds since 1970-01-01T00:00:00 of the
+/// same wall clock. Fractions of a millisecond are rounded up, which keeps `>=`/`<`
+/// comparisons against whole milliseconds exact.
+pub(crate) fn local_ms(datetime: DateTime) -> i64 {
     let days = day_number(datetime.date());
     let seconds = days * SECONDS_PER_DAY
         + i64::from(datetime.hour()) * 3600
         + i64::from(datetime.minute()) * 60
         + i64::from(datetime.second());
-    seconds + i64::from(datetime.subsec_nanosecond() > 0)
+    seconds * 1000 + nanos_to_ms_ceil(datetime.subsec_nanosecond())
+}
+
+/// Epoch milliseconds of an instant, fractions of a millisecond rounded up (as [`local_ms`]).
+pub(crate) fn ceil_ms(at: Timestamp) -> i64 {
+    at.as_second() * 1000 + nanos_to_ms_ceil(at.subsec_nanosecond())
+}
+
+/// Nanoseconds (of either sign) as milliseconds, rounded up.
+fn nanos_to_ms_ceil(nanos: i32) -> i64 {
+    -(-i64::from(nanos)).div_euclid(1_000_000)
 }
 
 /// Calendar fields of a local-seconds value.
@@ -109,9 +122,21 @@ impl CivilParts {
 
 /// RFC 3339 in UTC with `Z`, as Google writes `Timestamp`s (`2026-07-29T23:58:00Z`).
 pub(crate) fn rfc3339_utc(epoch_seconds: i64) -> String {
-    let p = CivilParts::from_seconds(epoch_seconds);
+    rfc3339_utc_ms(epoch_seconds * 1000)
+}
+
+/// [`rfc3339_utc`] of epoch milliseconds, with a fraction only when there is one
+/// (`2026-07-29T23:58:00.250Z`).
+pub(crate) fn rfc3339_utc_ms(epoch_ms: i64) -> String {
+    let p = CivilParts::from_seconds(epoch_ms.div_euclid(1000));
+    let millis = epoch_ms.rem_euclid(1000);
+    let fraction = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}")
+    };
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
         p.year, p.month, p.day, p.hour, p.minute, p.second
     )
 }
@@ -191,6 +216,10 @@ mod tests {
     fn timestamps_and_civil_json_are_proto3() {
         let seconds = 1_785_369_480; // 2026-07-29T23:58:00Z
         assert_eq!(rfc3339_utc(seconds), "2026-07-29T23:58:00Z");
+        assert_eq!(
+            rfc3339_utc_ms(seconds * 1000 + 250),
+            "2026-07-29T23:58:00.250Z"
+        );
         let json = serde_json::to_value(CivilParts::from_seconds(seconds - 14_400).json()).unwrap();
         assert_eq!(
             json,
@@ -202,15 +231,20 @@ mod tests {
     }
 
     #[test]
-    fn local_seconds_round_fractions_up() {
+    fn milliseconds_round_fractions_up() {
         let at = date(2026, 1, 1).at(0, 0, 0, 0);
         assert_eq!(
-            local_seconds(at),
-            days_from_civil(2026, 1, 1) * SECONDS_PER_DAY
+            local_ms(at),
+            days_from_civil(2026, 1, 1) * SECONDS_PER_DAY * 1000
         );
+        assert_eq!(local_ms(date(2026, 1, 1).at(0, 0, 0, 1)), local_ms(at) + 1);
         assert_eq!(
-            local_seconds(date(2026, 1, 1).at(0, 0, 0, 1)),
-            local_seconds(at) + 1
+            local_ms(date(2026, 1, 1).at(0, 0, 0, 2_000_000)),
+            local_ms(at) + 2
         );
+        let instant: Timestamp = "2026-01-01T00:00:00.0015Z".parse().unwrap();
+        assert_eq!(ceil_ms(instant), local_ms(at) + 2);
+        let before: Timestamp = "1969-12-31T23:59:59.9995Z".parse().unwrap();
+        assert_eq!(ceil_ms(before), 0);
     }
 }

@@ -29,8 +29,15 @@ pub struct Knobs {
     pub empty_rollup_windows: EmptyWindows,
     /// How the last page says there are no more: no `nextPageToken`, or `""`.
     pub final_page_token: FinalPageToken,
-    /// Whether worn minutes without steps are listed as points (without `count`).
+    /// Whether worn minutes without steps (or distance) are listed as points (without
+    /// `count`).
     pub emit_true_zeros: bool,
+    /// Which filter prefix spelling `daily-*` types accept (reference §2.4, live report 1).
+    pub daily_filter_prefix: DailyFilterPrefix,
+    /// Which `sleep` filters are accepted (reference §2.4, live report 2).
+    pub sleep_filter: SleepFilter,
+    /// Seconds between heart-rate samples on worn time (1–3600; the benchmark uses 5).
+    pub hr_interval_s: u32,
 }
 
 impl Default for Knobs {
@@ -47,7 +54,24 @@ impl Default for Knobs {
             empty_rollup_windows: EmptyWindows::Omit,
             final_page_token: FinalPageToken::Omitted,
             emit_true_zeros: true,
+            daily_filter_prefix: DailyFilterPrefix::Both,
+            sleep_filter: SleepFilter::Documented,
+            hr_interval_s: 60,
         }
+    }
+}
+
+/// The knobs that change what the persona's data looks like (rather than how requests are
+/// answered): generated days depend on them, so they are part of every cache key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Generation {
+    pub hr_interval_s: u32,
+    pub emit_true_zeros: bool,
+}
+
+impl Default for Generation {
+    fn default() -> Self {
+        Knobs::default().generation()
     }
 }
 
@@ -86,6 +110,33 @@ pub enum EmptyWindows {
     EmptyObject,
 }
 
+/// The filter prefix of `daily-*` types: the guide documents snake_case
+/// (`daily_resting_heart_rate.date`), the `list` reference example camelCase, and one live
+/// report saw snake_case accepted with HTTP 200 but answered with zero points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DailyFilterPrefix {
+    /// snake_case works; camelCase is 400 `INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH`
+    /// (the prefix does not name the collection; the live reason is not known).
+    Snake,
+    /// camelCase works; snake_case is accepted (200) and selects nothing.
+    Camel,
+    Both,
+}
+
+/// Sleep filters: the documented `end_time` / `civil_end_time` members, none at all (one
+/// client saw every member rejected), or additionally `civil_start_time` (which another
+/// client uses successfully).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SleepFilter {
+    Documented,
+    /// Every sleep filter is 400 `INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER`.
+    RejectAll,
+    /// `sleep.interval.civil_start_time` is accepted too.
+    StartOk,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinalPageToken {
@@ -108,8 +159,23 @@ impl Knobs {
         for (name, value) in changes {
             current.insert(name.clone(), value.clone());
         }
-        serde_json::from_value(serde_json::Value::Object(current))
-            .map_err(|error| error.to_string())
+        let knobs: Knobs = serde_json::from_value(serde_json::Value::Object(current))
+            .map_err(|error| error.to_string())?;
+        if !(1..=3600).contains(&knobs.hr_interval_s) {
+            return Err(format!(
+                "hr_interval_s must be between 1 and 3600, got {}",
+                knobs.hr_interval_s
+            ));
+        }
+        Ok(knobs)
+    }
+
+    pub(crate) fn generation(&self) -> Generation {
+        Generation {
+            // A config built in code skips `merged`'s check; 0 would mean no samples at all.
+            hr_interval_s: self.hr_interval_s.clamp(1, 3600),
+            emit_true_zeros: self.emit_true_zeros,
+        }
     }
 }
 
@@ -135,5 +201,16 @@ mod tests {
                 .is_err()
         );
         assert!(Knobs::default().merged(&json!([1])).is_err());
+        assert!(
+            Knobs::default()
+                .merged(&json!({"hr_interval_s": 0}))
+                .is_err()
+        );
+        let dialect = Knobs::default()
+            .merged(&json!({"daily_filter_prefix": "camel", "sleep_filter": "start_ok", "hr_interval_s": 5}))
+            .unwrap();
+        assert_eq!(dialect.daily_filter_prefix, DailyFilterPrefix::Camel);
+        assert_eq!(dialect.sleep_filter, SleepFilter::StartOk);
+        assert_eq!(dialect.generation().hr_interval_s, 5);
     }
 }

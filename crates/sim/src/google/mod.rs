@@ -10,16 +10,23 @@
 //! per-user quota → scope → validation (400 with Google's `ErrorInfo.reason`) → handler.
 //!
 //! What this slice serves, and the gaps it leaves on purpose:
-//! * `users/me/identity`, `users/me/profile`, `users/me/settings`;
-//! * `dataPoints` list and `dataPoints:dailyRollUp` for every data type id of §2.9. Only
-//!   `steps` has data so far; every other known type passes the same validation (filter
-//!   grammar, page sizes, rollup limits, unsupported operations) and then answers with no
-//!   points — adding one is a catalogue entry plus a generator (`api::catalogue`,
-//!   `persona::series`). An unknown id is 400 `INVALID_PARENT_DATA_TYPE_COLLECTION`.
-//! * Not routed yet (so Google's HTML 404): `get`, `reconcile`, `rollUp`, `exportExerciseTcx`,
-//!   `pairedDevices`, `irnProfile`, subscribers, `/v1/userinfo`, `/tokeninfo`; no `id_token` is
-//!   issued for `openid`; the `fields` parameter is accepted but the full response is returned;
-//!   there is no per-project quota, only the per-user one.
+//! * `users/me/identity`, `profile`, `settings`, `irnProfile` (static) and `pairedDevices` (list
+//!   and get: the persona's trackers and scale);
+//! * for every data type id of §2.9: `dataPoints` list, `get` (identifiable types),
+//!   `dataPoints:rollUp` (physical windows) and `dataPoints:dailyRollUp` (civil days), each
+//!   where §2.9 allows it, written once for all types over the generators' points
+//!   (`points::Generator`, registered in `api::catalogue`). The activity, heart-rate, sleep,
+//!   exercise, health-metric, body and log types have data; a type without a generator (such
+//!   as basal-energy-burned, empty for Fitbit accounts, food, or the reproductive, mood and
+//!   symptom types) passes the same validation (filter grammar, page sizes, rollup limits,
+//!   unsupported operations) and answers with no points. An unknown id is 400
+//!   `INVALID_PARENT_DATA_TYPE_COLLECTION`.
+//!   [`GoogleSim::ground_truth_points`] and [`GoogleSim::ground_truth_daily_roll_up`] say what
+//!   those handlers serve for a day.
+//! * Not routed yet (so Google's HTML 404): `reconcile`, `exportExerciseTcx`, subscribers,
+//!   `/v1/userinfo`, `/tokeninfo`; no `id_token` is issued for `openid`; the `fields` parameter
+//!   is accepted but the full response is returned; there is no per-project quota, only the
+//!   per-user one.
 //! * Tokens and codes are deterministic per simulator instance rather than random.
 
 mod admin;
@@ -28,6 +35,7 @@ mod civil;
 mod knobs;
 mod oauth;
 mod persona;
+mod points;
 mod responses;
 mod scopes;
 mod state;
@@ -38,9 +46,14 @@ use axum::{
     Router,
     routing::{get, post},
 };
+use jiff::civil::Date;
+use serde_json::Value;
 use url::Url;
 
-pub use knobs::{Consent, EmptyWindows, FinalPageToken, Knobs, PersonaState, RollupEnd};
+pub use knobs::{
+    Consent, DailyFilterPrefix, EmptyWindows, FinalPageToken, Knobs, PersonaState, RollupEnd,
+    SleepFilter,
+};
 pub use persona::Persona;
 
 use self::state::Shared;
@@ -136,6 +149,20 @@ impl GoogleSim {
     /// The persona currently served (a reset with another seed replaces it).
     pub fn persona(&self) -> Persona {
         self.shared.lock().persona.clone()
+    }
+
+    /// Exactly the `DataPoint` objects `list` returns for the points of `data_type` counted on
+    /// civil day `date` (the day they start), ascending, as of the sim clock's now and the
+    /// current knobs. Empty for unknown types and types without data; rollup-only types give
+    /// the points their rollups are computed from.
+    pub fn ground_truth_points(&self, data_type: &str, date: Date) -> Vec<Value> {
+        api::ground_truth_points(&self.shared, data_type, date)
+    }
+
+    /// The value object `dailyRollUp` returns for the one-day window of `date`
+    /// (e.g. `{"countSum":"8412"}`), or `None` when that window has no data.
+    pub fn ground_truth_daily_roll_up(&self, data_type: &str, date: Date) -> Option<Value> {
+        api::ground_truth_daily_roll_up(&self.shared, data_type, date)
     }
 
     /// Adds a client, or replaces the one with the same id.

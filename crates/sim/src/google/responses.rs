@@ -24,6 +24,11 @@ pub(crate) fn json(status: StatusCode, body: &impl Serialize) -> Response {
     }
 }
 
+/// A JSON body already rendered, with Google's content type.
+pub(crate) fn json_text(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, JSON)], body).into_response()
+}
+
 /// A Google JSON error: `{"error": {code, message, status, details}}` plus headers.
 #[derive(Debug)]
 pub(crate) struct GoogleError {

@@ -56,10 +56,7 @@ pub async fn show(
         sync_message: job.message.clone(),
         last_success: member.sync.last_success_at.map(human_time),
         history: match (member.sync.first_day, member.sync.last_day) {
-            (Some(first), Some(last)) => Some(format!(
-                "{} days with data, from {first} to {last}",
-                member.sync.days_with_data
-            )),
+            (Some(first), Some(last)) => Some(format!("from {first} to {last}")),
             _ => None,
         },
         files,

@@ -1,12 +1,18 @@
 //! The data-type catalogue (reference §2.9, cross-checked with the discovery document's
 //! `DataPoint`, `DailyRollupDataPoint` unions): every id Google knows, so an unknown id is
 //! rejected the way Google rejects it while a known one that the simulator does not generate
-//! yet answers with no data.
+//! answers with no data.
 //!
-//! Simulating another type is one more [`Simulated`] entry here plus a generator in
-//! `persona::series`.
+//! Simulating another type is a [`Generator`] in `persona` named by the type's entry here.
 
-use crate::google::{persona::MinuteSeries, persona::Steps, scopes::Category};
+use crate::google::{
+    persona::{
+        body, breathing, cardio, energy, exercise, heart_rate, levels, logs, metrics, movement,
+        rhythm, sleep, zones,
+    },
+    points::Generator,
+    scopes::Category,
+};
 
 /// How a type's points are timed, which decides the filter members it accepts (§2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,16 +33,6 @@ pub(crate) enum Record {
     Untimed,
 }
 
-/// A type the persona generates.
-#[derive(Debug)]
-pub(crate) struct Simulated {
-    pub series: &'static dyn MinuteSeries,
-    /// The value member of a list point (`"count"`), an int64 string.
-    pub point_field: &'static str,
-    /// The member of its rollup value (`"countSum"`), an int64 string.
-    pub rollup_field: &'static str,
-}
-
 #[derive(Debug)]
 pub(crate) struct DataType {
     /// Kebab-case id, as in the URL path.
@@ -45,9 +41,10 @@ pub(crate) struct DataType {
     pub scope: Category,
     /// `dataPoints.list` is supported.
     pub list: bool,
-    /// `dataPoints:dailyRollUp` is supported.
-    pub daily_roll_up: bool,
-    pub simulated: Option<Simulated>,
+    /// `dataPoints:rollUp` and `dataPoints:dailyRollUp` are supported.
+    pub roll_ups: bool,
+    /// What the persona generates for this type; `None`: a known type without data.
+    pub generator: Option<&'static dyn Generator>,
 }
 
 const fn entry(
@@ -55,15 +52,15 @@ const fn entry(
     record: Record,
     scope: Category,
     list: bool,
-    daily_roll_up: bool,
+    roll_ups: bool,
 ) -> DataType {
     DataType {
         id,
         record,
         scope,
         list,
-        daily_roll_up,
-        simulated: None,
+        roll_ups,
+        generator: None,
     }
 }
 
@@ -75,59 +72,156 @@ use Record::{Daily, Electrocardiogram, Interval, Sample, Session, Sleep, Untimed
 
 static CATALOGUE: [DataType; 44] = [
     DataType {
-        simulated: Some(Simulated {
-            series: &Steps,
-            point_field: "count",
-            rollup_field: "countSum",
-        }),
+        generator: Some(movement::STEPS),
         ..entry("steps", Interval, AF, true, true)
     },
-    entry("distance", Interval, AF, true, true),
+    DataType {
+        generator: Some(movement::DISTANCE),
+        ..entry("distance", Interval, AF, true, true)
+    },
     // `list` on floors is rejected live (reference §2.9).
-    entry("floors", Interval, AF, false, true),
-    entry("altitude", Interval, AF, true, true),
-    entry("active-energy-burned", Interval, AF, true, true),
-    entry("total-calories", Interval, AF, false, true),
+    DataType {
+        generator: Some(movement::FLOORS),
+        ..entry("floors", Interval, AF, false, true)
+    },
+    DataType {
+        generator: Some(movement::ALTITUDE),
+        ..entry("altitude", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(energy::ACTIVE_ENERGY_BURNED),
+        ..entry("active-energy-burned", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(energy::TOTAL_CALORIES),
+        ..entry("total-calories", Interval, AF, false, true)
+    },
+    // Empty for Fitbit accounts (reference §8.5).
     entry("basal-energy-burned", Interval, AF, true, false),
-    entry("active-minutes", Interval, AF, true, true),
-    entry("active-zone-minutes", Interval, AF, true, true),
-    entry("activity-level", Interval, AF, true, true),
-    entry("sedentary-period", Interval, AF, true, true),
-    entry("time-in-heart-rate-zone", Interval, AF, true, true),
-    entry("calories-in-heart-rate-zone", Interval, AF, false, true),
+    DataType {
+        generator: Some(levels::ACTIVE_MINUTES),
+        ..entry("active-minutes", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(zones::ACTIVE_ZONE_MINUTES),
+        ..entry("active-zone-minutes", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(levels::ACTIVITY_LEVEL),
+        ..entry("activity-level", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(levels::SEDENTARY_PERIOD),
+        ..entry("sedentary-period", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(zones::TIME_IN_HEART_RATE_ZONE),
+        ..entry("time-in-heart-rate-zone", Interval, AF, true, true)
+    },
+    DataType {
+        generator: Some(zones::CALORIES_IN_HEART_RATE_ZONE),
+        ..entry("calories-in-heart-rate-zone", Interval, AF, false, true)
+    },
+    // The persona does not swim.
     entry("swim-lengths-data", Interval, AF, true, true),
-    entry("exercise", Session, AF, true, false),
+    DataType {
+        generator: Some(&exercise::Exercise),
+        ..entry("exercise", Session, AF, true, false)
+    },
+    // Lab or manual VO2 max measurements: the persona never had one.
     entry("vo2-max", Sample, AF, true, false),
-    entry("run-vo2-max", Sample, AF, true, true),
-    entry("daily-vo2-max", Daily, AF, true, false),
-    entry("heart-rate", Sample, HM, true, true),
-    entry("daily-resting-heart-rate", Daily, HM, true, false),
-    entry("daily-heart-rate-zones", Daily, HM, true, false),
-    entry("heart-rate-variability", Sample, HM, true, false),
-    entry("daily-heart-rate-variability", Daily, HM, true, false),
-    entry("oxygen-saturation", Sample, HM, true, false),
-    entry("daily-oxygen-saturation", Daily, HM, true, false),
-    entry("daily-respiratory-rate", Daily, HM, true, false),
-    entry("respiratory-rate-sleep-summary", Sample, HM, true, false),
-    entry(
-        "daily-sleep-temperature-derivations",
-        Daily,
-        HM,
-        true,
-        false,
-    ),
+    DataType {
+        generator: Some(&cardio::RunVo2Max),
+        ..entry("run-vo2-max", Sample, AF, true, true)
+    },
+    DataType {
+        generator: Some(&cardio::DailyVo2Max),
+        ..entry("daily-vo2-max", Daily, AF, true, false)
+    },
+    DataType {
+        generator: Some(heart_rate::HEART_RATE),
+        ..entry("heart-rate", Sample, HM, true, true)
+    },
+    DataType {
+        generator: Some(heart_rate::DAILY_RESTING_HEART_RATE),
+        ..entry("daily-resting-heart-rate", Daily, HM, true, false)
+    },
+    DataType {
+        generator: Some(heart_rate::DAILY_HEART_RATE_ZONES),
+        ..entry("daily-heart-rate-zones", Daily, HM, true, false)
+    },
+    DataType {
+        generator: Some(&metrics::HeartRateVariability),
+        ..entry("heart-rate-variability", Sample, HM, true, false)
+    },
+    DataType {
+        generator: Some(&metrics::DailyHeartRateVariability),
+        ..entry("daily-heart-rate-variability", Daily, HM, true, false)
+    },
+    DataType {
+        generator: Some(&metrics::OxygenSaturation),
+        ..entry("oxygen-saturation", Sample, HM, true, false)
+    },
+    DataType {
+        generator: Some(&metrics::DailyOxygenSaturation),
+        ..entry("daily-oxygen-saturation", Daily, HM, true, false)
+    },
+    DataType {
+        generator: Some(&breathing::DailyRespiratoryRate),
+        ..entry("daily-respiratory-rate", Daily, HM, true, false)
+    },
+    DataType {
+        generator: Some(&breathing::RespiratoryRateSleepSummary),
+        ..entry("respiratory-rate-sleep-summary", Sample, HM, true, false)
+    },
+    DataType {
+        generator: Some(&breathing::DailySleepTemperatureDerivations),
+        ..entry(
+            "daily-sleep-temperature-derivations",
+            Daily,
+            HM,
+            true,
+            false,
+        )
+    },
+    // Manual or third-party readings the persona never took.
     entry("core-body-temperature", Sample, HM, true, true),
-    entry("weight", Sample, HM, true, true),
-    entry("body-fat", Sample, HM, true, true),
-    entry("height", Sample, HM, true, false),
+    DataType {
+        generator: Some(&body::Weight),
+        ..entry("weight", Sample, HM, true, true)
+    },
+    DataType {
+        generator: Some(&body::BodyFat),
+        ..entry("body-fat", Sample, HM, true, true)
+    },
+    DataType {
+        generator: Some(&body::Height),
+        ..entry("height", Sample, HM, true, false)
+    },
+    // The persona logs no blood glucose.
     entry("blood-glucose", Sample, HM, true, true),
-    entry("sleep", Sleep, SL, true, false),
-    entry("hydration-log", Session, NU, true, true),
-    entry("nutrition-log", Session, NU, true, true),
+    DataType {
+        generator: Some(&sleep::Sleep),
+        ..entry("sleep", Sleep, SL, true, false)
+    },
+    DataType {
+        generator: Some(&logs::HydrationLog),
+        ..entry("hydration-log", Session, NU, true, true)
+    },
+    DataType {
+        generator: Some(&logs::NutritionLog),
+        ..entry("nutrition-log", Session, NU, true, true)
+    },
     entry("food", Untimed, NU, true, false),
     entry("food-measurement-unit", Untimed, NU, true, false),
-    entry("electrocardiogram", Electrocardiogram, Ecg, true, false),
-    entry("irregular-rhythm-notification", Session, Irn, true, false),
+    DataType {
+        generator: Some(&rhythm::Electrocardiogram),
+        ..entry("electrocardiogram", Electrocardiogram, Ecg, true, false)
+    },
+    DataType {
+        generator: Some(&rhythm::IrregularRhythmNotification),
+        ..entry("irregular-rhythm-notification", Session, Irn, true, false)
+    },
     entry(
         "menstrual-period",
         Interval,
@@ -138,6 +232,18 @@ static CATALOGUE: [DataType; 44] = [
     entry("ovulation-test", Sample, ReproductiveHealth, true, false),
     entry("moods", Sample, Mindfulness, true, false),
     entry("symptoms", Sample, LoggedSymptoms, true, false),
+];
+
+/// Types with `dataPoints.get` (reference §2.2): the ones whose points have a `name`.
+const IDENTIFIABLE: [&str; 8] = [
+    "sleep",
+    "exercise",
+    "weight",
+    "body-fat",
+    "height",
+    "blood-glucose",
+    "hydration-log",
+    "nutrition-log",
 ];
 
 /// Types whose rollups cover at most 14 days and page 14 windows at a time.
@@ -187,7 +293,12 @@ impl DataType {
         key
     }
 
-    /// Longest dailyRollUp range, in days.
+    /// Whether `dataPoints.get` is supported.
+    pub(crate) fn identifiable(&self) -> bool {
+        IDENTIFIABLE.contains(&self.id)
+    }
+
+    /// Longest rollUp and dailyRollUp range, in days.
     pub(crate) fn roll_up_max_days(&self) -> i64 {
         if FOURTEEN_DAY_ROLLUPS.contains(&self.id) {
             14
@@ -245,7 +356,8 @@ mod tests {
         assert_eq!(find("heart-rate").unwrap().roll_up_max_days(), 14);
         assert_eq!(find("steps").unwrap().roll_up_page_max(), 90);
         assert_eq!(find("sleep").unwrap().list_page_sizes(), (25, 25));
-        assert!(find("steps").unwrap().simulated.is_some());
+        assert!(find("steps").unwrap().generator.is_some());
+        assert!(find("sleep").unwrap().identifiable() && !find("steps").unwrap().identifiable());
         assert!(find("not-a-type").is_none());
     }
 }

@@ -8,6 +8,10 @@
 //! Checks run in Google's order of concerns: syntax first (tokens, structure), then meaning
 //! (member, comparator, literal), then the combination (physical and civil mixed, empty
 //! range). Every rejection carries the `ErrorInfo.reason` Google uses for it.
+//!
+//! Each member compares one time of a point (reference §2.4): the start of intervals and
+//! sessions, the sample time, the date of daily types, the end of sleep. The knobs
+//! `daily_filter_prefix` and `sleep_filter` switch between the dialects live accounts showed.
 
 use jiff::{
     Timestamp,
@@ -15,7 +19,13 @@ use jiff::{
 };
 
 use super::catalogue::{DataType, Record};
-use crate::google::civil;
+use crate::google::{
+    civil::{self, SECONDS_PER_DAY},
+    knobs::{DailyFilterPrefix, Knobs, SleepFilter},
+    points::PointTime,
+};
+
+const MS_PER_DAY: i64 = SECONDS_PER_DAY * 1000;
 
 /// Why a filter was rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +79,15 @@ enum Comparator {
     Below,
 }
 
+/// Which time of a point a member compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Start,
+    End,
+    /// The civil day a daily point is for.
+    Date,
+}
+
 /// What a member's literal must look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Literal {
@@ -79,16 +98,18 @@ enum Literal {
 
 #[derive(Clone, Copy, Debug)]
 struct Restriction {
+    field: Field,
     comparator: Comparator,
-    /// Epoch seconds (physical) or local seconds (civil), rounded up to a whole second.
-    seconds: i64,
+    /// Epoch milliseconds (physical) or local milliseconds (civil), rounded up to a whole
+    /// millisecond.
+    ms: i64,
 }
 
 impl Restriction {
     fn holds(&self, key: i64) -> bool {
         match self.comparator {
-            Comparator::AtLeast => key >= self.seconds,
-            Comparator::Below => key < self.seconds,
+            Comparator::AtLeast => key >= self.ms,
+            Comparator::Below => key < self.ms,
         }
     }
 }
@@ -96,48 +117,86 @@ impl Restriction {
 /// A parsed filter: all `factors` must hold; a factor holds when any of its restrictions does.
 #[derive(Clone, Debug)]
 pub(crate) struct Filter {
-    pub domain: Domain,
+    domain: Domain,
     factors: Vec<Vec<Restriction>>,
+    /// Accepted but answered with no points (a snake_case daily prefix under
+    /// `daily_filter_prefix: camel`).
+    pub selects_nothing: bool,
 }
 
 impl Filter {
-    /// Whether a point whose time is `epoch_seconds` (physical) / `local_seconds` (civil)
-    /// passes.
-    pub(crate) fn matches(&self, epoch_seconds: i64, local_seconds: i64) -> bool {
-        let key = match self.domain {
-            Domain::Physical => epoch_seconds,
-            Domain::Civil => local_seconds,
-        };
+    fn key(&self, field: Field, time: &PointTime) -> i64 {
+        match (field, self.domain) {
+            (Field::Start, Domain::Physical) => time.start_ms,
+            (Field::Start, Domain::Civil) => time.local_start_ms(),
+            (Field::End, Domain::Physical) => time.end_ms,
+            (Field::End, Domain::Civil) => time.local_end_ms(),
+            (Field::Date, _) => time.civil_day * MS_PER_DAY,
+        }
+    }
+
+    /// Whether a point passes.
+    pub(crate) fn matches(&self, time: &PointTime) -> bool {
+        !self.selects_nothing
+            && self.factors.iter().all(|factor| {
+                factor
+                    .iter()
+                    .any(|restriction| restriction.holds(self.key(restriction.field, time)))
+            })
+    }
+
+    /// The single-restriction factors: the ones that bound every match.
+    fn bounding(&self) -> impl Iterator<Item = &Restriction> {
         self.factors
             .iter()
-            .all(|factor| factor.iter().any(|restriction| restriction.holds(key)))
+            .filter_map(|factor| match factor.as_slice() {
+                [restriction] => Some(restriction),
+                _ => None,
+            })
     }
 
     /// The range every match lies in, `[lower, upper)` in the filter's domain, as far as the
     /// single-restriction factors pin it down.
-    pub(crate) fn bounds(&self) -> (Option<i64>, Option<i64>) {
+    fn bounds(&self) -> (Option<i64>, Option<i64>) {
         let mut bounds = (None::<i64>, None::<i64>);
-        for factor in &self.factors {
-            if let [restriction] = factor.as_slice() {
-                match restriction.comparator {
-                    Comparator::AtLeast => {
-                        bounds.0 = Some(
-                            bounds
-                                .0
-                                .map_or(restriction.seconds, |b| b.max(restriction.seconds)),
-                        );
-                    }
-                    Comparator::Below => {
-                        bounds.1 = Some(
-                            bounds
-                                .1
-                                .map_or(restriction.seconds, |b| b.min(restriction.seconds)),
-                        );
-                    }
+        for restriction in self.bounding() {
+            let bound = match restriction.comparator {
+                Comparator::AtLeast => &mut bounds.0,
+                Comparator::Below => &mut bounds.1,
+            };
+            *bound = Some(
+                bound.map_or(restriction.ms, |b| match restriction.comparator {
+                    Comparator::AtLeast => b.max(restriction.ms),
+                    Comparator::Below => b.min(restriction.ms),
+                }),
+            );
+        }
+        bounds
+    }
+
+    /// The civil days (inclusive) the points of a match are counted on, as far as the filter
+    /// pins them down. `day_of` maps an instant (epoch ms) to the persona's civil day. Points
+    /// are counted on the day they start, so a bound on the end of a session (sleep) lets them
+    /// start up to a day earlier.
+    pub(crate) fn days(&self, day_of: impl Fn(i64) -> i64) -> (Option<i64>, Option<i64>) {
+        let day = |ms: i64| match self.domain {
+            Domain::Physical => day_of(ms),
+            Domain::Civil => ms.div_euclid(MS_PER_DAY),
+        };
+        let mut days = (None::<i64>, None::<i64>);
+        for restriction in self.bounding() {
+            match restriction.comparator {
+                Comparator::AtLeast => {
+                    let first = day(restriction.ms) - i64::from(restriction.field == Field::End);
+                    days.0 = Some(days.0.map_or(first, |d| d.max(first)));
+                }
+                Comparator::Below => {
+                    let last = day(restriction.ms - 1);
+                    days.1 = Some(days.1.map_or(last, |d| d.min(last)));
                 }
             }
         }
-        bounds
+        days
     }
 }
 
@@ -295,27 +354,35 @@ fn structure<'a>(tokens: &[Token<'a>]) -> Result<(Vec<Vec<Written<'a>>>, bool), 
     }
 }
 
-/// The members `record` accepts, after the type prefix: (member, domain, literal, `<` allowed).
-fn members(record: Record) -> &'static [(&'static str, Domain, Literal, bool)] {
+/// A member a record type accepts, after the type prefix.
+type Member = (&'static str, Domain, Field, Literal, bool);
+
+/// The members `record` accepts: (member, domain, field, literal, `<` allowed).
+fn members(record: Record, sleep: SleepFilter) -> &'static [Member] {
     use Domain::{Civil, Physical};
+    use Field::{Date as Day, End, Start};
     use Literal::{Date as D, DateOrDateTime as C, Timestamp as T};
-    match record {
-        Record::Interval => &[
-            ("interval.start_time", Physical, T, true),
-            ("interval.civil_start_time", Civil, C, true),
+    const CIVIL_START: Member = ("interval.civil_start_time", Civil, Start, C, true);
+    const SLEEP_END: [Member; 2] = [
+        ("interval.end_time", Physical, End, T, true),
+        ("interval.civil_end_time", Civil, End, C, true),
+    ];
+    match (record, sleep) {
+        (Record::Interval, _) => &[
+            ("interval.start_time", Physical, Start, T, true),
+            CIVIL_START,
         ],
-        Record::Sample => &[
-            ("sample_time.physical_time", Physical, T, true),
-            ("sample_time.civil_time", Civil, C, true),
+        (Record::Sample, _) => &[
+            ("sample_time.physical_time", Physical, Start, T, true),
+            ("sample_time.civil_time", Civil, Start, C, true),
         ],
-        Record::Daily => &[("date", Civil, D, true)],
-        Record::Session => &[("interval.civil_start_time", Civil, C, true)],
-        Record::Sleep => &[
-            ("interval.end_time", Physical, T, true),
-            ("interval.civil_end_time", Civil, C, true),
-        ],
-        Record::Electrocardiogram => &[("interval.start_time", Physical, T, false)],
-        Record::Untimed => &[],
+        (Record::Daily, _) => &[("date", Civil, Day, D, true)],
+        (Record::Session, _) => &[CIVIL_START],
+        (Record::Sleep, SleepFilter::Documented) => &SLEEP_END,
+        (Record::Sleep, SleepFilter::StartOk) => &[SLEEP_END[0], SLEEP_END[1], CIVIL_START],
+        (Record::Sleep, SleepFilter::RejectAll) => &[],
+        (Record::Electrocardiogram, _) => &[("interval.start_time", Physical, Start, T, false)],
+        (Record::Untimed, _) => &[],
     }
 }
 
@@ -347,13 +414,13 @@ fn civil_literal_shape(text: &str, time_allowed: bool) -> bool {
         && fraction.len() <= 9
 }
 
-fn literal_seconds(text: &str, literal: Literal) -> Result<i64, String> {
+fn literal_ms(text: &str, literal: Literal) -> Result<i64, String> {
     match literal {
         Literal::Timestamp => {
             let at: Timestamp = text.parse().map_err(|_| {
                 format!("{text:?} is not an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\"")
             })?;
-            Ok(at.as_second() + i64::from(at.subsec_nanosecond() > 0))
+            Ok(civil::ceil_ms(at))
         }
         Literal::DateOrDateTime | Literal::Date => {
             let time_allowed = literal == Literal::DateOrDateTime;
@@ -372,13 +439,18 @@ fn literal_seconds(text: &str, literal: Literal) -> Result<i64, String> {
             } else {
                 text.parse::<DateTime>()
             };
-            datetime.map(civil::local_seconds).map_err(|_| invalid())
+            datetime.map(civil::local_ms).map_err(|_| invalid())
         }
     }
 }
 
-/// Parses `text` for `data_type`; an empty or blank filter is no filter.
-pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, FilterError> {
+/// Parses `text` for `data_type` in the dialect the knobs choose; an empty or blank filter is no
+/// filter.
+pub(crate) fn parse(
+    text: &str,
+    data_type: &DataType,
+    knobs: &Knobs,
+) -> Result<Option<Filter>, FilterError> {
     let tokens = tokenize(text)?;
     if tokens.is_empty() {
         return Ok(None);
@@ -390,7 +462,9 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
             format!("OR is not supported for {}", data_type.id),
         ));
     }
-    let prefixes = [data_type.snake_name(), data_type.union_key()];
+    let (snake, camel) = (data_type.snake_name(), data_type.union_key());
+    let daily = data_type.record == Record::Daily;
+    let mut selects_nothing = false;
     let mut domain = None;
     let mut factors = Vec::with_capacity(written.len());
     for alternatives in written {
@@ -406,7 +480,15 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
                     format!("use the snake_case data type name in filters, not {prefix:?}"),
                 ));
             }
-            if !prefixes.iter().any(|allowed| allowed == prefix) {
+            let refused = match (daily, knobs.daily_filter_prefix) {
+                (true, DailyFilterPrefix::Snake) => prefix != snake,
+                (true, DailyFilterPrefix::Camel) => {
+                    selects_nothing |= prefix == snake;
+                    prefix != snake && prefix != camel
+                }
+                _ => prefix != snake && prefix != camel,
+            };
+            if refused {
                 return Err(FilterError::new(
                     COLLECTION_MISMATCH,
                     format!(
@@ -415,9 +497,10 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
                     ),
                 ));
             }
-            let Some(&(_, member_domain, literal, below_allowed)) = members(data_type.record)
-                .iter()
-                .find(|(name, ..)| *name == member)
+            let Some(&(_, member_domain, field, literal, below_allowed)) =
+                members(data_type.record, knobs.sleep_filter)
+                    .iter()
+                    .find(|(name, ..)| *name == member)
             else {
                 return Err(FilterError::new(
                     MEMBER,
@@ -446,7 +529,7 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
                     format!("{word:?} must be a double-quoted string literal"),
                 )
             })?;
-            let seconds = literal_seconds(&text, literal)
+            let ms = literal_ms(&text, literal)
                 .map_err(|description| FilterError::new(COMPARABLE, description))?;
             if domain.is_some_and(|domain| domain != member_domain) {
                 return Err(FilterError::new(
@@ -456,8 +539,9 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
             }
             domain = Some(member_domain);
             factor.push(Restriction {
+                field,
                 comparator,
-                seconds,
+                ms,
             });
         }
         factors.push(factor);
@@ -465,7 +549,11 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
     let Some(domain) = domain else {
         return Ok(None);
     };
-    let filter = Filter { domain, factors };
+    let filter = Filter {
+        domain,
+        factors,
+        selects_nothing,
+    };
     if let (Some(lower), Some(upper)) = filter.bounds()
         && upper <= lower
     {
@@ -479,17 +567,34 @@ pub(crate) fn parse(text: &str, data_type: &DataType) -> Result<Option<Filter>, 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::google::api::catalogue::find;
 
+    fn knobs(changes: serde_json::Value) -> Knobs {
+        Knobs::default().merged(&changes).unwrap()
+    }
+
     fn steps(text: &str) -> Result<Option<Filter>, FilterError> {
-        parse(text, find("steps").unwrap())
+        parse(text, find("steps").unwrap(), &Knobs::default())
     }
 
     fn reason(data_type: &str, text: &str) -> &'static str {
-        parse(text, find(data_type).unwrap())
+        parse(text, find(data_type).unwrap(), &Knobs::default())
             .expect_err(text)
             .reason
+    }
+
+    /// A point from `start` to `end` (epoch ms) at UTC offset `offset` seconds.
+    fn at(start: i64, end: i64, offset: i32) -> PointTime {
+        PointTime {
+            start_ms: start,
+            end_ms: end,
+            start_offset_s: offset,
+            end_offset_s: offset,
+            civil_day: (start + i64::from(offset) * 1000).div_euclid(MS_PER_DAY),
+        }
     }
 
     #[test]
@@ -498,12 +603,20 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(filter.domain, Domain::Civil);
-        let day = civil::days_from_civil(2026, 7, 29) * civil::SECONDS_PER_DAY;
-        assert!(filter.matches(0, day));
-        assert!(filter.matches(0, day + 86_399));
-        assert!(!filter.matches(0, day + 86_400));
-        assert!(!filter.matches(0, day - 1));
-        assert_eq!(filter.bounds(), (Some(day), Some(day + 86_400)));
+        let day = civil::days_from_civil(2026, 7, 29);
+        let midnight = day * MS_PER_DAY;
+        // Midnight in New York (UTC-4) is 04:00Z.
+        let offset = -4 * 3600;
+        let local = |ms: i64| at(ms + 4 * 3_600_000, ms + 4 * 3_600_000 + 60_000, offset);
+        assert!(filter.matches(&local(midnight)));
+        assert!(filter.matches(&local(midnight + MS_PER_DAY - 1)));
+        assert!(!filter.matches(&local(midnight + MS_PER_DAY)));
+        assert!(!filter.matches(&local(midnight - 1)));
+        assert_eq!(
+            filter.bounds(),
+            (Some(midnight), Some(midnight + MS_PER_DAY))
+        );
+        assert_eq!(filter.days(|_| unreachable!()), (Some(day), Some(day)));
     }
 
     #[test]
@@ -511,17 +624,53 @@ mod tests {
         let filter = steps(r#"steps.interval.start_time >= "2026-01-01T05:00:00Z" AND steps.interval.start_time < "2026-01-01T06:00:00.5+01:00""#)
             .unwrap()
             .unwrap();
-        let at = "2026-01-01T05:00:00Z"
+        let ms = "2026-01-01T05:00:00Z"
             .parse::<Timestamp>()
             .unwrap()
-            .as_second();
+            .as_millisecond();
         assert_eq!(filter.domain, Domain::Physical);
+        assert!(filter.matches(&at(ms, ms + 60_000, 0)));
         assert!(
-            filter.matches(at, 0),
-            "05:00:00Z is before 06:00:00.5+01:00 = 05:00:00.5Z"
+            filter.matches(&at(ms + 499, ms + 60_000, 0)),
+            "05:00:00.499Z is before 06:00:00.5+01:00 = 05:00:00.5Z"
         );
-        assert!(!filter.matches(at + 1, 0));
-        assert!(!filter.matches(at - 60, 0));
+        assert!(!filter.matches(&at(ms + 500, ms + 60_000, 0)));
+        assert!(!filter.matches(&at(ms - 60_000, ms, 0)));
+        assert_eq!(filter.days(|ms| ms), (Some(ms), Some(ms + 499)));
+    }
+
+    #[test]
+    fn each_record_type_compares_its_own_time() {
+        let sleep = find("sleep").unwrap();
+        let filter = parse(
+            r#"sleep.interval.end_time >= "2026-01-02T00:00:00Z""#,
+            sleep,
+            &Knobs::default(),
+        )
+        .unwrap()
+        .unwrap();
+        let midnight = civil::days_from_civil(2026, 1, 2) * MS_PER_DAY;
+        let night = at(midnight - 3_600_000, midnight + 3_600_000, 0);
+        assert!(filter.matches(&night), "the end counts, not the start");
+        assert!(!filter.matches(&at(midnight - 7_200_000, midnight - 1, 0)));
+        assert_eq!(
+            filter.days(|ms| ms.div_euclid(MS_PER_DAY)).0,
+            Some(midnight / MS_PER_DAY - 1),
+            "a night ending on a day may start the day before"
+        );
+        let daily = find("daily-resting-heart-rate").unwrap();
+        let filter = parse(
+            r#"daily_resting_heart_rate.date >= "2026-01-02""#,
+            daily,
+            &Knobs::default(),
+        )
+        .unwrap()
+        .unwrap();
+        let mut day = at(0, 0, 0);
+        day.civil_day = midnight / MS_PER_DAY;
+        assert!(filter.matches(&day));
+        day.civil_day -= 1;
+        assert!(!filter.matches(&day));
     }
 
     #[test]
@@ -529,25 +678,88 @@ mod tests {
         assert!(steps("").unwrap().is_none());
         assert!(steps("   ").unwrap().is_none());
         let hr = find("daily-resting-heart-rate").unwrap();
-        assert!(
-            parse(r#"daily_resting_heart_rate.date >= "2026-01-01""#, hr)
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            parse(r#"dailyRestingHeartRate.date < "2026-01-01""#, hr)
-                .unwrap()
-                .is_some()
-        );
+        for text in [
+            r#"daily_resting_heart_rate.date >= "2026-01-01""#,
+            r#"dailyRestingHeartRate.date < "2026-01-01""#,
+        ] {
+            let filter = parse(text, hr, &Knobs::default()).unwrap().unwrap();
+            assert!(!filter.selects_nothing);
+        }
         let sleep = find("sleep").unwrap();
         let either = parse(
             r#"sleep.interval.end_time < "2026-01-01T00:00:00Z" OR sleep.interval.end_time >= "2026-02-01T00:00:00Z""#,
             sleep,
+            &Knobs::default(),
         )
         .unwrap()
         .unwrap();
-        assert!(either.matches(0, 0));
+        assert!(either.matches(&at(0, 0, 0)));
         assert_eq!(either.bounds(), (None, None));
+    }
+
+    #[test]
+    fn daily_prefix_dialects() {
+        let hr = find("daily-resting-heart-rate").unwrap();
+        let snake = r#"daily_resting_heart_rate.date >= "2026-01-01""#;
+        let camel = r#"dailyRestingHeartRate.date >= "2026-01-01""#;
+        let only_snake = knobs(json!({"daily_filter_prefix": "snake"}));
+        assert!(
+            !parse(snake, hr, &only_snake)
+                .unwrap()
+                .unwrap()
+                .selects_nothing
+        );
+        assert_eq!(
+            parse(camel, hr, &only_snake).unwrap_err().reason,
+            COLLECTION_MISMATCH
+        );
+        let only_camel = knobs(json!({"daily_filter_prefix": "camel"}));
+        assert!(
+            !parse(camel, hr, &only_camel)
+                .unwrap()
+                .unwrap()
+                .selects_nothing
+        );
+        let silent = parse(snake, hr, &only_camel).unwrap().unwrap();
+        assert!(silent.selects_nothing && !silent.matches(&at(0, 0, 0)));
+        // Other record types keep accepting both spellings.
+        let rate = find("heart-rate").unwrap();
+        assert!(
+            parse(
+                r#"heartRate.sample_time.physical_time >= "2026-01-01T00:00:00Z""#,
+                rate,
+                &only_snake
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn sleep_dialects() {
+        let sleep = find("sleep").unwrap();
+        let end = r#"sleep.interval.civil_end_time >= "2026-01-01""#;
+        let start = r#"sleep.interval.civil_start_time >= "2026-01-01""#;
+        let reject = knobs(json!({"sleep_filter": "reject_all"}));
+        assert_eq!(parse(end, sleep, &reject).unwrap_err().reason, MEMBER);
+        assert!(parse("", sleep, &reject).unwrap().is_none());
+        assert_eq!(
+            parse(start, sleep, &Knobs::default()).unwrap_err().reason,
+            MEMBER
+        );
+        let start_ok = knobs(json!({"sleep_filter": "start_ok"}));
+        let filter = parse(
+            &format!(
+                "{start} AND {}",
+                end.replace(">=", "<").replace("01\"", "02\"")
+            ),
+            sleep,
+            &start_ok,
+        )
+        .unwrap()
+        .unwrap();
+        let midnight = civil::days_from_civil(2026, 1, 1) * MS_PER_DAY;
+        assert!(filter.matches(&at(midnight + 1000, midnight + 2000, 0)));
+        assert!(!filter.matches(&at(midnight - 1000, midnight + 2000, 0)));
     }
 
     #[test]

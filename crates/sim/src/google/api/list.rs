@@ -1,21 +1,25 @@
-//! `GET …/dataTypes/{dataType}/dataPoints` (reference §2.3, §8.4): filter, select, newest
+//! `GET …/dataTypes/{dataType}/dataPoints` (reference §2.3, §8.4): filter, select newest
 //! first, page.
-
-use std::collections::HashMap;
+//!
+//! Points are ordered newest first by (civil day, start, position within the day). That is the
+//! order of their start times, since points count on the civil day they start and each civil
+//! day owns a contiguous stretch of time (`persona::timeline`). A page walks days backwards
+//! from the cursor's day (or the filter's last day, or today), so its cost does not grow with
+//! the ten years of history; the cursor is the last point returned, so points that appear at the
+//! newest end while a client pages do not shift later pages.
 
 use axum::{http::StatusCode, response::Response};
-use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde_json::Value;
 
 use super::{
-    catalogue::{DataType, Simulated},
-    filter::{self, Domain, Filter},
+    catalogue::DataType,
+    filter::{self, Filter},
     paging::Fingerprint,
     params::{self, Query},
     pipeline::Context,
 };
 use crate::google::{
-    civil::{self, CivilDateTimeJson, CivilParts, SECONDS_PER_DAY},
-    persona::{DataSourceJson, MinutePoint},
+    points::Generator,
     responses::{self, GoogleError},
 };
 
@@ -49,7 +53,7 @@ pub(crate) fn list(
     let has_persona_data =
         params::includes_persona_data(family, &context.persona, data_type, true)?;
     let filter_text = query.get("filter", "filter").unwrap_or("");
-    let filter = filter::parse(filter_text, data_type).map_err(|error| {
+    let filter = filter::parse(filter_text, data_type, &context.knobs).map_err(|error| {
         GoogleError::invalid_argument(error.reason, error.message())
             .field_violation(Some("filter"), &error.description)
     })?;
@@ -60,219 +64,162 @@ pub(crate) fn list(
         &page_size.to_string(),
         family.unwrap_or(""),
     ]);
-    let cursor = params::cursor(
+    let cursor = params::cursor::<3>(
         &context.page_tokens,
         query.get("pageToken", "page_token"),
         fingerprint,
-    )?;
-    let (points, more) = match data_type.simulated.as_ref().filter(|_| has_persona_data) {
-        Some(simulated) => select(
+    )?
+    .map(Cursor::from);
+    let page = match data_type.generator.filter(|_| has_persona_data) {
+        Some(generator) => Selection {
             context,
-            simulated,
-            filter.as_ref(),
-            cursor,
-            page_size as usize,
-        ),
-        None => (Vec::new(), false),
+            data_type,
+            generator,
+            filter: filter.as_ref(),
+        }
+        .page(cursor, page_size as usize),
+        None => Page::default(),
     };
-    let token = more
-        .then(|| {
-            points
-                .last()
-                .map(|(_, point)| context.page_tokens.issue(fingerprint, point.minute))
-        })
-        .flatten();
+    let token = page
+        .next
+        .map(|cursor| context.page_tokens.issue(fingerprint, &cursor.parts()));
     Ok(respond(
-        context,
-        data_type,
-        &points,
+        &page.points,
         params::next_page_token(&context.knobs, token),
     ))
 }
 
-/// The response body: each point with the data source of its day.
-fn respond(
-    context: &Context,
-    data_type: &DataType,
-    points: &[(i64, MinutePoint)],
-    next_page_token: Option<String>,
-) -> Response {
-    let union_key = data_type.union_key();
-    let value_field = data_type
-        .simulated
-        .as_ref()
-        .map_or("", |simulated| simulated.point_field);
-    let mut sources: HashMap<i64, DataSourceJson> = HashMap::new();
-    for (day, _) in points {
-        sources
-            .entry(*day)
-            .or_insert_with(|| context.persona.data_source(*day));
+/// `{"dataPoints":[…],"nextPageToken":"…"}` around the points' JSON, each member omitted when
+/// empty.
+fn respond(points: &str, next_page_token: Option<String>) -> Response {
+    let mut body = String::with_capacity(points.len() + 128);
+    body.push('{');
+    if !points.is_empty() {
+        body.push_str("\"dataPoints\":[");
+        body.push_str(points);
+        body.push(']');
     }
-    let data_points = points
-        .iter()
-        .filter_map(|(day, point)| {
-            Some(PointJson {
-                data_source: sources.get(day)?,
-                union_key: &union_key,
-                value_field,
-                interval: interval_json(context, point),
-                value: point.value,
-            })
-        })
-        .collect();
-    responses::json(
-        StatusCode::OK,
-        &ListResponse {
-            data_points,
-            next_page_token,
-        },
-    )
+    if let Some(token) = next_page_token {
+        if !points.is_empty() {
+            body.push(',');
+        }
+        body.push_str("\"nextPageToken\":");
+        body.push_str(&Value::from(token).to_string());
+    }
+    body.push('}');
+    responses::json_text(StatusCode::OK, body)
 }
 
-/// The next page of points, newest first, each with its civil day; `true` when more follow.
-fn select(
-    context: &Context,
-    simulated: &Simulated,
-    filter: Option<&Filter>,
-    cursor: Option<i64>,
-    page_size: usize,
-) -> (Vec<(i64, MinutePoint)>, bool) {
-    let persona = &context.persona;
-    let now = persona.now_seconds();
-    let mut newest = persona.day_of(now);
-    let mut oldest = persona.first_day();
-    if let Some(cursor) = cursor {
-        newest = newest.min(persona.day_of(cursor * 60));
-    }
-    if let Some(filter) = filter {
-        let (lower, upper) = filter.bounds();
-        let day_of = |seconds: i64| match filter.domain {
-            Domain::Physical => persona.day_of(seconds),
-            Domain::Civil => seconds.div_euclid(SECONDS_PER_DAY),
-        };
-        if let Some(lower) = lower {
-            oldest = oldest.max(day_of(lower));
-        }
-        if let Some(upper) = upper {
-            newest = newest.min(day_of(upper - 1));
+/// The last point of a page: its civil day, start (epoch ms) and index within the day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    day: i64,
+    start_ms: i64,
+    index: i64,
+}
+
+impl From<[i64; 3]> for Cursor {
+    fn from([day, start_ms, index]: [i64; 3]) -> Self {
+        Self {
+            day,
+            start_ms,
+            index,
         }
     }
-    let mut page = Vec::new();
-    for day in (oldest..=newest).rev() {
-        for point in persona
-            .day_points(simulated.series, day, now)
-            .into_iter()
-            .rev()
-        {
-            let skip = cursor.is_some_and(|cursor| point.minute >= cursor)
-                || (!context.knobs.emit_true_zeros && point.value == 0)
-                || filter.is_some_and(|filter| !filter.matches(point.start(), point.local_start()));
-            if skip {
-                continue;
+}
+
+impl Cursor {
+    fn parts(self) -> [i64; 3] {
+        [self.day, self.start_ms, self.index]
+    }
+
+    /// Whether a point of `day` at (start, index) comes after this cursor in list order.
+    fn precedes(&self, day: i64, start_ms: i64, index: i64) -> bool {
+        (day, start_ms, index) < (self.day, self.start_ms, self.index)
+    }
+}
+
+/// One page: the points' JSON, comma-separated, and where the next page starts.
+#[derive(Debug, Default)]
+struct Page {
+    points: String,
+    next: Option<Cursor>,
+}
+
+/// The points of one data type a request selects.
+struct Selection<'a> {
+    context: &'a Context,
+    data_type: &'static DataType,
+    generator: &'a dyn Generator,
+    filter: Option<&'a Filter>,
+}
+
+impl Selection<'_> {
+    /// Up to `page_size` points after `cursor`, newest first.
+    fn page(&self, cursor: Option<Cursor>, page_size: usize) -> Page {
+        let persona = &self.context.persona;
+        let now = persona.now_seconds();
+        let (mut oldest, mut newest) = (persona.first_day(), persona.day_of(now));
+        if let Some(filter) = self.filter {
+            if filter.selects_nothing {
+                return Page::default();
             }
-            if page.len() == page_size {
-                return (page, true);
+            let (first, last) = filter.days(|ms| persona.day_of(ms.div_euclid(1000)));
+            oldest = oldest.max(first.unwrap_or(oldest));
+            newest = newest.min(last.unwrap_or(newest));
+        }
+        if let Some(cursor) = cursor {
+            newest = newest.min(cursor.day);
+        }
+        let mut page = Page::default();
+        let mut taken = 0;
+        for day in (oldest..=newest).rev() {
+            let points = persona.points(self.data_type.id, self.generator, day, now);
+            for (index, point) in points.iter().enumerate().rev() {
+                let (start_ms, index) = (point.time.start_ms, index as i64);
+                if cursor.is_some_and(|cursor| !cursor.precedes(day, start_ms, index))
+                    || self
+                        .filter
+                        .is_some_and(|filter| !filter.matches(&point.time))
+                {
+                    continue;
+                }
+                if taken == page_size {
+                    return page;
+                }
+                if taken > 0 {
+                    page.points.push(',');
+                }
+                page.points.push_str(&point.json);
+                taken += 1;
+                page.next = Some(Cursor {
+                    day,
+                    start_ms,
+                    index,
+                });
             }
-            page.push((day, point));
         }
-    }
-    (page, false)
-}
-
-fn interval_json(context: &Context, point: &MinutePoint) -> IntervalJson {
-    let end = point.start() + 60;
-    let end_offset = context.persona.offset_at(end);
-    IntervalJson {
-        start_time: civil::rfc3339_utc(point.start()),
-        start_utc_offset: civil::duration_json(point.offset),
-        end_time: civil::rfc3339_utc(end),
-        end_utc_offset: civil::duration_json(end_offset),
-        civil_start_time: CivilParts::from_seconds(point.local_start()).json(),
-        civil_end_time: CivilParts::from_seconds(end + i64::from(end_offset)).json(),
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListResponse<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    data_points: Vec<PointJson<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_token: Option<String>,
-}
-
-/// `ObservationTimeInterval`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IntervalJson {
-    start_time: String,
-    start_utc_offset: String,
-    end_time: String,
-    end_utc_offset: String,
-    civil_start_time: CivilDateTimeJson,
-    civil_end_time: CivilDateTimeJson,
-}
-
-/// One `DataPoint`: `{"dataSource": …, "<unionKey>": {"interval": …, "<field>": "N"}}`, with
-/// the int64 value as a string and omitted when zero (proto3 JSON).
-struct PointJson<'a> {
-    data_source: &'a DataSourceJson,
-    union_key: &'a str,
-    value_field: &'a str,
-    interval: IntervalJson,
-    value: u64,
-}
-
-struct ValueJson<'a> {
-    interval: &'a IntervalJson,
-    field: &'a str,
-    value: u64,
-}
-
-impl Serialize for PointJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("dataSource", self.data_source)?;
-        map.serialize_entry(
-            self.union_key,
-            &ValueJson {
-                interval: &self.interval,
-                field: self.value_field,
-                value: self.value,
-            },
-        )?;
-        map.end()
-    }
-}
-
-impl Serialize for ValueJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("interval", self.interval)?;
-        if self.value != 0 {
-            map.serialize_entry(self.field, &self.value.to_string())?;
-        }
-        map.end()
+        page.next = None;
+        page
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::google::api::{
-        catalogue,
-        test_support::{body, context, error_of},
+    use crate::google::{
+        api::{
+            catalogue,
+            test_support::{context, error_of, filter, list as call, list_all},
+        },
+        civil,
+        persona::{Persona, heart_rate::HEART_RATE},
+        points::SimPoint,
     };
-
-    async fn call(context: &Context, data_type: &str, query: &str) -> (u16, Value) {
-        let data_type = catalogue::find(data_type).unwrap();
-        let response = list(context, data_type, &Query::parse(Some(query)))
-            .unwrap_or_else(IntoResponse::into_response);
-        body(response).await
-    }
 
     fn civil_day(day: &str) -> String {
         let next = day
@@ -280,31 +227,13 @@ mod tests {
             .unwrap()
             .tomorrow()
             .unwrap();
-        let filter = format!(
+        filter(&format!(
             r#"steps.interval.civil_start_time >= "{day}" AND steps.interval.civil_start_time < "{next}""#
-        );
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("filter", &filter)
-            .finish()
+        ))
     }
 
-    /// All points of a query, following page tokens: (points, tokens seen).
     async fn all(context: &Context, query: &str) -> (Vec<Value>, usize) {
-        let (mut points, mut pages, mut token) = (Vec::new(), 0, None::<String>);
-        loop {
-            let paged = match &token {
-                Some(token) => format!("{query}&pageToken={token}"),
-                None => query.to_owned(),
-            };
-            let (status, page) = call(context, "steps", &paged).await;
-            assert_eq!(status, 200, "{page}");
-            points.extend(page["dataPoints"].as_array().cloned().unwrap_or_default());
-            pages += 1;
-            match page["nextPageToken"].as_str() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return (points, pages),
-            }
-        }
+        list_all(context, "steps", query).await
     }
 
     fn count(point: &Value) -> u64 {
@@ -354,10 +283,9 @@ mod tests {
     async fn a_physical_range_selects_by_instant() {
         let context = context(json!({}));
         // 2024-05-14 in Los Angeles (PDT) is 07:00Z to 07:00Z.
-        let filter = r#"steps.interval.start_time >= "2024-05-14T07:00:00Z" AND steps.interval.start_time < "2024-05-15T07:00:00Z""#;
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("filter", filter)
-            .finish();
+        let query = filter(
+            r#"steps.interval.start_time >= "2024-05-14T07:00:00Z" AND steps.interval.start_time < "2024-05-15T07:00:00Z""#,
+        );
         let (physical, _) = all(&context, &query).await;
         let (civil, _) = all(&context, &civil_day("2024-05-14")).await;
         assert_eq!(physical, civil);
@@ -421,6 +349,174 @@ mod tests {
         );
     }
 
+    /// Counts the days it generates.
+    #[derive(Debug)]
+    struct Counting {
+        inner: &'static dyn Generator,
+        days: AtomicUsize,
+    }
+
+    impl Generator for Counting {
+        fn day(&self, persona: &Persona, day: i64, now_s: i64) -> Vec<SimPoint> {
+            self.days.fetch_add(1, Ordering::Relaxed);
+            self.inner.day(persona, day, now_s)
+        }
+
+        fn roll_up(&self, points: &[SimPoint]) -> Option<Value> {
+            self.inner.roll_up(points)
+        }
+    }
+
+    #[test]
+    fn a_page_generates_only_the_days_it_returns() {
+        let context = context(json!({"hr_interval_s": 5}));
+        let counting = Counting {
+            inner: HEART_RATE,
+            days: AtomicUsize::new(0),
+        };
+        let generated = || counting.days.swap(0, Ordering::Relaxed);
+        let page = |filter: Option<&Filter>, cursor: Option<Cursor>| {
+            Selection {
+                context: &context,
+                data_type: catalogue::find("heart-rate").unwrap(),
+                generator: &counting,
+                filter,
+            }
+            .page(cursor, 10_000)
+        };
+        // Today's early hours and yesterday fill the first page.
+        let first = page(None, None);
+        assert!(generated() <= 2);
+        let second = page(None, first.next);
+        assert!(generated() <= 2 && first.next.unwrap().day >= second.next.unwrap().day);
+        let years_back = Cursor {
+            day: civil::days_from_civil(2019, 3, 1),
+            start_ms: i64::MAX,
+            index: 0,
+        };
+        let old = page(None, Some(years_back));
+        assert!(generated() <= 2 && !old.points.is_empty());
+        let heart_rate = catalogue::find("heart-rate").unwrap();
+        let before_2018 = filter::parse(
+            r#"heart_rate.sample_time.civil_time < "2018-01-01""#,
+            heart_rate,
+            &context.knobs,
+        )
+        .unwrap();
+        let old = page(before_2018.as_ref(), None);
+        assert!(generated() <= 2 && old.points.contains("\"year\":2017,\"month\":12,\"day\":31"));
+    }
+
+    /// The heart-rate samples of civil days `first..=last` the generator makes, newest first.
+    fn samples(context: &Context, first: i64, last: i64) -> Vec<Value> {
+        let now = context.persona.now_seconds();
+        (first..=last)
+            .rev()
+            .flat_map(|day| {
+                let points = context.persona.points("heart-rate", HEART_RATE, day, now);
+                points
+                    .iter()
+                    .rev()
+                    .map(|point| serde_json::from_str::<Value>(&point.json).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn pages_never_overlap_and_cover_exactly_the_filtered_points() {
+        let context = context(json!({"hr_interval_s": 15}));
+        let (from, to) = ("2024-05-14T10:00:00Z", "2024-05-15T16:00:00Z");
+        let query = filter(&format!(
+            r#"heart_rate.sample_time.physical_time >= "{from}" AND heart_rate.sample_time.physical_time < "{to}""#
+        ));
+        let (points, pages) =
+            list_all(&context, "heart-rate", &format!("{query}&pageSize=1000")).await;
+        assert!(pages >= 3, "{pages} pages");
+        let time = |point: &Value| {
+            point["heartRate"]["sampleTime"]["physicalTime"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let times: Vec<String> = points.iter().map(time).collect();
+        assert!(
+            times.windows(2).all(|pair| pair[0] > pair[1]),
+            "newest first, no repeats"
+        );
+        assert!(times.iter().all(|t| t.as_str() >= from && t.as_str() < to));
+        let day = civil::days_from_civil(2024, 5, 14);
+        let expected: Vec<Value> = samples(&context, day - 1, day + 1)
+            .into_iter()
+            .filter(|point| {
+                let t = time(point);
+                t.as_str() >= from && t.as_str() < to
+            })
+            .collect();
+        assert_eq!(points.len(), expected.len());
+        assert!(
+            points == expected,
+            "the pages are exactly the samples in the range"
+        );
+        assert!(points[0]["heartRate"]["metadata"]["motionContext"].is_string());
+    }
+
+    #[tokio::test]
+    async fn the_knobs_shape_heart_rate_and_daily_filters() {
+        let day = civil_day("2024-05-14").replace(
+            "steps.interval.civil_start_time",
+            "heart_rate.sample_time.civil_time",
+        );
+        let sparse = list_all(&context(json!({})), "heart-rate", &day).await.0;
+        let dense = list_all(&context(json!({"hr_interval_s": 5})), "heart-rate", &day)
+            .await
+            .0;
+        assert_eq!(
+            dense.len(),
+            sparse.len() * 12,
+            "one sample a minute or every 5 s"
+        );
+        let rhr = |prefix: &str| {
+            filter(&format!(
+                r#"{prefix}.date >= "2024-05-01" AND {prefix}.date < "2024-05-15""#
+            ))
+        };
+        let camel = context(json!({"daily_filter_prefix": "camel"}));
+        let (listed, _) = list_all(
+            &camel,
+            "daily-resting-heart-rate",
+            &rhr("dailyRestingHeartRate"),
+        )
+        .await;
+        assert!((10..=14).contains(&listed.len()));
+        assert_eq!(
+            listed[0]["dailyRestingHeartRate"]["date"],
+            json!({"year": 2024, "month": 5, "day": 14})
+        );
+        let (status, page) = call(
+            &camel,
+            "daily-resting-heart-rate",
+            &rhr("daily_resting_heart_rate"),
+        )
+        .await;
+        assert_eq!(
+            (status, page),
+            (200, json!({})),
+            "accepted, but nothing comes back"
+        );
+        let snake = context(json!({"daily_filter_prefix": "snake"}));
+        let (status, page) = call(
+            &snake,
+            "daily-resting-heart-rate",
+            &rhr("dailyRestingHeartRate"),
+        )
+        .await;
+        assert_eq!(
+            (status, error_of(&page).0),
+            (400, Some("INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH"))
+        );
+    }
+
     #[tokio::test]
     async fn other_sources_and_unsimulated_types_are_empty() {
         let context = context(json!({}));
@@ -431,7 +527,7 @@ mod tests {
         )
         .await;
         assert_eq!((status, page), (200, json!({})));
-        let (status, page) = call(&context, "heart-rate", "pageSize=10").await;
+        let (status, page) = call(&context, "swim-lengths-data", "pageSize=10").await;
         assert_eq!((status, page), (200, json!({})));
     }
 }

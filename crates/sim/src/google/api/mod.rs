@@ -1,14 +1,20 @@
 //! The simulated Google Health API v4: routing and the request pipeline of reference §8.3.
 
 mod catalogue;
+mod daily_rollup;
 mod filter;
+mod get;
+#[cfg(test)]
+mod invariants;
 mod list;
 pub(crate) mod paging;
 mod params;
 mod payload;
 mod pipeline;
 mod rollup;
+mod truth;
 mod users;
+mod windows;
 
 use std::sync::Arc;
 
@@ -20,6 +26,7 @@ use axum::{
 };
 
 use self::pipeline::Context;
+pub(crate) use self::truth::{ground_truth_daily_roll_up, ground_truth_points};
 use super::{
     responses::{GoogleError, not_found_html},
     state::Shared,
@@ -34,7 +41,12 @@ pub(crate) enum Operation {
     GetIdentity,
     GetProfile,
     GetSettings,
+    GetIrnProfile,
+    ListPairedDevices,
+    GetPairedDevice,
     ListDataPoints,
+    GetDataPoint,
+    RollUpDataPoints,
     DailyRollUpDataPoints,
 }
 
@@ -51,8 +63,23 @@ impl Operation {
             Operation::GetSettings => {
                 "google.devicesandservices.health.v4.HealthProfileService.GetSettings"
             }
+            Operation::GetIrnProfile => {
+                "google.devicesandservices.health.v4.HealthProfileService.GetIrnProfile"
+            }
+            Operation::ListPairedDevices => {
+                "google.devicesandservices.health.v4.PairedDevicesService.ListPairedDevices"
+            }
+            Operation::GetPairedDevice => {
+                "google.devicesandservices.health.v4.PairedDevicesService.GetPairedDevice"
+            }
             Operation::ListDataPoints => {
                 "google.devicesandservices.health.v4.DataPointsService.ListDataPoints"
+            }
+            Operation::GetDataPoint => {
+                "google.devicesandservices.health.v4.DataPointsService.GetDataPoint"
+            }
+            Operation::RollUpDataPoints => {
+                "google.devicesandservices.health.v4.DataPointsService.RollUpDataPoints"
             }
             Operation::DailyRollUpDataPoints => {
                 "google.devicesandservices.health.v4.DataPointsService.DailyRollUpDataPoints"
@@ -69,33 +96,50 @@ pub(crate) struct Route {
     pub user: String,
     /// `{dataType}` for data point methods.
     pub data_type: Option<String>,
+    /// `{dataPoint}` or `{pairedDevice}` of a `get`.
+    pub id: Option<String>,
 }
 
 impl Route {
     /// Matches the route table (reference §2.2); `None` is Google's HTML 404.
     fn parse(method: &Method, path: &str) -> Option<Self> {
         let segments: Vec<&str> = path.strip_prefix("/v4/")?.split('/').collect();
-        let route = |operation, user: &str, data_type: Option<&str>| {
+        if segments.iter().any(|segment| segment.is_empty()) {
+            return None;
+        }
+        let route = |operation, user: &str, data_type: Option<&str>, id: Option<&str>| {
             Some(Route {
                 operation,
                 user: user.to_owned(),
                 data_type: data_type.map(str::to_owned),
+                id: id.map(str::to_owned),
             })
         };
+        use Operation as Op;
         match (method, segments.as_slice()) {
-            (&Method::GET, ["users", user, "identity"]) if !user.is_empty() => {
-                route(Operation::GetIdentity, user, None)
+            (&Method::GET, ["users", user, "identity"]) => route(Op::GetIdentity, user, None, None),
+            (&Method::GET, ["users", user, "profile"]) => route(Op::GetProfile, user, None, None),
+            (&Method::GET, ["users", user, "settings"]) => route(Op::GetSettings, user, None, None),
+            (&Method::GET, ["users", user, "irnProfile"]) => {
+                route(Op::GetIrnProfile, user, None, None)
             }
-            (&Method::GET, ["users", user, "profile"]) if !user.is_empty() => {
-                route(Operation::GetProfile, user, None)
+            (&Method::GET, ["users", user, "pairedDevices"]) => {
+                route(Op::ListPairedDevices, user, None, None)
             }
-            (&Method::GET, ["users", user, "settings"]) if !user.is_empty() => {
-                route(Operation::GetSettings, user, None)
+            (&Method::GET, ["users", user, "pairedDevices", device]) => {
+                route(Op::GetPairedDevice, user, None, Some(device))
             }
-            (&Method::GET, ["users", user, "dataTypes", data_type, "dataPoints"])
-                if !user.is_empty() && !data_type.is_empty() =>
+            (&Method::GET, ["users", user, "dataTypes", data_type, "dataPoints"]) => {
+                route(Op::ListDataPoints, user, Some(data_type), None)
+            }
+            // `{id}:exportExerciseTcx` is not routed.
+            (&Method::GET, ["users", user, "dataTypes", data_type, "dataPoints", id])
+                if !id.contains(':') =>
             {
-                route(Operation::ListDataPoints, user, Some(data_type))
+                route(Op::GetDataPoint, user, Some(data_type), Some(id))
+            }
+            (&Method::POST, ["users", user, "dataTypes", data_type, "dataPoints:rollUp"]) => {
+                route(Op::RollUpDataPoints, user, Some(data_type), None)
             }
             (
                 &Method::POST,
@@ -106,9 +150,7 @@ impl Route {
                     data_type,
                     "dataPoints:dailyRollUp",
                 ],
-            ) if !user.is_empty() && !data_type.is_empty() => {
-                route(Operation::DailyRollUpDataPoints, user, Some(data_type))
-            }
+            ) => route(Op::DailyRollUpDataPoints, user, Some(data_type), None),
             _ => None,
         }
     }
@@ -156,18 +198,35 @@ fn handle(
     if route.user != "me" && route.user != context.persona.health_user_id() {
         return Err(GoogleError::not_found());
     }
+    let user = route.user.as_str();
+    let id = route.id.as_deref().unwrap_or("");
     match route.operation {
         Operation::GetIdentity => query.check_names(&[]).map(|()| users::identity(context)),
         Operation::GetProfile => query.check_names(&[]).map(|()| users::profile(context)),
         Operation::GetSettings => query.check_names(&[]).map(|()| users::settings(context)),
-        Operation::ListDataPoints => {
+        Operation::GetIrnProfile => query
+            .check_names(&[])
+            .map(|()| users::irn_profile(context, user)),
+        Operation::ListPairedDevices => users::paired_devices(context, user, query),
+        Operation::GetPairedDevice => {
+            query.check_names(&[])?;
+            users::paired_device_by_id(context, user, id)
+        }
+        Operation::ListDataPoints => list::list(context, params::data_type(route)?, query),
+        Operation::GetDataPoint => {
             let data_type = params::data_type(route)?;
-            list::list(context, data_type, query)
+            query.check_names(&[])?;
+            get::get(context, data_type, id)
+        }
+        Operation::RollUpDataPoints => {
+            let data_type = params::data_type(route)?;
+            query.check_names(&[])?;
+            rollup::roll_up(context, data_type, body)
         }
         Operation::DailyRollUpDataPoints => {
             let data_type = params::data_type(route)?;
             query.check_names(&[])?;
-            rollup::daily_roll_up(context, data_type, body)
+            daily_rollup::daily_roll_up(context, data_type, body)
         }
     }
 }
@@ -175,7 +234,7 @@ fn handle(
 /// Handler-level test helpers: a context for a frozen clock, and response bodies as JSON.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use axum::response::Response;
+    use axum::response::{IntoResponse, Response};
     use serde_json::Value;
 
     use super::{paging::PageTokens, pipeline::Context};
@@ -189,9 +248,10 @@ pub(crate) mod test_support {
     pub(crate) fn context(knobs: serde_json::Value) -> Context {
         let clock = SimClock::starting_at(NOW.parse().unwrap());
         clock.freeze(true);
+        let knobs = Knobs::default().merged(&knobs).unwrap();
         Context {
-            persona: Persona::new(42, clock),
-            knobs: Knobs::default().merged(&knobs).unwrap(),
+            persona: Persona::new(42, clock).with_generation(knobs.generation()),
+            knobs,
             page_tokens: PageTokens::new(42),
             scopes: Vec::new(),
         }
@@ -203,6 +263,48 @@ pub(crate) mod test_support {
             .await
             .unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// A `list` call: (status, body).
+    pub(crate) async fn list(context: &Context, data_type: &str, query: &str) -> (u16, Value) {
+        let data_type = super::catalogue::find(data_type).unwrap();
+        let response = super::list::list(
+            context,
+            data_type,
+            &super::params::Query::parse(Some(query)),
+        )
+        .unwrap_or_else(IntoResponse::into_response);
+        body(response).await
+    }
+
+    /// All points of a `list` query, following page tokens: (points, pages).
+    pub(crate) async fn list_all(
+        context: &Context,
+        data_type: &str,
+        query: &str,
+    ) -> (Vec<Value>, usize) {
+        let (mut points, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+        loop {
+            let paged = match &token {
+                Some(token) => format!("{query}&pageToken={token}"),
+                None => query.to_owned(),
+            };
+            let (status, page) = list(context, data_type, &paged).await;
+            assert_eq!(status, 200, "{page}");
+            points.extend(page["dataPoints"].as_array().cloned().unwrap_or_default());
+            pages += 1;
+            match page["nextPageToken"].as_str() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return (points, pages),
+            }
+        }
+    }
+
+    /// `filter=<text>`, URL-encoded.
+    pub(crate) fn filter(text: &str) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("filter", text)
+            .finish()
     }
 
     /// The `(reason, message)` of a Google error body.
@@ -224,6 +326,47 @@ mod tests {
         let route = |method: Method, path: &str| {
             Route::parse(&method, path).map(|r| (r.operation, r.user, r.data_type))
         };
+        let operation =
+            |method: Method, path: &str| Route::parse(&method, path).map(|r| r.operation);
+        assert_eq!(
+            operation(
+                Method::POST,
+                "/v4/users/me/dataTypes/steps/dataPoints:rollUp"
+            ),
+            Some(Operation::RollUpDataPoints)
+        );
+        let get =
+            Route::parse(&Method::GET, "/v4/users/me/dataTypes/sleep/dataPoints/123").unwrap();
+        assert_eq!(
+            (get.operation, get.id.as_deref()),
+            (Operation::GetDataPoint, Some("123"))
+        );
+        assert!(
+            operation(
+                Method::GET,
+                "/v4/users/me/dataTypes/exercise/dataPoints/1:exportExerciseTcx"
+            )
+            .is_none()
+        );
+        assert_eq!(
+            operation(Method::GET, "/v4/users/me/pairedDevices"),
+            Some(Operation::ListPairedDevices)
+        );
+        assert_eq!(
+            operation(Method::GET, "/v4/users/me/pairedDevices/1"),
+            Some(Operation::GetPairedDevice)
+        );
+        assert_eq!(
+            operation(Method::GET, "/v4/users/me/irnProfile"),
+            Some(Operation::GetIrnProfile)
+        );
+        assert!(
+            operation(
+                Method::GET,
+                "/v4/users/me/dataTypes/steps/dataPoints:rollUp"
+            )
+            .is_none()
+        );
         assert_eq!(
             route(Method::GET, "/v4/users/me/identity"),
             Some((Operation::GetIdentity, "me".into(), None))

@@ -5,7 +5,7 @@
 use super::{
     Route,
     catalogue::{self, DataType},
-    paging::{Fingerprint, PageTokens},
+    paging::{Fingerprint, PageTokens, TokenError},
 };
 use crate::google::{
     knobs::{FinalPageToken, Knobs},
@@ -172,16 +172,20 @@ pub(crate) fn includes_persona_data(
     }
 }
 
-/// The cursor of the request's page token (`None` for a first page, `""` included).
-pub(crate) fn cursor(
+/// The cursor of the request's page token, `N` integers (`None` for a first page, `""`
+/// included).
+pub(crate) fn cursor<const N: usize>(
     tokens: &PageTokens,
     token: Option<&str>,
     fingerprint: Fingerprint,
-) -> Result<Option<i64>, GoogleError> {
-    token
-        .filter(|token| !token.is_empty())
-        .map(|token| tokens.redeem(token, fingerprint))
-        .transpose()
+) -> Result<Option<[i64; N]>, GoogleError> {
+    let Some(token) = token.filter(|token| !token.is_empty()) else {
+        return Ok(None);
+    };
+    tokens
+        .redeem(token, fingerprint)
+        .and_then(|cursor| <[i64; N]>::try_from(cursor).map_err(|_| TokenError::NotIssued))
+        .map(Some)
         .map_err(|error| GoogleError::invalid_page_token(error.description()))
 }
 

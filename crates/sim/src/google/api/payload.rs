@@ -12,6 +12,10 @@ use serde_json::{Map, Value};
 pub(crate) enum Kind {
     Int32,
     String,
+    /// `google.protobuf.Timestamp`: an RFC 3339 string.
+    Timestamp,
+    /// `google.protobuf.Duration`: seconds with up to nine fractional digits and an `s`.
+    Duration,
     Message(&'static Message),
 }
 
@@ -79,6 +83,37 @@ pub(crate) static DAILY_ROLL_UP_REQUEST: Message = Message {
         field("dataSourceFamily", "data_source_family", Kind::String),
     ],
 };
+
+static INTERVAL: Message = Message {
+    name: "google.type.Interval",
+    fields: &[
+        field("startTime", "start_time", Kind::Timestamp),
+        field("endTime", "end_time", Kind::Timestamp),
+    ],
+};
+
+/// `RollUpDataPointsRequest` of the discovery document.
+pub(crate) static ROLL_UP_REQUEST: Message = Message {
+    name: "google.devicesandservices.health.v4.RollUpDataPointsRequest",
+    fields: &[
+        field("range", "range", Kind::Message(&INTERVAL)),
+        field("windowSize", "window_size", Kind::Duration),
+        field("pageSize", "page_size", Kind::Int32),
+        field("pageToken", "page_token", Kind::String),
+        field("dataSourceFamily", "data_source_family", Kind::String),
+    ],
+};
+
+/// Whether `text` is a proto3 JSON `Duration` (`"60s"`, `"-1.5s"`).
+fn is_duration(text: &str) -> bool {
+    let Some(number) = text.strip_suffix('s') else {
+        return false;
+    };
+    let number = number.strip_prefix('-').unwrap_or(number);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction) && fraction.len() <= 9
+}
 
 /// A rejected payload: Google's message and the field it names, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +236,14 @@ fn walk(
                 Value::String(_) => value.clone(),
                 _ => return Err(invalid("TYPE_STRING")),
             },
+            Kind::Timestamp => match value {
+                Value::String(text) if text.parse::<jiff::Timestamp>().is_ok() => value.clone(),
+                _ => return Err(invalid("type.googleapis.com/google.protobuf.Timestamp")),
+            },
+            Kind::Duration => match value {
+                Value::String(text) if is_duration(text) => value.clone(),
+                _ => return Err(invalid("type.googleapis.com/google.protobuf.Duration")),
+            },
             Kind::Message(inner) => match value {
                 Value::Object(inner_object) => {
                     Value::Object(walk(inner_object, inner, &field_path)?)
@@ -236,6 +279,28 @@ mod tests {
                    "windowSizeDays": 1, "pageToken": "t"})
         );
         assert_eq!(parse_rollup("  ").unwrap(), json!({}));
+    }
+
+    #[test]
+    fn timestamps_and_durations_are_checked() {
+        let body = r#"{"range":{"start_time":"2026-09-01T00:00:00Z","endTime":"2026-09-02T00:00:00.5+02:00"},"windowSize":"60s"}"#;
+        let value = parse(body.as_bytes(), &ROLL_UP_REQUEST).unwrap();
+        assert_eq!(value["range"]["startTime"], "2026-09-01T00:00:00Z");
+        for bad in [
+            r#"{"range":{"startTime":"2026-09-01"}}"#,
+            r#"{"windowSize":"60"}"#,
+            r#"{"windowSize":60}"#,
+            r#"{"windowSize":"1.0000000001s"}"#,
+        ] {
+            let error = parse(bad.as_bytes(), &ROLL_UP_REQUEST).unwrap_err();
+            assert!(
+                error
+                    .message
+                    .contains("type.googleapis.com/google.protobuf"),
+                "{bad}"
+            );
+        }
+        assert!(is_duration("-1.5s") && is_duration("0s") && !is_duration("s"));
     }
 
     #[test]

@@ -109,9 +109,15 @@ pub(crate) fn admit(
     let required = match route.operation {
         Operation::GetIdentity => None,
         Operation::GetProfile => Some(Category::Profile),
-        Operation::GetSettings => Some(Category::Settings),
+        Operation::GetSettings | Operation::ListPairedDevices | Operation::GetPairedDevice => {
+            Some(Category::Settings)
+        }
+        Operation::GetIrnProfile => Some(Category::Irn),
         // An unknown data type has no scope; validation rejects it next.
-        Operation::ListDataPoints | Operation::DailyRollUpDataPoints => route
+        Operation::ListDataPoints
+        | Operation::GetDataPoint
+        | Operation::RollUpDataPoints
+        | Operation::DailyRollUpDataPoints => route
             .data_type
             .as_deref()
             .and_then(catalogue::find)
@@ -130,7 +136,10 @@ pub(crate) fn admit(
     }
 
     Ok(Context {
-        persona: state.persona.clone(),
+        persona: state
+            .persona
+            .clone()
+            .with_generation(state.knobs.generation()),
         knobs: state.knobs.clone(),
         page_tokens: state.page_tokens.clone(),
         scopes: granted,

@@ -1,79 +1,120 @@
-//! The persona's trackers over the years, reported as each point's `dataSource`.
-
-use serde::Serialize;
+//! The persona's trackers over the years (each point's `dataSource`) and the devices paired with
+//! the account (`users/me/pairedDevices`).
 
 use crate::google::civil;
 
-/// A tracker and the civil days it was worn.
+/// A device paired with the persona's account.
 #[derive(Debug)]
 pub(crate) struct Device {
     pub display_name: &'static str,
     /// `Device.formFactor` enum value.
     pub form_factor: &'static str,
-    /// Last civil day (days since 1970-01-01) this device recorded; `None` for the current one.
-    last_day: Option<i64>,
+    /// `PairedDevice.deviceType`: `TRACKER` or `SCALE`.
+    pub device_type: &'static str,
+    /// `PairedDevice.features`.
+    pub features: &'static [&'static str],
+    pub mac_address: &'static str,
+    /// Last civil day (days since 1970-01-01) this tracker recorded; `None` for the current one.
+    pub last_day: Option<i64>,
 }
 
-/// `DataSource` of passively measured tracker data, as Google reports Fitbit device points.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DataSourceJson {
-    recording_method: &'static str,
-    device: DeviceJson,
-    platform: &'static str,
-}
+const TRACKER_FEATURES: &[&str] = &[
+    "STEPS",
+    "DISTANCE",
+    "CALORIES",
+    "ELEVATION",
+    "ACTIVE_MINUTES",
+    "SEDENTARY_TIME",
+    "HEART_RATE",
+    "SLEEP",
+];
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeviceJson {
-    display_name: &'static str,
-    form_factor: &'static str,
-}
-
-impl Device {
-    pub(crate) fn data_source(&self) -> DataSourceJson {
-        DataSourceJson {
-            recording_method: "PASSIVELY_MEASURED",
-            device: DeviceJson {
-                display_name: self.display_name,
-                form_factor: self.form_factor,
-            },
-            platform: "FITBIT",
-        }
-    }
-}
-
-/// Charge 2 (2016–2018), Versa 2 (2019–2022), Charge 6 (2023 on).
+/// Charge 2 (2016–2018), Versa 2 (2019–2022), Charge 6 (2023 on), and an Aria scale.
 #[derive(Debug)]
-pub(crate) struct Devices([Device; 3]);
+pub(crate) struct Devices {
+    trackers: [Device; 3],
+    scale: Device,
+}
 
 impl Devices {
     pub(crate) fn standard() -> Self {
-        Self([
-            Device {
-                display_name: "Charge 2",
-                form_factor: "FITNESS_BAND",
-                last_day: Some(civil::days_from_civil(2018, 12, 31)),
-            },
-            Device {
-                display_name: "Versa 2",
-                form_factor: "WATCH",
-                last_day: Some(civil::days_from_civil(2022, 12, 31)),
-            },
-            Device {
-                display_name: "Charge 6",
-                form_factor: "FITNESS_BAND",
+        Self {
+            trackers: [
+                Device {
+                    display_name: "Charge 2",
+                    form_factor: "FITNESS_BAND",
+                    device_type: "TRACKER",
+                    features: TRACKER_FEATURES,
+                    mac_address: "C4:7A:3E:12:9B:01",
+                    last_day: Some(civil::days_from_civil(2018, 12, 31)),
+                },
+                Device {
+                    display_name: "Versa 2",
+                    form_factor: "WATCH",
+                    device_type: "TRACKER",
+                    features: &[
+                        "STEPS",
+                        "DISTANCE",
+                        "CALORIES",
+                        "ELEVATION",
+                        "ACTIVE_MINUTES",
+                        "SEDENTARY_TIME",
+                        "HEART_RATE",
+                        "SLEEP",
+                        "SMART_SLEEP",
+                        "SPO2",
+                        "ACTIVE_ZONE_MINUTES",
+                    ],
+                    mac_address: "E8:1B:62:4D:07:C3",
+                    last_day: Some(civil::days_from_civil(2022, 12, 31)),
+                },
+                Device {
+                    display_name: "Charge 6",
+                    form_factor: "FITNESS_BAND",
+                    device_type: "TRACKER",
+                    features: &[
+                        "STEPS",
+                        "DISTANCE",
+                        "CALORIES",
+                        "ELEVATION",
+                        "ACTIVE_MINUTES",
+                        "SEDENTARY_TIME",
+                        "HEART_RATE",
+                        "SLEEP",
+                        "SMART_SLEEP",
+                        "SPO2",
+                        "SKIN_TEMPERATURE",
+                        "ACTIVE_ZONE_MINUTES",
+                        "CONNECTED_GPS",
+                    ],
+                    mac_address: "F0:5C:19:A2:6E:44",
+                    last_day: None,
+                },
+            ],
+            scale: Device {
+                display_name: "Aria 2",
+                form_factor: "SCALE",
+                device_type: "SCALE",
+                features: &[],
+                mac_address: "D2:33:8F:71:0A:5E",
                 last_day: None,
             },
-        ])
+        }
     }
 
-    /// The device worn on civil day `day`.
+    /// The tracker worn on civil day `day`.
     pub(crate) fn on(&self, day: i64) -> &Device {
-        self.0
+        self.trackers
             .iter()
             .find(|device| device.last_day.is_none_or(|last| day <= last))
-            .unwrap_or(&self.0[2])
+            .unwrap_or(&self.trackers[2])
+    }
+
+    /// Every device paired with the account, current tracker first, then the scale and the
+    /// retired trackers, newest first.
+    pub(crate) fn paired(&self) -> [&Device; 4] {
+        let [first, second, current] = &self.trackers;
+        [current, &self.scale, second, first]
     }
 }
 
@@ -104,5 +145,7 @@ mod tests {
                 .display_name,
             "Charge 6"
         );
+        assert_eq!(devices.paired()[0].display_name, "Charge 6");
+        assert_eq!(devices.paired()[1].device_type, "SCALE");
     }
 }

@@ -1,4 +1,4 @@
-//! The synthetic member whose data the simulator serves (reference §8.5, the parts steps need).
+//! The synthetic member whose data the simulator serves (reference §8.5).
 //!
 //! Everything is a pure function of the seed: ids, the wear model, the day plans and every
 //! minute's value (drawn from a counter-based generator keyed by seed, stream and minute), so any
@@ -6,44 +6,80 @@
 //! 2016-03-01 up to the simulator clock's "now": a minute exists once it has ended, so "today"
 //! grows as the clock moves.
 //!
-//! Days are civil days of the time zone the persona is in (see [`timeline`]); per-day totals of
-//! complete days are cached, which keeps a 90-day rollup to a few map lookups.
+//! Days are civil days of the time zone the persona is in (see [`timeline`]). Each data type's
+//! [`Generator`] turns one civil day into points; [`Persona::points`] and
+//! [`Persona::day_roll_up`] serve them through a [`cache::DayCache`] shared by all clones.
 
 mod activity;
+mod aggregate;
+pub(crate) mod body;
+pub(crate) mod breathing;
+mod cache;
+pub(crate) mod cardio;
 mod devices;
+pub(crate) mod energy;
+pub(crate) mod exercise;
+mod heart;
+pub(crate) mod heart_rate;
+pub(crate) mod levels;
+pub(crate) mod logs;
+pub(crate) mod metrics;
+mod minutely;
+mod minutes;
+pub(crate) mod movement;
+mod nights;
+mod render;
+pub(crate) mod rhythm;
 mod rng;
-mod series;
+mod schedule;
+#[cfg(test)]
+mod shapes;
+pub(crate) mod sleep;
+mod stages;
+#[cfg(test)]
+mod test_support;
 mod timeline;
+mod workouts;
+mod writer;
+pub(crate) mod zones;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
-
-pub(crate) use devices::DataSourceJson;
-pub(crate) use series::{MinuteSeries, Steps};
+use serde_json::Value;
 
 use self::{
-    activity::{Activity, DayPlan},
+    cache::{DayCache, DayKey, SETTLE_S},
     devices::Devices,
     rng::Stream,
     timeline::ZoneTimeline,
 };
+pub(crate) use self::{
+    devices::Device,
+    minutes::{RUNNING_STRIDE_MM, WALKING_STRIDE_MM},
+};
 use crate::{
     clock::SimClock,
-    google::civil::{self, SECONDS_PER_DAY},
+    google::{
+        civil,
+        knobs::Generation,
+        points::{Generator, SimPoint},
+    },
 };
 
 /// First day of the persona's history.
 const HISTORY_START: Date = Date::constant(2016, 3, 1);
+
+/// The persona's birthday (for `Profile.age` and heart-rate zones).
+const BIRTH_DATE: (i32, u32, u32) = (1985, 4, 17);
 
 /// Ground truth of the simulated member, for tests. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Persona {
     core: Arc<Core>,
     clock: SimClock,
+    /// The knobs generated data depends on, as of the request being served.
+    generation: Generation,
 }
 
 #[derive(Debug)]
@@ -54,37 +90,7 @@ struct Core {
     timeline: ZoneTimeline,
     devices: Devices,
     first_day: i64,
-    summaries: Mutex<HashMap<(Stream, i64), DaySummary>>,
-}
-
-/// One worn minute of a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct MinutePoint {
-    /// Minutes since the epoch (UTC) at which the minute starts.
-    pub minute: i64,
-    /// UTC offset in effect, in seconds.
-    pub offset: i32,
-    pub value: u64,
-}
-
-impl MinutePoint {
-    /// Start as epoch seconds.
-    pub(crate) fn start(&self) -> i64 {
-        self.minute * 60
-    }
-
-    /// Start as local seconds (wall clock read as UTC), for civil comparisons.
-    pub(crate) fn local_start(&self) -> i64 {
-        self.start() + i64::from(self.offset)
-    }
-}
-
-/// Totals of one civil day of a series.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct DaySummary {
-    /// Minutes with a point, zero or not.
-    pub worn_minutes: u32,
-    pub sum: u64,
+    cache: DayCache,
 }
 
 impl Persona {
@@ -104,10 +110,21 @@ impl Persona {
                 timeline: ZoneTimeline::standard(),
                 devices: Devices::standard(),
                 first_day: civil::day_number(HISTORY_START),
-                summaries: Mutex::new(HashMap::new()),
+                cache: DayCache::default(),
             }),
             clock,
+            generation: Generation::default(),
         }
+    }
+
+    /// The same persona generating data under `generation` (the current knobs).
+    pub(crate) fn with_generation(mut self, generation: Generation) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    pub(crate) fn generation(&self) -> Generation {
+        self.generation
     }
 
     /// `Identity.healthUserId`: 19 decimal digits, like the live ids.
@@ -141,13 +158,17 @@ impl Persona {
     /// the tracker recorded nothing that day (not worn, lost, before the history or in the
     /// future).
     pub fn daily_steps(&self, date: Date) -> Option<u64> {
-        let now = self.now_seconds();
         let day = civil::day_number(date);
-        if day < self.core.first_day || day > self.day_of(now) {
-            return None;
-        }
-        let summary = self.day_summary(&Steps, day, now);
-        (summary.worn_minutes > 0).then_some(summary.sum)
+        let points = self.points("steps", movement::STEPS, day, self.now_seconds());
+        (!points.is_empty()).then(|| points.iter().map(|point| point.measures[0] as u64).sum())
+    }
+
+    /// Age in whole years on civil day `day`.
+    pub(crate) fn age_on(&self, day: i64) -> i16 {
+        let (year, month, day) = civil::civil_from_days(day);
+        let (born, birth_month, birth_day) = BIRTH_DATE;
+        let before_birthday = (month, day) < (birth_month, birth_day);
+        i16::try_from(year - born - i32::from(before_birthday)).unwrap_or(0)
     }
 
     /// The simulator clock's now.
@@ -179,74 +200,59 @@ impl Persona {
         self.core.timeline.day_start(day)
     }
 
-    /// The `dataSource` of points recorded on civil day `day`.
-    pub(crate) fn data_source(&self, day: i64) -> DataSourceJson {
-        self.core.devices.on(day).data_source()
+    /// The devices paired with the account (`users/me/pairedDevices`).
+    pub(crate) fn paired_devices(&self) -> [&Device; 4] {
+        self.core.devices.paired()
     }
 
-    /// The worn minutes of civil day `day` that ended by `now` (epoch seconds), ascending.
-    pub(crate) fn day_points(
+    /// The points `generator` makes for `data_type` on civil day `day` as of `now` (epoch
+    /// seconds); none outside the history. Final days come from the cache.
+    pub(crate) fn points(
         &self,
-        series: &dyn MinuteSeries,
+        data_type: &'static str,
+        generator: &dyn Generator,
         day: i64,
         now: i64,
-    ) -> Vec<MinutePoint> {
-        if day < self.core.first_day {
-            return Vec::new();
+    ) -> Arc<Vec<SimPoint>> {
+        if !self.has_day(day, now) {
+            return Arc::default();
         }
-        let plan = DayPlan::new(self.core.seed, day);
-        if !plan.worn() {
-            return Vec::new();
+        let make = || generator.day(self, day, now);
+        match self.day_key(data_type, day, now) {
+            Some(key) => self.core.cache.points(key, make),
+            None => Arc::new(make()),
         }
-        let first = self.day_start(day).div_euclid(60);
-        let end = self
-            .day_start(day + 1)
-            .div_euclid(60)
-            .min(now.div_euclid(60));
-        let mut points = Vec::with_capacity(usize::try_from(end - first).unwrap_or(0));
-        for minute in first..end {
-            let offset = self.offset_at(minute * 60);
-            let minute_of_day = (minute * 60 + i64::from(offset)).rem_euclid(SECONDS_PER_DAY) / 60;
-            let activity = plan.activity(minute_of_day as u16);
-            if activity == Activity::OffWrist {
-                continue;
-            }
-            points.push(MinutePoint {
-                minute,
-                offset,
-                value: series.value(self.core.seed, minute, activity),
-            });
-        }
-        points
     }
 
-    /// Totals of civil day `day` as of `now`; complete days are cached.
-    pub(crate) fn day_summary(&self, series: &dyn MinuteSeries, day: i64, now: i64) -> DaySummary {
-        let key = (series.stream(), day);
-        let complete = self.day_start(day + 1) <= now;
-        if complete && let Some(summary) = self.summaries().get(&key) {
-            return *summary;
+    /// The rollup value of civil day `day` alone (what a one-day `dailyRollUp` window holds).
+    pub(crate) fn day_roll_up(
+        &self,
+        data_type: &'static str,
+        generator: &dyn Generator,
+        day: i64,
+        now: i64,
+    ) -> Option<Value> {
+        if !self.has_day(day, now) {
+            return None;
         }
-        let summary = self.day_points(series, day, now).iter().fold(
-            DaySummary::default(),
-            |mut summary, point| {
-                summary.worn_minutes += 1;
-                summary.sum += point.value;
-                summary
-            },
-        );
-        if complete {
-            self.summaries().insert(key, summary);
+        let make = || generator.roll_up(&generator.day(self, day, now));
+        match self.day_key(data_type, day, now) {
+            Some(key) => self.core.cache.roll_up(key, make),
+            None => make(),
         }
-        summary
     }
 
-    fn summaries(&self) -> std::sync::MutexGuard<'_, HashMap<(Stream, i64), DaySummary>> {
-        // A poisoned lock only means a panic elsewhere; the cached totals are still valid.
-        self.core
-            .summaries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn has_day(&self, day: i64, now: i64) -> bool {
+        (self.core.first_day..=self.day_of(now)).contains(&day)
+    }
+
+    /// The cache key of a day that can no longer change at `now`.
+    fn day_key(&self, data_type: &'static str, day: i64, now: i64) -> Option<DayKey> {
+        (self.day_start(day + 1) + SETTLE_S <= now).then_some(DayKey {
+            data_type,
+            day,
+            generation: self.generation,
+        })
     }
 }
 
@@ -254,13 +260,7 @@ impl Persona {
 mod tests {
     use jiff::{SignedDuration, civil::date};
 
-    use super::*;
-
-    fn persona_at(now: &str) -> Persona {
-        let clock = SimClock::starting_at(now.parse().unwrap());
-        clock.freeze(true);
-        Persona::new(42, clock)
-    }
+    use super::{test_support::persona_at, *};
 
     #[test]
     fn ids_are_deterministic_and_shaped_like_googles() {
@@ -302,71 +302,58 @@ mod tests {
     }
 
     #[test]
-    fn a_day_has_one_point_per_worn_minute_within_the_day() {
-        let persona = persona_at("2026-11-21T12:00:00Z");
+    fn daily_steps_sum_the_worn_minutes() {
+        let persona = persona_at("2026-11-21T12:00:30Z");
         let now = persona.now_seconds();
-        for (y, m, d, hours) in [
-            (2019, 6, 10, 18),
-            (2019, 6, 20, 30),
-            (2017, 3, 12, 23),
-            (2017, 11, 5, 25),
-            (2024, 1, 9, 24),
-        ] {
-            let day = civil::days_from_civil(y, m, d);
-            let points = persona.day_points(&Steps, day, now);
-            if points.is_empty() {
-                continue;
-            }
-            let (start, end) = (persona.day_start(day), persona.day_start(day + 1));
-            assert_eq!((end - start) / 3600, hours);
-            assert!(points.windows(2).all(|w| w[0].minute < w[1].minute));
-            assert!(points.iter().all(|p| p.start() >= start && p.start() < end));
-            assert!(
-                points
-                    .iter()
-                    .all(|p| p.local_start().div_euclid(SECONDS_PER_DAY) == day)
-            );
-            let minutes = (end - start) / 60;
-            // Every minute is a point except the charging break (30–60 minutes).
-            assert!(
-                (minutes - 60..=minutes - 30).contains(&(points.len() as i64)),
-                "{y}-{m}-{d}: {} of {minutes}",
-                points.len()
-            );
-            let total: u64 = points.iter().map(|p| p.value).sum();
-            assert_eq!(
-                persona.daily_steps(date(y as i16, m as i8, d as i8)),
-                Some(total)
-            );
+        for day in [civil::days_from_civil(2024, 1, 9), persona.day_of(now)] {
+            let expected: u32 = persona
+                .worn_minutes(day, now)
+                .iter()
+                .map(|minute| minute.steps)
+                .sum();
+            let date = civil::date_of(day).unwrap();
+            assert_eq!(persona.daily_steps(date), Some(u64::from(expected)));
         }
     }
 
     #[test]
-    fn today_only_has_the_minutes_that_ended() {
-        let persona = persona_at("2026-11-21T12:00:30Z");
-        let day = persona.day_of(persona.now_seconds());
-        let points = persona.day_points(&Steps, day, persona.now_seconds());
-        let last = points
-            .last()
-            .expect("the morning is worn or charging is later");
-        assert!(last.start() + 60 <= persona.now_seconds());
-        let summary = persona.day_summary(&Steps, day, persona.now_seconds());
-        assert_eq!(summary.sum, points.iter().map(|p| p.value).sum::<u64>());
+    fn final_days_are_cached_and_equal_fresh_ones() {
+        let persona = persona_at("2026-11-21T12:00:00Z");
+        let now = persona.now_seconds();
+        let day = civil::days_from_civil(2023, 6, 1);
+        let first = persona.points("steps", movement::STEPS, day, now);
+        let again = persona.points("steps", movement::STEPS, day, now);
+        assert!(Arc::ptr_eq(&first, &again));
+        let today = persona.day_of(now);
+        let live = persona.points("steps", movement::STEPS, today, now);
+        assert!(!Arc::ptr_eq(
+            &live,
+            &persona.points("steps", movement::STEPS, today, now)
+        ));
+        let fresh = persona_at("2026-11-21T12:00:00Z").points("steps", movement::STEPS, day, now);
+        assert_eq!(first.len(), fresh.len());
+        assert!(
+            first
+                .iter()
+                .zip(fresh.iter())
+                .all(|(a, b)| a.json == b.json)
+        );
         assert_eq!(
-            persona.daily_steps(persona.today(persona.clock.now())),
-            Some(summary.sum)
+            persona.day_roll_up("steps", movement::STEPS, day, now),
+            movement::STEPS.roll_up(&first)
+        );
+        assert!(
+            persona
+                .points("steps", movement::STEPS, today + 1, now)
+                .is_empty()
         );
     }
 
     #[test]
-    fn cached_totals_equal_fresh_ones() {
+    fn ages_count_birthdays() {
         let persona = persona_at("2026-11-21T12:00:00Z");
-        let now = persona.now_seconds();
-        let day = civil::days_from_civil(2023, 6, 1);
-        let first = persona.day_summary(&Steps, day, now);
-        let again = persona.day_summary(&Steps, day, now);
-        assert_eq!(first, again);
-        let fresh = Persona::new(42, persona.clock.clone()).day_summary(&Steps, day, now);
-        assert_eq!(first, fresh);
+        assert_eq!(persona.age_on(civil::days_from_civil(2026, 4, 16)), 40);
+        assert_eq!(persona.age_on(civil::days_from_civil(2026, 4, 17)), 41);
+        assert_eq!(persona.age_on(civil::days_from_civil(2026, 11, 21)), 41);
     }
 }

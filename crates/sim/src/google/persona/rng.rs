@@ -9,6 +9,24 @@ pub(crate) enum Stream {
     Wear,
     DayPlan,
     Steps,
+    /// Stair bursts (floors and altitude).
+    Floors,
+    /// The resting heart rate of a day and the heart-rate level of each minute.
+    Heart,
+    /// The spread of heart-rate samples around their minute's level.
+    HeartSample,
+    /// Sleep sessions, naps and their stages.
+    Sleep,
+    /// Exercise sessions and the fitness estimates derived from them.
+    Workout,
+    /// Night-time vitals: heart-rate variability, SpO2, breathing, skin temperature.
+    Vitals,
+    /// Weigh-ins, body fat and height.
+    Body,
+    /// Manual logs and sparse readings: hydration, nutrition, ECG, irregular rhythm.
+    Logs,
+    /// The ids of identifiable data points.
+    PointId,
 }
 
 impl Stream {
@@ -18,6 +36,15 @@ impl Stream {
             Stream::Wear => 0x7f4a_7c15_9e37_79b9,
             Stream::DayPlan => 0xbf58_476d_1ce4_e5b9,
             Stream::Steps => 0x94d0_49bb_1331_11eb,
+            Stream::Floors => 0x9b05_688c_2b3e_6c1f,
+            Stream::Heart => 0x1f83_d9ab_fb41_bd6b,
+            Stream::HeartSample => 0x5be0_cd19_137e_2179,
+            Stream::Sleep => 0x2545_f491_4f6c_dd1d,
+            Stream::Workout => 0x6a09_e667_f3bc_c909,
+            Stream::Vitals => 0xbb67_ae85_84ca_a73b,
+            Stream::Body => 0x3c6e_f372_fe94_f82b,
+            Stream::Logs => 0xa54f_f53a_5f1d_36f1,
+            Stream::PointId => 0x510e_527f_ade6_82d1,
         }
     }
 }

@@ -1,0 +1,240 @@
+//! The staging store holds each member's data cut into chunks — one per tier, data type and
+//! period (a year of daily data, a month of intraday data) — so a sync rewrites only the
+//! periods it read, and the files are rebuilt from staging without downloading anything back
+//! from Open Humans. A chunk is replaced atomically, so a crash leaves the old or the new one.
+
+use std::collections::BTreeMap;
+
+use google_health::catalogue::DataType;
+use jiff::civil::Date;
+use oh_fitbit_core::staging::{Staging, StagingKey};
+use open_humans::ProjectMemberId;
+use serde_json::Value;
+
+use crate::{error::SyncError, points, series::Series};
+
+/// A tier of the import, and how it cuts time into chunks and files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// Daily-level data of every member: chunks of a calendar year.
+    Standard,
+    /// High-frequency data of members who opted in: chunks (and files) of a calendar month.
+    Intraday,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Intraday => "intraday",
+        }
+    }
+
+    /// The period (`2026` or `2026-11`) a civil instant (local epoch ms) falls in.
+    pub fn period_of(self, civil_ms: i64) -> String {
+        let date = civil_date(civil_ms);
+        match self {
+            Tier::Standard => format!("{:04}", date.year()),
+            Tier::Intraday => format!("{:04}-{:02}", date.year(), date.month()),
+        }
+    }
+
+    /// Local epoch ms at which a period (as [`Tier::period_of`] names it) starts.
+    pub fn period_start_ms(self, period: &str) -> i64 {
+        let (year, month) = match period.split_once('-') {
+            Some((year, month)) => (year, month.parse().unwrap_or(1)),
+            None => (period, 1),
+        };
+        let year = year.parse().unwrap_or(1970);
+        civil_ms_of(Date::new(year, month, 1).unwrap_or(Date::constant(1970, 1, 1)))
+    }
+
+    /// Every period overlapping the civil range `[from_ms, to_ms)`, oldest first.
+    pub fn periods(self, from_ms: i64, to_ms: i64) -> Vec<String> {
+        let mut periods = Vec::new();
+        let mut date = civil_date(from_ms);
+        let last = civil_date(to_ms.saturating_sub(1).max(from_ms));
+        while date <= last {
+            let period = self.period_of(civil_ms_of(date));
+            if periods.last() != Some(&period) {
+                periods.push(period);
+            }
+            date = match date.tomorrow() {
+                Ok(next) => next,
+                Err(_) => break,
+            };
+        }
+        periods
+    }
+}
+
+/// Local epoch ms of a civil date's midnight.
+pub fn civil_ms_of(date: Date) -> i64 {
+    crate::series::Instant::from_date(date).ms
+}
+
+pub fn civil_date(civil_ms: i64) -> Date {
+    Date::constant(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(civil_ms.div_euclid(86_400_000)))
+        .unwrap_or(Date::MAX)
+}
+
+/// What a chunk holds: a column-wise [`Series`], or whole records (sessions, daily types,
+/// body measurements) kept exactly as the API sent them.
+pub trait ChunkData: Sized {
+    fn empty(data_type: &DataType) -> Self;
+    fn decode(bytes: &[u8]) -> Result<Self, String>;
+    fn encode(&self) -> Vec<u8>;
+    /// Drops what lies in the civil range `[from_ms, to_ms)`, which is being replaced.
+    fn remove_civil_range(&mut self, data_type: &DataType, from_ms: i64, to_ms: i64);
+    fn absorb(&mut self, data_type: &DataType, incoming: Self);
+    fn is_empty(&self) -> bool;
+    /// Adds one point as the API sent it.
+    fn add_point(&mut self, data_type: &DataType, parsed: &points::Parsed<'_>, raw: &Value);
+}
+
+impl ChunkData for Series {
+    fn empty(data_type: &DataType) -> Self {
+        Series::new(points::shape(data_type))
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let json: Value = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+        Series::from_json(&json)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_json()).expect("a JSON value always serialises")
+    }
+
+    fn remove_civil_range(&mut self, _: &DataType, from_ms: i64, to_ms: i64) {
+        Series::remove_civil_range(self, from_ms, to_ms);
+    }
+
+    fn absorb(&mut self, _: &DataType, incoming: Self) {
+        Series::absorb(self, incoming);
+    }
+
+    fn is_empty(&self) -> bool {
+        Series::is_empty(self)
+    }
+
+    fn add_point(&mut self, data_type: &DataType, parsed: &points::Parsed<'_>, _: &Value) {
+        self.push(
+            parsed.time,
+            parsed.data_source,
+            parsed.value,
+            Some(data_type.integer_fields),
+        );
+    }
+}
+
+/// Records of one type, ascending by the civil time that places them.
+#[derive(Debug, Default)]
+pub struct Records(pub Vec<Value>);
+
+impl ChunkData for Records {
+    fn empty(_: &DataType) -> Self {
+        Records::default()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes)
+            .map(Records)
+            .map_err(|error| error.to_string())
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).expect("a JSON value always serialises")
+    }
+
+    fn remove_civil_range(&mut self, data_type: &DataType, from_ms: i64, to_ms: i64) {
+        self.0.retain(|record| {
+            points::parse(data_type, record)
+                .is_ok_and(|parsed| !(from_ms..to_ms).contains(&parsed.civil_ms))
+        });
+    }
+
+    /// A record with the same `name` as an incoming one is the older version of it (a
+    /// reprocessed sleep session, an edited weight): the incoming one replaces it.
+    fn absorb(&mut self, data_type: &DataType, incoming: Self) {
+        let name = |record: &Value| {
+            record
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let incoming_names: Vec<String> = incoming.0.iter().filter_map(name).collect();
+        self.0
+            .retain(|record| name(record).is_none_or(|name| !incoming_names.contains(&name)));
+        self.0.extend(incoming.0);
+        let key = |record: &Value| {
+            points::parse(data_type, record).map_or((i64::MIN, 0), |parsed| {
+                (parsed.civil_ms, parsed.time.start.ms)
+            })
+        };
+        self.0.sort_by_key(key);
+        self.0.dedup();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn add_point(&mut self, _: &DataType, _: &points::Parsed<'_>, raw: &Value) {
+        self.0.push(raw.clone());
+    }
+}
+
+pub fn key(member: &ProjectMemberId, tier: Tier, data_type: &str, period: &str) -> StagingKey {
+    StagingKey::parse(&format!(
+        "members/{member}/{}/{data_type}/{period}.json",
+        tier.name()
+    ))
+    .expect("member ids, type ids and periods are valid key segments")
+}
+
+pub async fn load<C: ChunkData>(
+    staging: &Staging,
+    key: &StagingKey,
+) -> Result<Option<C>, SyncError> {
+    match staging.get(key).await? {
+        None => Ok(None),
+        Some(bytes) => C::decode(&bytes)
+            .map(Some)
+            .map_err(|detail| SyncError::CorruptStaging {
+                key: key.as_str().to_owned(),
+                detail,
+            }),
+    }
+}
+
+/// Replaces the civil range `[from_ms, to_ms)` of every chunk it overlaps with `incoming`
+/// (keyed by period; a period without an entry had no points in the range).
+pub async fn replace_range<C: ChunkData>(
+    staging: &Staging,
+    member: &ProjectMemberId,
+    tier: Tier,
+    data_type: &DataType,
+    (from_ms, to_ms): (i64, i64),
+    mut incoming: BTreeMap<String, C>,
+) -> Result<(), SyncError> {
+    if from_ms >= to_ms {
+        return Ok(());
+    }
+    for period in tier.periods(from_ms, to_ms) {
+        let key = key(member, tier, data_type.id, &period);
+        let fresh = incoming.remove(&period);
+        let existing: Option<C> = load(staging, &key).await?;
+        if existing.is_none() && fresh.as_ref().is_none_or(ChunkData::is_empty) {
+            continue;
+        }
+        let mut chunk = existing.unwrap_or_else(|| C::empty(data_type));
+        chunk.remove_civil_range(data_type, from_ms, to_ms);
+        if let Some(fresh) = fresh {
+            chunk.absorb(data_type, fresh);
+        }
+        staging.put(&key, &chunk.encode()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! `list` walks: the points of a civil range, newest first, page by page, staged a period at a
+//! time as the walk leaves it behind — so memory holds at most a couple of months of one type,
+//! and an interrupted walk keeps everything it staged.
+
+use std::collections::{BTreeMap, HashSet};
+
+use google_health::{
+    ApiError, ListRequest,
+    catalogue::{DataType, Record},
+};
+use jiff::civil::Date;
+
+use super::Import;
+use crate::{
+    chunks::{self, ChunkData, Tier, civil_date, civil_ms_of},
+    error::SyncError,
+    points,
+};
+
+/// Civil order follows physical order except across a time-zone change; a period is complete
+/// only once the walk is this far past its start.
+const PERIOD_MARGIN_MS: i64 = 2 * 86_400_000;
+
+impl Import<'_, '_> {
+    pub(super) async fn list_walk<C: ChunkData>(
+        &mut self,
+        tier: Tier,
+        data_type: &'static DataType,
+        from: Date,
+        to: Date,
+    ) -> Result<(), SyncError> {
+        let (from_ms, to_ms) = (civil_ms_of(from), civil_ms_of(to));
+        let context = format!("dataPoints.list {} {from}..{to}", data_type.id);
+        let mut filter = self.filter(data_type, from, to);
+        let mut fallbacks_left = 2;
+        let mut cross_checked = false;
+        let mut open: BTreeMap<String, C> = BTreeMap::new();
+        let mut staged_down_to = to_ms;
+        let mut token: Option<String> = None;
+        let mut tokens_seen = HashSet::new();
+        loop {
+            let request = ListRequest {
+                filter: filter.clone(),
+                page_size: Some(data_type.list_page_max()),
+                page_token: token.clone(),
+            };
+            let result = self
+                .session
+                .call(&context, |api, access| {
+                    let request = request.clone();
+                    async move { api.list(&access, data_type.id, &request).await }
+                })
+                .await;
+            let first_page = token.is_none();
+            let page = match result {
+                Err(SyncError::Api {
+                    source: ApiError::InvalidArgument { .. },
+                    ..
+                }) if first_page && filter.is_some() && fallbacks_left > 0 => {
+                    fallbacks_left -= 1;
+                    filter = self.filter_after_rejection(data_type, from, to).await?;
+                    continue;
+                }
+                result => result?,
+            };
+            if first_page
+                && !cross_checked
+                && page.data_points.is_empty()
+                && page.next_page_token.is_none()
+                && data_type.record == Record::Daily
+                && filter.is_some()
+            {
+                cross_checked = true;
+                if self
+                    .newest_point_in(data_type, from_ms, to_ms, &context)
+                    .await?
+                {
+                    self.dialect.switch_daily_prefix(data_type).await?;
+                    filter = self.filter(data_type, from, to);
+                    continue;
+                }
+            }
+            let mut oldest_seen = i64::MAX;
+            for raw in &page.data_points {
+                let parsed =
+                    points::parse(data_type, raw).map_err(|detail| SyncError::UnexpectedValue {
+                        context: context.clone(),
+                        detail,
+                    })?;
+                oldest_seen = oldest_seen.min(parsed.civil_ms);
+                if !(from_ms..to_ms).contains(&parsed.civil_ms) {
+                    continue;
+                }
+                open.entry(tier.period_of(parsed.civil_ms))
+                    .or_insert_with(|| C::empty(data_type))
+                    .add_point(data_type, &parsed, raw);
+            }
+            // Periods the walk has left behind are complete: stage them.
+            let complete: Vec<String> = open
+                .keys()
+                .filter(|period| {
+                    tier.period_start_ms(period) > oldest_seen.saturating_add(PERIOD_MARGIN_MS)
+                })
+                .cloned()
+                .collect();
+            if let Some(oldest_complete) = complete.first() {
+                let lower = tier.period_start_ms(oldest_complete).max(from_ms);
+                let chunks = complete
+                    .iter()
+                    .filter_map(|period| Some((period.clone(), open.remove(period)?)))
+                    .collect();
+                self.stage(tier, data_type, (lower, staged_down_to), chunks)
+                    .await?;
+                staged_down_to = lower;
+            }
+            let walked_past_start = filter.is_none() && oldest_seen < from_ms;
+            match page.next_page_token {
+                Some(next) if !walked_past_start => {
+                    if !tokens_seen.insert(next.clone()) {
+                        return Err(SyncError::UnexpectedValue {
+                            context,
+                            detail: "a page token came back twice".into(),
+                        });
+                    }
+                    token = Some(next);
+                }
+                _ => break,
+            }
+        }
+        self.stage(tier, data_type, (from_ms, staged_down_to), open)
+            .await
+    }
+
+    /// Stages one civil range and moves the cursor back to its start.
+    pub(super) async fn stage<C: ChunkData>(
+        &mut self,
+        tier: Tier,
+        data_type: &'static DataType,
+        (from_ms, to_ms): (i64, i64),
+        chunks: BTreeMap<String, C>,
+    ) -> Result<(), SyncError> {
+        if from_ms >= to_ms {
+            return Ok(());
+        }
+        self.mark_pending(tier, from_ms, to_ms).await?;
+        chunks::replace_range(
+            &self.ctx.staging,
+            &self.member,
+            tier,
+            data_type,
+            (from_ms, to_ms),
+            chunks,
+        )
+        .await?;
+        self.staged_back_to(tier, data_type, civil_date(from_ms))
+            .await
+    }
+
+    /// The filter for `[from, to)` in the spelling known to work; `None` reads unfiltered.
+    fn filter(&self, data_type: &DataType, from: Date, to: Date) -> Option<String> {
+        let prefix = match data_type.record {
+            Record::Daily => self.dialect.daily_prefix(data_type),
+            Record::Sleep if self.dialect.sleep_filter_rejected() => return None,
+            _ => data_type.snake_case(),
+        };
+        data_type.civil_filter(&prefix, from.at(0, 0, 0, 0), to.at(0, 0, 0, 0))
+    }
+
+    /// Google refused the filter: daily types try the other prefix spelling, sleep is read
+    /// unfiltered (newest first, stopping at the range's start); anything else — and a daily
+    /// type both of whose spellings fail — is read unfiltered too.
+    async fn filter_after_rejection(
+        &mut self,
+        data_type: &DataType,
+        from: Date,
+        to: Date,
+    ) -> Result<Option<String>, SyncError> {
+        match data_type.record {
+            Record::Daily if self.dialect.daily_prefix(data_type) == data_type.snake_case() => {
+                self.dialect.switch_daily_prefix(data_type).await?;
+                Ok(self.filter(data_type, from, to))
+            }
+            Record::Sleep => {
+                self.dialect.set_sleep_filter_rejected().await?;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether an unfiltered `list` has a point in `[from_ms, to_ms)`: one cheap request that
+    /// tells a filter which silently matches nothing (§2.4) from a range without data.
+    async fn newest_point_in(
+        &mut self,
+        data_type: &'static DataType,
+        from_ms: i64,
+        to_ms: i64,
+        context: &str,
+    ) -> Result<bool, SyncError> {
+        let request = ListRequest {
+            filter: None,
+            page_size: Some(1),
+            page_token: None,
+        };
+        let page = self
+            .session
+            .call(context, |api, access| {
+                let request = request.clone();
+                async move { api.list(&access, data_type.id, &request).await }
+            })
+            .await?;
+        Ok(page.data_points.iter().any(|raw| {
+            points::parse(data_type, raw)
+                .is_ok_and(|parsed| (from_ms..to_ms).contains(&parsed.civil_ms))
+        }))
+    }
+}

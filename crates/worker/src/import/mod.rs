@@ -1,0 +1,217 @@
+//! Reading a member's data, type by type, into staging, driven by the catalogue.
+//!
+//! Each tier and type has a [`Cursor`]: every civil day from `oldest` to `newest` is staged. A
+//! sync first reads the *recent* range of every type (the last two weeks, or this month for
+//! intraday data, on the first sync; afterwards the days since the last sync plus a trailing
+//! window Google may have rewritten), so a first file lands quickly; then it walks the rest of
+//! the history backwards, saving the cursor each time a chunk is staged, so an interrupted
+//! import resumes where it stopped.
+
+mod dialect;
+mod list;
+mod roll_up;
+
+use std::collections::BTreeMap;
+
+use google_health::{
+    ApiError, Scope,
+    catalogue::{CATALOGUE, DataType, Intraday, Standard},
+};
+use jiff::{ToSpan, civil::Date};
+use oh_fitbit_core::members::Cursor;
+use open_humans::ProjectMemberId;
+
+pub use self::dialect::Dialect;
+use crate::{
+    chunks::{Records, Tier},
+    context::WorkerContext,
+    error::SyncError,
+    google::GoogleSession,
+    series::Series,
+};
+
+/// Days a first sync reads before anything else, so the member sees a file within a minute.
+const RECENT_DAYS: i32 = 14;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Recent,
+    Backfill,
+}
+
+/// Why a type was not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skipped {
+    /// The member did not grant the type's scope on Google's consent screen.
+    ScopeNotGranted,
+}
+
+pub struct Import<'a, 's> {
+    pub ctx: &'a WorkerContext,
+    pub session: &'a mut GoogleSession<'s>,
+    pub member: ProjectMemberId,
+    pub dialect: Dialect,
+    /// The member's first day of history (membership start or their chosen earliest date).
+    pub first: Date,
+    /// Today in the member's time zone.
+    pub today: Date,
+    pub granted: Vec<Scope>,
+    /// `rollUp` window for intraday data; `None` for raw points.
+    pub intraday_window_s: Option<u32>,
+    pub cursors: BTreeMap<String, Cursor>,
+    pub skipped: BTreeMap<&'static str, Skipped>,
+    /// Periods staged but not yet published (`standard:2016`, `intraday:2016-03`).
+    pub pending: std::collections::BTreeSet<String>,
+}
+
+impl Import<'_, '_> {
+    /// Reads one phase of every type of `tier`.
+    pub async fn run(&mut self, tier: Tier, phase: Phase) -> Result<(), SyncError> {
+        for data_type in CATALOGUE
+            .iter()
+            .filter(|data_type| in_tier(data_type, tier))
+        {
+            if self.skipped.contains_key(data_type.id) {
+                continue;
+            }
+            if !self.granted.contains(&data_type.scope) {
+                self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
+                continue;
+            }
+            match self.read_type(tier, data_type, phase).await {
+                Err(SyncError::Api {
+                    source: ApiError::ScopeNotGranted { .. },
+                    ..
+                }) => {
+                    self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
+                }
+                result => result?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_type(
+        &mut self,
+        tier: Tier,
+        data_type: &'static DataType,
+        phase: Phase,
+    ) -> Result<(), SyncError> {
+        let key = cursor_key(tier, data_type);
+        let cursor = self.cursors.get(&key).copied().unwrap_or_default();
+        let tomorrow = self
+            .today
+            .tomorrow()
+            .map_err(|_| SyncError::DateOutOfRange)?;
+        let (from, to) = match phase {
+            Phase::Recent => {
+                let start = match cursor.newest {
+                    Some(newest) => newest
+                        .checked_sub((data_type.trailing_days() as i32).days())
+                        .map_err(|_| SyncError::DateOutOfRange)?,
+                    None if tier == Tier::Intraday => self.today.first_of_month(),
+                    None => self
+                        .today
+                        .checked_sub((RECENT_DAYS - 1).days())
+                        .map_err(|_| SyncError::DateOutOfRange)?,
+                };
+                (start.max(self.first), tomorrow)
+            }
+            Phase::Backfill => match (cursor.complete, cursor.oldest) {
+                (false, Some(oldest)) if oldest > self.first => (self.first, oldest),
+                _ => return Ok(()),
+            },
+        };
+        if from >= to {
+            return Ok(());
+        }
+        self.read_range(tier, data_type, from, to).await?;
+        let cursor = self.cursors.entry(key.clone()).or_default();
+        if phase == Phase::Recent {
+            cursor.newest = Some(self.today);
+        }
+        cursor.oldest = Some(cursor.oldest.map_or(from, |oldest| oldest.min(from)));
+        cursor.complete |= from <= self.first;
+        let cursor = *cursor;
+        self.ctx
+            .members
+            .save_cursor(&self.member, &key, &cursor)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads `[from, to)` with the method the catalogue and the member's choice call for.
+    async fn read_range(
+        &mut self,
+        tier: Tier,
+        data_type: &'static DataType,
+        from: Date,
+        to: Date,
+    ) -> Result<(), SyncError> {
+        match (tier, data_type.standard, self.intraday_window_s) {
+            (Tier::Standard, Standard::DailyRollUp, _) => {
+                self.daily_roll_ups(data_type, from, to).await
+            }
+            (Tier::Standard, _, _) => self.list_walk::<Records>(tier, data_type, from, to).await,
+            (Tier::Intraday, _, Some(window_s)) if data_type.methods.roll_up => {
+                self.roll_ups(data_type, from, to, window_s).await
+            }
+            (Tier::Intraday, _, _) => self.list_walk::<Series>(tier, data_type, from, to).await,
+        }
+    }
+
+    /// Records that everything from `oldest` on is staged (a backfill moving back).
+    async fn staged_back_to(
+        &mut self,
+        tier: Tier,
+        data_type: &DataType,
+        oldest: Date,
+    ) -> Result<(), SyncError> {
+        let key = cursor_key(tier, data_type);
+        let cursor = self.cursors.entry(key.clone()).or_default();
+        if cursor.oldest.is_some_and(|known| known <= oldest) || cursor.newest.is_none() {
+            return Ok(());
+        }
+        cursor.oldest = Some(oldest);
+        let cursor = *cursor;
+        self.ctx
+            .members
+            .save_cursor(&self.member, &key, &cursor)
+            .await?;
+        Ok(())
+    }
+
+    /// Records, before staging, that the periods of `[from_ms, to_ms)` will need their files
+    /// rebuilt, so a crash between staging and publishing is caught up by the next run.
+    async fn mark_pending(
+        &mut self,
+        tier: Tier,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<(), SyncError> {
+        let before = self.pending.len();
+        self.pending.extend(
+            tier.periods(from_ms, to_ms)
+                .into_iter()
+                .map(|period| format!("{}:{period}", tier.name())),
+        );
+        if self.pending.len() != before {
+            self.ctx
+                .members
+                .save_pending_periods(&self.member, &self.pending)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+pub fn cursor_key(tier: Tier, data_type: &DataType) -> String {
+    format!("{}:{}", tier.name(), data_type.id)
+}
+
+pub fn in_tier(data_type: &DataType, tier: Tier) -> bool {
+    match tier {
+        Tier::Standard => data_type.standard != Standard::No,
+        Tier::Intraday => data_type.intraday == Intraday::List,
+    }
+}
