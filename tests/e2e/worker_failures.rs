@@ -194,7 +194,10 @@ async fn tokens_that_expired_early_are_refreshed_once_and_the_import_continues()
         .iter()
         .filter(|entry| entry.path.starts_with("/v4/") && entry.status == 401)
         .count();
-    assert_eq!(unauthorized, 1, "the first Health API call finds the token expired");
+    assert_eq!(
+        unauthorized, 1,
+        "the first Health API call finds the token expired"
+    );
     assert_eq!(completed_files(&stack).len(), 1);
 }
 
