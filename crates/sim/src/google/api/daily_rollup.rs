@@ -191,11 +191,13 @@ pub(crate) fn daily_roll_up(
         page_size: page_size as usize,
         union_key: &data_type.union_key(),
     };
-    let generator = data_type.generator.filter(|_| has_persona_data);
+    let Some(generator) = data_type.generator.filter(|_| has_persona_data) else {
+        return Ok(page.nothing());
+    };
     Ok(page.respond(
         |index| {
             let (first, end) = page.windows.bounds(index);
-            generator.and_then(|generator| window_value(context, data_type, generator, first, end))
+            window_value(context, data_type, generator, first, end)
         },
         |index| {
             let (first, end) = page.windows.bounds(index);
@@ -293,6 +295,14 @@ mod tests {
             .find(|w| window_start(w) == date(2020, 4, 15))
             .unwrap();
         assert_eq!(gap["steps"], json!({}));
+        // A family without the persona's tracker has no windows at all, not empty ones.
+        let mut other_family = json!({"range": range(date(2020, 4, 1), date(2020, 5, 1))});
+        other_family["dataSourceFamily"] = json!("users/me/dataSourceFamilies/self-sources");
+        let knobs = json!({"empty_rollup_windows": "empty_object"});
+        assert_eq!(
+            call(&context(knobs), "steps", other_family).await,
+            (200, json!({}))
+        );
     }
 
     #[tokio::test]

@@ -50,7 +50,7 @@ mod tests {
     use crate::google::{
         api::{
             catalogue,
-            test_support::{body, context, error_of},
+            test_support::{body, context, error_of, list},
         },
         points::{PointTime, SimPoint},
     };
@@ -93,6 +93,18 @@ mod tests {
         let json = find(persona, &Sparse, &format!("9{oldest}")).unwrap();
         assert!(json.ends_with(&format!("9{oldest}\"}}")));
         assert_eq!(find(persona, &Sparse, "9101"), None);
+    }
+
+    #[tokio::test]
+    async fn a_listed_point_is_got_by_the_id_in_its_name() {
+        let context = context(json!({}));
+        let (status, page) = list(&context, "weight", "pageSize=3").await;
+        assert_eq!(status, 200);
+        let oldest_listed = &page["dataPoints"][2];
+        let name = oldest_listed["name"].as_str().unwrap();
+        let id = name.rsplit('/').next().unwrap();
+        let response = get(&context, catalogue::find("weight").unwrap(), id).unwrap();
+        assert_eq!(body(response).await, (200, oldest_listed.clone()));
     }
 
     #[tokio::test]

@@ -7,6 +7,8 @@ mod get;
 #[cfg(test)]
 mod invariants;
 mod list;
+#[cfg(test)]
+mod over_http;
 pub(crate) mod paging;
 mod params;
 mod payload;

@@ -142,14 +142,14 @@ pub(crate) fn roll_up(
         page_size: page_size as usize,
         union_key: &data_type.union_key(),
     };
-    let mut days = data_type
-        .generator
-        .filter(|_| has_persona_data)
-        .map(|generator| Days::new(context, data_type, generator));
+    let Some(generator) = data_type.generator.filter(|_| has_persona_data) else {
+        return Ok(page.nothing());
+    };
+    let mut days = Days::new(context, data_type, generator);
     Ok(page.respond(
         |index| {
             let (first, end) = page.windows.bounds(index);
-            days.as_mut()?.roll_up(first, end)
+            days.roll_up(first, end)
         },
         |index| {
             let (first, end) = page.windows.bounds(index);

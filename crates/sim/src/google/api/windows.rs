@@ -42,6 +42,13 @@ pub(crate) struct WindowPage<'a> {
 }
 
 impl WindowPage<'_> {
+    /// The response when no data source can have data (no generator, or a data source family
+    /// without the persona's tracker): no windows at all, not even empty ones ("the response
+    /// is an empty list", says the discovery document).
+    pub(crate) fn nothing(&self) -> Response {
+        self.page(Vec::new(), None)
+    }
+
     /// The response: `value_of(k)` is window k's value object (`None`: no data); `frame(k)`
     /// its bounds members (`startTime`/`endTime` or the civil ones), to which the value is
     /// added under the union key.
@@ -70,13 +77,17 @@ impl WindowPage<'_> {
             window.insert(self.union_key.to_owned(), value);
             page.push((index, Value::Object(window)));
         }
+        self.page(page.into_iter().map(|(_, window)| window).collect(), next)
+    }
+
+    /// `{"rollupDataPoints": windows, "nextPageToken": …}`, continuing after window `next`.
+    fn page(&self, windows: Vec<Value>, next: Option<i64>) -> Response {
         let token = next.map(|index| self.context.page_tokens.issue(self.fingerprint, &[index]));
         let mut response = Map::new();
-        if !page.is_empty() {
-            let windows = page.into_iter().map(|(_, window)| window).collect();
+        if !windows.is_empty() {
             response.insert("rollupDataPoints".to_owned(), Value::Array(windows));
         }
-        if let Some(token) = params::next_page_token(knobs, token) {
+        if let Some(token) = params::next_page_token(&self.context.knobs, token) {
             response.insert("nextPageToken".to_owned(), Value::String(token));
         }
         responses::json(StatusCode::OK, &Value::Object(response))

@@ -22,6 +22,10 @@ pub(crate) const SETTLE_S: i64 = 2 * 86_400;
 /// Bytes of point data kept at most (about eight days of 5-second heart rate).
 const POINT_BUDGET: usize = 48 << 20;
 
+/// Days kept at most, whatever their size: lookups scan the list. Days without points are not
+/// kept at all, since generating them costs next to nothing.
+const MAX_DAYS: usize = 1024;
+
 /// A day of one data type as generated under some knobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct DayKey {
@@ -79,10 +83,13 @@ impl DayCache {
         let points = Arc::new(make());
         let size = size_of_points(&points);
         let mut state = self.state();
-        if size <= POINT_BUDGET && !state.recent.iter().any(|(k, ..)| *k == key) {
+        if !points.is_empty()
+            && size <= POINT_BUDGET
+            && !state.recent.iter().any(|(k, ..)| *k == key)
+        {
             state.bytes += size;
             state.recent.push_front((key, points.clone(), size));
-            while state.bytes > POINT_BUDGET {
+            while state.bytes > POINT_BUDGET || state.recent.len() > MAX_DAYS {
                 let Some((_, _, evicted)) = state.recent.pop_back() else {
                     break;
                 };
@@ -158,6 +165,16 @@ mod tests {
         assert_eq!(made.get(), 5, "day 0 was used recently, so it stayed");
         get(1);
         assert_eq!(made.get(), 6, "day 1 was evicted");
+    }
+
+    #[test]
+    fn many_small_days_are_capped_and_empty_ones_not_kept() {
+        let cache = DayCache::default();
+        for day in 0..MAX_DAYS as i64 + 10 {
+            cache.points(key(day), || day_of(10));
+            cache.points(key(-day - 1), Vec::new);
+        }
+        assert_eq!(cache.state().recent.len(), MAX_DAYS);
     }
 
     #[test]
