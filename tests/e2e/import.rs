@@ -38,6 +38,8 @@ fn files(stack: &TestStack) -> std::collections::BTreeMap<String, Value> {
 
 async fn connected_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
     let stack = start(false).await;
+    // The ground truth is read after the import: a stopped clock keeps "now" the same for both.
+    stack.google.instruments().clock.freeze(true);
     admin(stack.google.base_url(), "__admin/knobs", knobs).await;
     link_both_accounts(&stack, &browser()).await;
     stack
