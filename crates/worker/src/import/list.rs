@@ -10,7 +10,7 @@ use google_health::{
 };
 use jiff::civil::Date;
 
-use super::Import;
+use super::{Import, next_page};
 use crate::{
     chunks::{self, ChunkData, Tier, civil_date, civil_ms_of},
     error::SyncError,
@@ -114,17 +114,9 @@ impl Import<'_, '_> {
                 staged_down_to = lower;
             }
             let walked_past_start = filter.is_none() && oldest_seen < from_ms;
-            match page.next_page_token {
-                Some(next) if !walked_past_start => {
-                    if !tokens_seen.insert(next.clone()) {
-                        return Err(SyncError::UnexpectedValue {
-                            context,
-                            detail: "a page token came back twice".into(),
-                        });
-                    }
-                    token = Some(next);
-                }
-                _ => break,
+            token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
+            if token.is_none() || walked_past_start {
+                break;
             }
         }
         self.stage(tier, data_type, (from_ms, staged_down_to), open)

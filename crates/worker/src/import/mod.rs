@@ -132,12 +132,7 @@ impl Import<'_, '_> {
         }
         cursor.oldest = Some(cursor.oldest.map_or(from, |oldest| oldest.min(from)));
         cursor.complete |= from <= self.first;
-        let cursor = *cursor;
-        self.ctx
-            .members
-            .save_cursor(&self.member, &key, &cursor)
-            .await?;
-        Ok(())
+        self.save_cursor(&key).await
     }
 
     /// Reads `[from, to)` with the method the catalogue and the member's choice call for.
@@ -173,10 +168,14 @@ impl Import<'_, '_> {
             return Ok(());
         }
         cursor.oldest = Some(oldest);
-        let cursor = *cursor;
+        self.save_cursor(&key).await
+    }
+
+    async fn save_cursor(&self, key: &str) -> Result<(), SyncError> {
+        let cursor = self.cursors.get(key).copied().unwrap_or_default();
         self.ctx
             .members
-            .save_cursor(&self.member, &key, &cursor)
+            .save_cursor(&self.member, key, &cursor)
             .await?;
         Ok(())
     }
@@ -202,6 +201,37 @@ impl Import<'_, '_> {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// `[from, to)` cut into spans of at most `span_days`, newest first: the order a backfill
+/// walks in, one rollup request range each.
+fn spans_newest_first(from: Date, to: Date, span_days: u32) -> Vec<(Date, Date)> {
+    let mut spans = Vec::new();
+    let mut end = to;
+    while end > from {
+        let start = end
+            .checked_sub((span_days as i32).days())
+            .map_or(from, |start| start.max(from));
+        spans.push((start, end));
+        end = start;
+    }
+    spans
+}
+
+/// The next page token, or an error when Google hands out one it gave before (the walk would
+/// never end).
+fn next_page(
+    seen: &mut std::collections::HashSet<String>,
+    next: Option<String>,
+    context: &str,
+) -> Result<Option<String>, SyncError> {
+    match next {
+        Some(token) if !seen.insert(token.clone()) => Err(SyncError::UnexpectedValue {
+            context: context.to_owned(),
+            detail: "a page token came back twice".into(),
+        }),
+        next => Ok(next),
     }
 }
 

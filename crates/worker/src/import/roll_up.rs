@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use google_health::{ApiError, DailyRollUpRequest, RollUpRequest, catalogue::DataType};
-use jiff::{Timestamp, ToSpan, civil::Date};
+use jiff::{Timestamp, civil::Date};
 use serde_json::Value;
 
-use super::Import;
+use super::{Import, next_page, spans_newest_first};
 use crate::{
     chunks::{Tier, civil_ms_of},
     error::SyncError,
@@ -24,12 +24,7 @@ impl Import<'_, '_> {
         from: Date,
         to: Date,
     ) -> Result<(), SyncError> {
-        let span = data_type.roll_up_max_days() as i32;
-        let mut end = to;
-        while end > from {
-            let start = end
-                .checked_sub(span.days())
-                .map_or(from, |start| start.max(from));
+        for (start, end) in spans_newest_first(from, to, data_type.roll_up_max_days()) {
             let days = self.daily_roll_up_range(data_type, start, end).await?;
             let mut years: BTreeMap<String, Series> = BTreeMap::new();
             for (date, value) in days {
@@ -52,7 +47,6 @@ impl Import<'_, '_> {
                 years,
             )
             .await?;
-            end = start;
         }
         Ok(())
     }
@@ -120,15 +114,9 @@ impl Import<'_, '_> {
                 };
                 days.insert(date, value);
             }
-            match page.next_page_token {
-                Some(next) if tokens_seen.insert(next.clone()) => token = Some(next),
-                Some(_) => {
-                    return Err(SyncError::UnexpectedValue {
-                        context,
-                        detail: "a page token came back twice".into(),
-                    });
-                }
-                None => return Ok(days),
+            token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
+            if token.is_none() {
+                return Ok(days);
             }
         }
     }
@@ -142,12 +130,7 @@ impl Import<'_, '_> {
         to: Date,
         window_s: u32,
     ) -> Result<(), SyncError> {
-        let span = data_type.roll_up_max_days() as i32;
-        let mut end = to;
-        while end > from {
-            let start = end
-                .checked_sub(span.days())
-                .map_or(from, |start| start.max(from));
+        for (start, end) in spans_newest_first(from, to, data_type.roll_up_max_days()) {
             let months = self.roll_up_range(data_type, start, end, window_s).await?;
             self.stage(
                 Tier::Intraday,
@@ -156,7 +139,6 @@ impl Import<'_, '_> {
                 months,
             )
             .await?;
-            end = start;
         }
         Ok(())
     }
@@ -203,15 +185,9 @@ impl Import<'_, '_> {
                     .or_insert_with(|| Series::new(Shape::Window))
                     .push(window, None, value, None);
             }
-            match page.next_page_token {
-                Some(next) if tokens_seen.insert(next.clone()) => token = Some(next),
-                Some(_) => {
-                    return Err(SyncError::UnexpectedValue {
-                        context,
-                        detail: "a page token came back twice".into(),
-                    });
-                }
-                None => return Ok(months),
+            token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
+            if token.is_none() {
+                return Ok(months);
             }
         }
     }
