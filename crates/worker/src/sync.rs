@@ -113,6 +113,9 @@ async fn publish_pending(
     lease: &Lease,
 ) -> Result<Vec<(String, Published)>, SyncError> {
     let ctx = import.ctx;
+    if import.pending.is_empty() {
+        return Ok(Vec::new());
+    }
     let pending = std::mem::take(&mut import.pending);
     let facts = MemberFacts {
         member: &import.member,

@@ -20,7 +20,7 @@ use super::{
     params,
     payload::{self, DAILY_ROLL_UP_REQUEST},
     pipeline::Context,
-    windows::{WindowPage, Windows},
+    windows::{self, WindowPage, Windows},
 };
 use crate::google::{
     civil::{self, CivilParts, SECONDS_PER_DAY},
@@ -122,10 +122,7 @@ pub(crate) fn daily_roll_up(
     if !data_type.roll_ups {
         return Err(params::unsupported(data_type, "dailyRollUp"));
     }
-    let normalized = payload::parse(body, &DAILY_ROLL_UP_REQUEST)
-        .map_err(|error| GoogleError::bad_payload(error.field.as_deref(), &error.message))?;
-    let request: RollUpBody =
-        serde_json::from_value(normalized).map_err(|_| GoogleError::internal())?;
+    let request: RollUpBody = payload::request(body, &DAILY_ROLL_UP_REQUEST)?;
     let Some(range) = &request.range else {
         return Err(GoogleError::bad_payload(
             Some("range"),
@@ -134,12 +131,7 @@ pub(crate) fn daily_roll_up(
     };
     let start = civil_day(range.start.as_ref(), "range.start")?;
     let end = civil_day(range.end.as_ref(), "range.end")?;
-    if end <= start {
-        return Err(GoogleError::invalid_argument(
-            "INVALID_TIME_RANGE",
-            "Query end time must be strictly larger than start time",
-        ));
-    }
+    windows::ordered(start, end)?;
     let window = match request.window_size_days {
         0 => 1,
         days if days < 0 => {

@@ -6,7 +6,10 @@
 //! the JSON names, `null` members disappear, and int32 values given as strings become numbers,
 //! so the handler can deserialize it with plain serde.
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::google::responses::GoogleError;
 
 #[derive(Debug)]
 pub(crate) enum Kind {
@@ -160,6 +163,17 @@ fn has_octal_number(body: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Parses `body` as `message` into the handler's request type; what Google would refuse is its
+/// 400, and a body that passes the schema always deserializes.
+pub(crate) fn request<T: DeserializeOwned>(
+    body: &[u8],
+    message: &Message,
+) -> Result<T, GoogleError> {
+    let normalized = parse(body, message)
+        .map_err(|error| GoogleError::bad_payload(error.field.as_deref(), &error.message))?;
+    serde_json::from_value(normalized).map_err(|_| GoogleError::internal())
 }
 
 /// Parses and normalizes `body` as `message`. An empty body is an empty message.

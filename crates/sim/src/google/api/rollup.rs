@@ -20,7 +20,7 @@ use super::{
     params,
     payload::{self, ROLL_UP_REQUEST},
     pipeline::Context,
-    windows::{WindowPage, Windows},
+    windows::{self, WindowPage, Windows},
 };
 use crate::google::{
     civil,
@@ -91,10 +91,7 @@ pub(crate) fn roll_up(
     if !data_type.roll_ups {
         return Err(params::unsupported(data_type, "rollUp"));
     }
-    let normalized = payload::parse(body, &ROLL_UP_REQUEST)
-        .map_err(|error| GoogleError::bad_payload(error.field.as_deref(), &error.message))?;
-    let request: RollUpBody =
-        serde_json::from_value(normalized).map_err(|_| GoogleError::internal())?;
+    let request: RollUpBody = payload::request(body, &ROLL_UP_REQUEST)?;
     let Some(range) = &request.range else {
         return Err(GoogleError::bad_payload(
             Some("range"),
@@ -103,12 +100,7 @@ pub(crate) fn roll_up(
     };
     let start = endpoint(range.start_time.as_ref(), "range.start_time")?;
     let end = endpoint(range.end_time.as_ref(), "range.end_time")?;
-    if end <= start {
-        return Err(GoogleError::invalid_argument(
-            "INVALID_TIME_RANGE",
-            "Query end time must be strictly larger than start time",
-        ));
-    }
+    windows::ordered(start, end)?;
     let length = window_ms(request.window_size.as_ref())?;
     let page_size = params::page_size(Some(request.page_size), PAGE_MAX, PAGE_MAX)?;
     let has_persona_data = params::includes_persona_data(

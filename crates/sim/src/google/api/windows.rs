@@ -7,7 +7,21 @@ use axum::{http::StatusCode, response::Response};
 use serde_json::{Map, Value};
 
 use super::{paging::Fingerprint, params, pipeline::Context};
-use crate::google::{knobs::EmptyWindows, responses};
+use crate::google::{
+    knobs::EmptyWindows,
+    responses::{self, GoogleError},
+};
+
+/// A rollup range must end after it starts.
+pub(crate) fn ordered(start: i64, end: i64) -> Result<(), GoogleError> {
+    if end <= start {
+        return Err(GoogleError::invalid_argument(
+            "INVALID_TIME_RANGE",
+            "Query end time must be strictly larger than start time",
+        ));
+    }
+    Ok(())
+}
 
 /// The windows of a range, in whatever unit the method uses (days, milliseconds).
 #[derive(Clone, Copy, Debug)]
