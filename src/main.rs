@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use oh_fitbit::{
-    processes, shutdown,
+    bench, processes, shutdown,
     stack::{LocalStack, StackOptions},
     telemetry,
 };
@@ -53,6 +53,18 @@ enum Command {
         #[arg(long, default_value_t = 8082)]
         open_humans_port: u16,
     },
+    /// Benchmarks (see the README).
+    #[command(subcommand)]
+    Bench(Bench),
+    /// The benchmark's worker process: runs the one queued job and reports what it used.
+    #[command(hide = true)]
+    BenchImporter,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Imports the simulator's ten-year persona and prints requests, CPU, memory and bytes.
+    Import(bench::ImportBenchOptions),
 }
 
 #[tokio::main]
@@ -74,6 +86,8 @@ async fn main() -> std::process::ExitCode {
             google_port,
             open_humans_port,
         } => simulators(redirect_base, google_port, open_humans_port).await,
+        Command::Bench(Bench::Import(options)) => bench::import(options).await,
+        Command::BenchImporter => bench::run_one_job().await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -73,11 +73,20 @@ pub async fn web() -> anyhow::Result<()> {
 }
 
 pub async fn worker() -> anyhow::Result<()> {
-    let env = Environment::process();
-    let public_url = PublicUrl::from_env(&env)?;
-    let staging = StagingConfig::from_env(&env)?;
-    let settings = WorkerConfig::from_env(&env)?;
-    let shared = Shared::from_env(&env).await?;
+    let worker = worker_from_env(&Environment::process()).await?;
+    let token = CancellationToken::new();
+    tokio::spawn(shutdown::on_signal(token.clone()));
+    tracing::info!("worker process started");
+    worker.run(token).await?;
+    Ok(())
+}
+
+/// The worker as the environment configures it; the import benchmark runs one job with it.
+pub async fn worker_from_env(env: &Environment) -> anyhow::Result<Worker> {
+    let public_url = PublicUrl::from_env(env)?;
+    let staging = StagingConfig::from_env(env)?;
+    let settings = WorkerConfig::from_env(env)?;
+    let shared = Shared::from_env(env).await?;
     let context = WorkerContext::new(oh_fitbit_worker::Dependencies {
         members: shared.members,
         queue: JobQueue::new(shared.connection.clone(), &shared.redis.key_prefix),
@@ -88,9 +97,5 @@ pub async fn worker() -> anyhow::Result<()> {
         google: shared.google,
         config: settings,
     });
-    let token = CancellationToken::new();
-    tokio::spawn(shutdown::on_signal(token.clone()));
-    tracing::info!("worker process started");
-    Worker::new(context, shared.redis).run(token).await?;
-    Ok(())
+    Ok(Worker::new(context, shared.redis))
 }

@@ -46,6 +46,8 @@ pub struct LocalStack {
     pub members: MemberStore,
     pub worker: Worker,
     pub redis: RedisConfig,
+    /// What a worker process of its own needs to join this stack.
+    worker_environment: Vec<(&'static str, SecretString)>,
     _private_redis: Option<LocalRedis>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -98,14 +100,20 @@ impl LocalStack {
             SecretString::from(google_client.client_secret.clone()),
         );
 
+        let token_key =
+            SecretString::from(oh_fitbit_core::random_token() + &oh_fitbit_core::random_token());
+        let cipher = TokenCipher::from_keys("TOKEN_ENCRYPTION_KEY", &token_key, &[])?;
+        let worker_environment = worker_environment(
+            &redis,
+            &token_key,
+            &public_url,
+            &open_humans_settings,
+            &google_settings,
+        );
         let connection = redis_conn::connect(&redis)
             .await
             .context("connecting to Redis")?;
-        let members = MemberStore::new(
-            connection.clone(),
-            Arc::new(TokenCipher::random()),
-            &redis.key_prefix,
-        );
+        let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
         let state = AppState::new(oh_fitbit_web::Dependencies {
             public_url: public_url.clone(),
             session_key: SecretString::from(
@@ -158,6 +166,7 @@ impl LocalStack {
             members,
             worker,
             redis,
+            worker_environment,
             _private_redis: private_redis,
             shutdown,
             tasks,
@@ -168,6 +177,12 @@ impl LocalStack {
         self.public_url.join(path)
     }
 
+    /// The environment of a separate `oh-fitbit worker` process working for this stack (with
+    /// `STAGING_DIR` and the `WorkerConfig` variables left to the caller).
+    pub fn worker_environment(&self) -> &[(&'static str, SecretString)] {
+        &self.worker_environment
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         for task in self.tasks {
@@ -176,4 +191,35 @@ impl LocalStack {
         self.google.shutdown().await;
         self.open_humans.shutdown().await;
     }
+}
+
+fn worker_environment(
+    redis: &RedisConfig,
+    token_key: &SecretString,
+    public_url: &PublicUrl,
+    open_humans: &OpenHumansConfig,
+    google: &GoogleConfig,
+) -> Vec<(&'static str, SecretString)> {
+    let text = |value: &str| SecretString::from(value.to_owned());
+    vec![
+        ("REDIS_URL", redis.url.clone()),
+        ("REDIS_KEY_PREFIX", text(&redis.key_prefix)),
+        ("TOKEN_ENCRYPTION_KEY", token_key.clone()),
+        ("APP_BASE_URL", text(public_url.as_url().as_str())),
+        ("OPEN_HUMANS_URL", text(open_humans.base_url.as_str())),
+        ("OPEN_HUMANS_CLIENT_ID", text(&open_humans.client_id)),
+        (
+            "OPEN_HUMANS_CLIENT_SECRET",
+            open_humans.client_secret.clone(),
+        ),
+        ("GOOGLE_CLIENT_ID", text(&google.client_id)),
+        ("GOOGLE_CLIENT_SECRET", google.client_secret.clone()),
+        ("GOOGLE_AUTHORIZE_URL", text(google.authorize_url.as_str())),
+        ("GOOGLE_TOKEN_URL", text(google.token_url.as_str())),
+        ("GOOGLE_REVOKE_URL", text(google.revoke_url.as_str())),
+        (
+            "GOOGLE_HEALTH_API_URL",
+            text(google.health_api_url.as_str()),
+        ),
+    ]
 }

@@ -1,12 +1,15 @@
 use std::{
     collections::BTreeMap,
-    io::Write,
+    io::{Read, Write},
     sync::{Arc, Mutex},
 };
 
+use jiff::{Timestamp, ToSpan, civil::Date};
 use oh_fitbit::stack::{LocalStack, StackOptions};
-use oh_fitbit_core::config::WorkerConfig;
+use oh_fitbit_core::{config::WorkerConfig, members::ImportPreferences, queue::Completed};
 use reqwest::{Client, StatusCode, redirect::Policy};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 pub const MEMBER: &str = "12345678";
 
@@ -274,6 +277,16 @@ pub async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
     );
 }
 
+/// Removes a simulator's remaining fault rules.
+pub async fn clear_faults(base: &url::Url) {
+    let response = Client::new()
+        .delete(base.join("__admin/faults").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+}
+
 pub fn member_id() -> open_humans::ProjectMemberId {
     MEMBER.parse().unwrap()
 }
@@ -297,4 +310,168 @@ pub async fn job_status(stack: &LocalStack) -> oh_fitbit_core::queue::JobStatus 
         .status(&member_id())
         .await
         .unwrap()
+}
+
+/// Queues the member's job to run now (whatever it was scheduled for) and runs it.
+pub async fn run_again_now(stack: &LocalStack) -> Completed {
+    stack
+        .worker
+        .context()
+        .queue
+        .enqueue(&member_id(), Timestamp::now())
+        .await
+        .unwrap();
+    run_one_job(stack, &CancellationToken::new()).await
+}
+
+/// Requests to Google's token endpoint: code exchanges and refreshes.
+pub fn token_requests(stack: &LocalStack) -> usize {
+    stack
+        .google
+        .instruments()
+        .journal
+        .matching("POST", "/token")
+        .len()
+}
+
+/// A member who linked both accounts while the simulators' clock stood still (so the ground
+/// truth read after an import is the one the import saw), with `knobs` set and `preferences`
+/// saved; no job has run yet.
+pub async fn linked_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
+    let stack = start(false).await;
+    stack.google.instruments().clock.freeze(true);
+    admin(stack.google.base_url(), "__admin/knobs", knobs).await;
+    link_both_accounts(&stack, &browser()).await;
+    stack
+        .members
+        .save_preferences(&member_id(), &preferences)
+        .await
+        .unwrap();
+    stack
+}
+
+/// [`linked_with`], then the first sync.
+pub async fn connected_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
+    let stack = linked_with(knobs, preferences).await;
+    run_one_job(&stack, &CancellationToken::new()).await;
+    stack
+}
+
+/// Daily data of the last `days` days only, which keeps an import to a few seconds.
+pub fn recent(days: i64) -> ImportPreferences {
+    ImportPreferences {
+        intraday: None,
+        earliest_date: Some(
+            Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() - days.days(),
+        ),
+    }
+}
+
+/// The persona's today by the simulators' clock.
+pub fn sim_today(stack: &LocalStack) -> Date {
+    stack
+        .google
+        .persona()
+        .today(stack.google.instruments().clock.now())
+}
+
+/// Every point the simulator has for `data_type` on the days `[from, to]`.
+pub fn truth_points(stack: &LocalStack, data_type: &str, from: Date, to: Date) -> Vec<Value> {
+    let mut points = Vec::new();
+    let mut day = from;
+    while day <= to {
+        points.extend(stack.google.ground_truth_points(data_type, day));
+        day = day.tomorrow().unwrap();
+    }
+    points
+}
+
+fn decompress(bytes: &[u8]) -> Value {
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut json)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// The completed files on Open Humans, decompressed, by name.
+pub fn files(stack: &LocalStack) -> BTreeMap<String, Value> {
+    stack
+        .open_humans
+        .files(MEMBER)
+        .into_iter()
+        .filter(|file| file.completed)
+        .map(|file| {
+            (
+                file.basename.clone(),
+                decompress(file.bytes.as_ref().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Decodes a run-length column.
+pub fn runs(column: &Value) -> Vec<Value> {
+    column
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| {
+            let repeat = run[1].as_u64().unwrap() as usize;
+            std::iter::repeat_n(run[0].clone(), repeat)
+        })
+        .collect()
+}
+
+/// A JSON number, or an int64 as proto3 JSON spells it (a string).
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::String(text) => text.parse().ok(),
+        other => other.as_f64(),
+    }
+}
+
+/// Asserts that the daily file holds exactly the simulator's `dailyRollUp` windows of
+/// `data_type` for every day from the type's first imported date to `last`.
+pub fn assert_daily_values_match_truth(
+    stack: &LocalStack,
+    daily: &Value,
+    data_type: &str,
+    last: Date,
+) {
+    let first: Date = daily["coverage"][data_type]["first_date"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{data_type} was imported"))
+        .parse()
+        .unwrap();
+    let series = &daily["daily"][data_type];
+    let dates: Vec<Date> = series["date"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|date| date.as_str().unwrap().parse().unwrap())
+        .collect();
+    let mut expected_dates = Vec::new();
+    let mut day = first;
+    while day <= last {
+        if let Some(truth) = stack.google.ground_truth_daily_roll_up(data_type, day) {
+            expected_dates.push(day);
+            let row = dates
+                .iter()
+                .position(|date| *date == day)
+                .unwrap_or_else(|| panic!("{data_type} has no value on {day}"));
+            for (member, value) in truth.as_object().unwrap() {
+                let stored = &series["values"][member][row];
+                match number(value) {
+                    Some(value) => {
+                        assert_eq!(number(stored), Some(value), "{data_type} {member} on {day}")
+                    }
+                    None => assert_eq!(stored, value, "{data_type} {member} on {day}"),
+                }
+            }
+        }
+        day = day.tomorrow().unwrap();
+    }
+    let imported: Vec<Date> = dates.into_iter().filter(|date| *date <= last).collect();
+    assert_eq!(imported, expected_dates, "{data_type}: the days with data");
 }

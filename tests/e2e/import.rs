@@ -1,92 +1,13 @@
 //! The complete import (issue 3): every type in the daily file, intraday months for members
 //! who opt in, consent and dialect variants, checked against the simulator's ground truth.
 
-use std::io::Read;
-
-use jiff::{Timestamp, ToSpan, civil::Date};
+use jiff::{Timestamp, civil::Date};
 use oh_fitbit_core::members::{ImportPreferences, IntradayResolution};
-use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+use serde_json::json;
 
 use crate::helpers::{
-    MEMBER, TestStack, admin, browser, link_both_accounts, member_id, run_one_job, start,
+    assert_daily_values_match_truth, connected_with, files, recent, runs, sim_today, truth_points,
 };
-
-fn decompress(bytes: &[u8]) -> Value {
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_string(&mut json)
-        .unwrap();
-    serde_json::from_str(&json).unwrap()
-}
-
-/// The completed files on Open Humans, decompressed, by name.
-fn files(stack: &TestStack) -> std::collections::BTreeMap<String, Value> {
-    stack
-        .open_humans
-        .files(MEMBER)
-        .into_iter()
-        .filter(|file| file.completed)
-        .map(|file| {
-            (
-                file.basename.clone(),
-                decompress(file.bytes.as_ref().unwrap()),
-            )
-        })
-        .collect()
-}
-
-async fn connected_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
-    let stack = start(false).await;
-    // The ground truth is read after the import: a stopped clock keeps "now" the same for both.
-    stack.google.instruments().clock.freeze(true);
-    admin(stack.google.base_url(), "__admin/knobs", knobs).await;
-    link_both_accounts(&stack, &browser()).await;
-    stack
-        .members
-        .save_preferences(&member_id(), &preferences)
-        .await
-        .unwrap();
-    run_one_job(&stack, &CancellationToken::new()).await;
-    stack
-}
-
-fn recent(days: i64) -> ImportPreferences {
-    ImportPreferences {
-        intraday: None,
-        earliest_date: Some(
-            Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() - days.days(),
-        ),
-    }
-}
-
-fn today(stack: &TestStack) -> Date {
-    stack.google.persona().today(Timestamp::now())
-}
-
-/// Every point the simulator has for `data_type` on the days `[from, to]`.
-fn truth(stack: &TestStack, data_type: &str, from: Date, to: Date) -> Vec<Value> {
-    let mut points = Vec::new();
-    let mut day = from;
-    while day <= to {
-        points.extend(stack.google.ground_truth_points(data_type, day));
-        day = day.tomorrow().unwrap();
-    }
-    points
-}
-
-/// Decodes a run-length column.
-fn runs(column: &Value) -> Vec<Value> {
-    column
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|run| {
-            let repeat = run[1].as_u64().unwrap() as usize;
-            std::iter::repeat_n(run[0].clone(), repeat)
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn the_daily_file_holds_every_type_and_records_match_the_ground_truth() {
@@ -99,12 +20,12 @@ async fn the_daily_file_holds_every_type_and_records_match_the_ground_truth() {
         .unwrap()
         .parse()
         .unwrap();
-    let to = today(&stack);
+    let to = sim_today(&stack);
     for (data_type, status) in daily["coverage"].as_object().unwrap() {
         assert_eq!(status["status"], "imported", "{data_type}: {status}");
     }
     for data_type in ["sleep", "exercise", "weight", "daily-resting-heart-rate"] {
-        let mut expected = truth(&stack, data_type, from, to);
+        let mut expected = truth_points(&stack, data_type, from, to);
         let got = daily["records"][data_type].as_array().unwrap();
         assert!(!expected.is_empty(), "the persona has {data_type} data");
         // Records are kept exactly as listed; the window edges may differ by how each type is
@@ -115,19 +36,7 @@ async fn the_daily_file_holds_every_type_and_records_match_the_ground_truth() {
             "{data_type}: most listed points match"
         );
     }
-    let steps = &daily["daily"]["steps"];
-    let dates = steps["date"].as_array().unwrap();
-    let sums = steps["values"]["countSum"].as_array().unwrap();
-    for (date, sum) in dates.iter().zip(sums) {
-        let date: Date = date.as_str().unwrap().parse().unwrap();
-        let truth = stack.google.ground_truth_daily_roll_up("steps", date);
-        let expected = truth
-            .as_ref()
-            .and_then(|value| value.get("countSum"))
-            .and_then(Value::as_str)
-            .map(|sum| sum.parse::<u64>().unwrap());
-        assert_eq!(sum.as_u64(), expected, "steps on {date}");
-    }
+    assert_daily_values_match_truth(&stack, daily, "steps", to);
     assert!(
         daily["account"]["paired_devices"]
             .as_array()
@@ -156,11 +65,11 @@ async fn intraday_members_get_one_file_per_month_equal_to_the_raw_points() {
     let count = heart["count"].as_u64().unwrap() as usize;
     let first = month["month"].as_str().unwrap();
     let first: Date = format!("{first}-01").parse().unwrap();
-    let expected = truth(
+    let expected = truth_points(
         &stack,
         "heart-rate",
         first,
-        today(&stack).min(first.last_of_month()),
+        sim_today(&stack).min(first.last_of_month()),
     );
     assert_eq!(count, expected.len(), "one sample per listed point");
     let mut time = 0i64;

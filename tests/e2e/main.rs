@@ -7,4 +7,5 @@ mod dev_stack;
 mod helpers;
 mod import;
 mod journey;
+mod scenarios;
 mod worker_failures;

@@ -8,8 +8,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, TestStack, admin, browser, job_status, link_both_accounts, member_id, run_one_job,
-    start,
+    MEMBER, TestStack, admin, browser, clear_faults, job_status, link_both_accounts, run_again_now,
+    run_one_job, start, token_requests,
 };
 
 const DAILY_FILE: &str = "fitbit-daily.json.gz";
@@ -26,17 +26,6 @@ async fn run_once(stack: &TestStack) -> Completed {
 
 async fn job(stack: &TestStack) -> JobStatus {
     job_status(stack).await
-}
-
-async fn run_again_now(stack: &TestStack) -> Completed {
-    stack
-        .worker
-        .context()
-        .queue
-        .enqueue(&member_id(), Timestamp::now())
-        .await
-        .unwrap();
-    run_once(stack).await
 }
 
 fn completed_files(stack: &TestStack) -> Vec<oh_fitbit_sim::openhumans::SimFile> {
@@ -58,15 +47,6 @@ fn data_requests(stack: &TestStack, status: u16) -> usize {
         .iter()
         .filter(|entry| entry.path.starts_with("/v4/users/me/dataTypes/") && entry.status == status)
         .count()
-}
-
-fn token_requests(stack: &TestStack) -> usize {
-    stack
-        .google
-        .instruments()
-        .journal
-        .matching("POST", "/token")
-        .len()
 }
 
 #[tokio::test]
@@ -230,12 +210,7 @@ async fn a_failed_upload_keeps_the_previous_file_and_the_next_run_replaces_it() 
         "the member still has the previous file"
     );
 
-    let cleared = reqwest::Client::new()
-        .delete(stack.open_humans.base_url().join("__admin/faults").unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(cleared.status().is_success());
+    clear_faults(stack.open_humans.base_url()).await;
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
     let second = completed_files(&stack);
     assert_eq!(second.len(), 1, "the new file replaced the old one");

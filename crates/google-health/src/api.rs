@@ -138,7 +138,7 @@ impl HealthApi {
             }
         }
         let body = self.send(self.http.get(url), access_token, &what).await?;
-        decode(ListPage::from_json(&body), &what)
+        decode(ListPage::from_json(body), &what)
     }
 
     /// `{base}v4/` followed by `segments`, each percent-encoded as one path segment (so a data

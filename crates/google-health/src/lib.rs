@@ -21,6 +21,7 @@ mod error;
 mod oauth;
 mod pkce;
 mod scope;
+mod split;
 mod types;
 
 pub use api::HealthApi;

@@ -59,10 +59,13 @@ pub struct ListRequest {
     pub page_token: Option<String>,
 }
 
-/// One page of raw data points, newest first, each as Google sent it.
+/// One page of raw data points, newest first. The points stay the JSON text Google sent, so a
+/// caller reading millions of them parses each once, straight into its own form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ListPage {
-    pub data_points: Vec<Value>,
+    body: String,
+    /// Where each point's JSON object lies in `body`.
+    points: Vec<std::ops::Range<usize>>,
     /// `None` when Google omitted the token or sent `""`. A non-final page may be empty: loop
     /// on the token, not on emptiness.
     pub next_page_token: Option<String>,
@@ -314,22 +317,25 @@ impl DailyRollUpPage {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireListResponse {
-    #[serde(default)]
-    data_points: Option<Vec<Map<String, Value>>>,
-    #[serde(default)]
-    next_page_token: Option<String>,
-}
-
 impl ListPage {
-    pub(crate) fn from_json(body: &[u8]) -> serde_json::Result<Self> {
-        let wire = WireListResponse::deserialize(&object(body)?)?;
+    pub(crate) fn from_json(body: Vec<u8>) -> serde_json::Result<Self> {
+        let body = String::from_utf8(body).map_err(serde::de::Error::custom)?;
+        let (points, token) =
+            crate::split::list_response(&body).map_err(serde::de::Error::custom)?;
         Ok(Self {
-            data_points: objects(wire.data_points),
-            next_page_token: page_token(wire.next_page_token),
+            body,
+            points,
+            next_page_token: page_token(token),
         })
+    }
+
+    /// Each point's JSON object, newest first.
+    pub fn data_points(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.points.iter().map(|range| &self.body[range.clone()])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
     }
 }
 
@@ -438,11 +444,20 @@ mod tests {
     }
 
     #[test]
+    fn list_pages_keep_each_point_as_sent() {
+        let body = r#"{"dataPoints": [{"a": "x\"y"} , {"b": [1, {}]}], "nextPageToken": "t"}"#;
+        let page = ListPage::from_json(body.as_bytes().to_vec()).unwrap();
+        let points: Vec<&str> = page.data_points().collect();
+        assert_eq!(points, [r#"{"a": "x\"y"}"#, r#"{"b": [1, {}]}"#]);
+        assert_eq!(page.next_page_token.as_deref(), Some("t"));
+    }
+
+    #[test]
     fn empty_responses_are_empty_pages() {
         let page = DailyRollUpPage::from_json(b"{}").unwrap();
         assert!(page.points.is_empty() && page.next_page_token.is_none());
-        let page = ListPage::from_json(br#"{"nextPageToken":"t"}"#).unwrap();
-        assert!(page.data_points.is_empty());
+        let page = ListPage::from_json(br#"{"nextPageToken":"t"}"#.to_vec()).unwrap();
+        assert!(page.is_empty());
         assert_eq!(page.next_page_token.as_deref(), Some("t"));
     }
 
@@ -450,8 +465,9 @@ mod tests {
     fn shapes_that_break_the_contract_are_errors() {
         assert!(DailyRollUpPage::from_json(br#"{"rollupDataPoints":[{"steps":{}}]}"#).is_err());
         assert!(DailyRollUpPage::from_json(br#"{"rollupDataPoints":"x"}"#).is_err());
-        assert!(ListPage::from_json(b"[]").is_err());
-        assert!(ListPage::from_json(br#"{"dataPoints":[1]}"#).is_err());
+        assert!(ListPage::from_json(b"[]".to_vec()).is_err());
+        assert!(ListPage::from_json(br#"{"dataPoints":[1]}"#.to_vec()).is_err());
+        assert!(ListPage::from_json(b"{\"dataPoints\":[{}], \xff}".to_vec()).is_err());
         assert!(Identity::from_json(br#"{"legacyUserId":"A1B2C3"}"#).is_err());
         assert!(Settings::from_json(br#"{"timeZone":5}"#).is_err());
         assert!(

@@ -16,6 +16,7 @@ use crate::{
     clock::SimClock,
     faults::{FaultSpec, Faults},
     journal::{self, Journal},
+    wire::{self, WireMeter},
 };
 
 /// What every simulator carries besides its own state.
@@ -24,6 +25,7 @@ pub struct Instruments {
     pub clock: SimClock,
     pub journal: Journal,
     pub faults: Faults,
+    pub wire: WireMeter,
 }
 
 impl Instruments {
@@ -32,14 +34,19 @@ impl Instruments {
             clock,
             journal: Journal::default(),
             faults: Faults::default(),
+            wire: WireMeter::default(),
         }
     }
 
-    /// Wraps a simulator's routes with fault injection (inner) and the journal (outer), and adds
-    /// the shared `/__admin/{clock,journal,faults}` endpoints, which are neither journaled nor
-    /// subject to faults.
+    /// Wraps a simulator's routes with the wire meter (innermost), fault injection and the
+    /// journal (outermost), and adds the shared `/__admin/{clock,journal,faults}` endpoints,
+    /// which are neither journaled nor subject to faults.
     pub fn instrument(&self, routes: Router) -> Router {
         let routes = routes
+            .layer(middleware::from_fn_with_state(
+                self.wire.clone(),
+                wire::measure,
+            ))
             .layer(middleware::from_fn_with_state(
                 self.faults.clone(),
                 crate::faults::inject,

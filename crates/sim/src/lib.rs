@@ -15,6 +15,7 @@ pub mod clock;
 pub mod faults;
 pub mod journal;
 pub mod server;
+pub mod wire;
 
 #[cfg(feature = "google")]
 pub mod google;
@@ -26,3 +27,4 @@ pub use clock::SimClock;
 pub use faults::FaultSpec;
 pub use journal::{Journal, JournalEntry};
 pub use server::SimServer;
+pub use wire::{WireMeter, WireTotals};

@@ -142,7 +142,7 @@ pub async fn daily_file(
             }
         }
         out.key(&mut first, data_type.id);
-        out.value(&series.to_json());
+        serde_json::to_writer(&mut out.0, &series).expect("writing to memory cannot fail");
     }
     out.raw(b"},\"records\":{");
     let mut first = true;

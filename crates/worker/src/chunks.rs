@@ -39,6 +39,18 @@ impl Tier {
         }
     }
 
+    /// The period a civil instant falls in, with the civil range `[start, end)` it covers.
+    pub fn period_around(self, civil_ms: i64) -> (String, i64, i64) {
+        let period = self.period_of(civil_ms);
+        let date = civil_date(self.period_start_ms(&period));
+        let next = match self {
+            Tier::Standard => date.checked_add(jiff::Span::new().years(1)),
+            Tier::Intraday => date.checked_add(jiff::Span::new().months(1)),
+        };
+        let end = next.map_or(i64::MAX, civil_ms_of);
+        (period.clone(), self.period_start_ms(&period), end)
+    }
+
     /// Local epoch ms at which a period (as [`Tier::period_of`] names it) starts.
     pub fn period_start_ms(self, period: &str) -> i64 {
         let (year, month) = match period.split_once('-') {
@@ -89,8 +101,14 @@ pub trait ChunkData: Sized {
     fn remove_civil_range(&mut self, data_type: &DataType, from_ms: i64, to_ms: i64);
     fn absorb(&mut self, data_type: &DataType, incoming: Self);
     fn is_empty(&self) -> bool;
-    /// Adds one point as the API sent it.
-    fn add_point(&mut self, data_type: &DataType, parsed: &points::Parsed<'_>, raw: &Value);
+    /// Adds one point: `text` as the API sent it, `point` and `reader.leaves` as read from it.
+    fn add_point(
+        &mut self,
+        data_type: &DataType,
+        point: &points::Point<'_>,
+        reader: &points::PointReader,
+        text: &str,
+    ) -> Result<(), String>;
 }
 
 impl ChunkData for Series {
@@ -104,7 +122,7 @@ impl ChunkData for Series {
     }
 
     fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_json()).expect("a JSON value always serialises")
+        serde_json::to_vec(self).expect("a series always serialises")
     }
 
     fn remove_civil_range(&mut self, _: &DataType, from_ms: i64, to_ms: i64) {
@@ -119,13 +137,19 @@ impl ChunkData for Series {
         Series::is_empty(self)
     }
 
-    fn add_point(&mut self, data_type: &DataType, parsed: &points::Parsed<'_>, _: &Value) {
+    fn add_point(
+        &mut self,
+        data_type: &DataType,
+        point: &points::Point<'_>,
+        reader: &points::PointReader,
+        _: &str,
+    ) -> Result<(), String> {
         self.push(
-            parsed.time,
-            parsed.data_source,
-            parsed.value,
+            point.time,
+            point.data_source,
+            &reader.leaves,
             Some(data_type.integer_fields),
-        );
+        )
     }
 }
 
@@ -150,8 +174,8 @@ impl ChunkData for Records {
 
     fn remove_civil_range(&mut self, data_type: &DataType, from_ms: i64, to_ms: i64) {
         self.0.retain(|record| {
-            points::parse(data_type, record)
-                .is_ok_and(|parsed| !(from_ms..to_ms).contains(&parsed.civil_ms))
+            points::place(data_type, record)
+                .is_ok_and(|(_, civil_ms)| !(from_ms..to_ms).contains(&civil_ms))
         });
     }
 
@@ -169,9 +193,8 @@ impl ChunkData for Records {
             .retain(|record| name(record).is_none_or(|name| !incoming_names.contains(&name)));
         self.0.extend(incoming.0);
         let key = |record: &Value| {
-            points::parse(data_type, record).map_or((i64::MIN, 0), |parsed| {
-                (parsed.civil_ms, parsed.time.start.ms)
-            })
+            points::place(data_type, record)
+                .map_or((i64::MIN, 0), |(time, civil_ms)| (civil_ms, time.start.ms))
         };
         self.0.sort_by_key(key);
         self.0.dedup();
@@ -181,8 +204,16 @@ impl ChunkData for Records {
         self.0.is_empty()
     }
 
-    fn add_point(&mut self, _: &DataType, _: &points::Parsed<'_>, raw: &Value) {
-        self.0.push(raw.clone());
+    fn add_point(
+        &mut self,
+        _: &DataType,
+        _: &points::Point<'_>,
+        _: &points::PointReader,
+        text: &str,
+    ) -> Result<(), String> {
+        let record = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        self.0.push(record);
+        Ok(())
     }
 }
 

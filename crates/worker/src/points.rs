@@ -1,43 +1,74 @@
-//! Where a point from the API sits in time: the instants and offsets a series stores, and the
-//! civil time that decides which window, month or year it belongs to.
+//! Where a point from the API sits in time — the instants and offsets a series stores, and the
+//! civil time that decides which window, month or year it belongs to — and its value read as
+//! leaves, straight from the JSON text of a `list` page.
+
+use std::{borrow::Cow, fmt};
 
 use google_health::catalogue::{DataType, Record};
 use jiff::civil::Date;
-use serde_json::{Map, Value};
+use serde::{
+    Deserialize,
+    de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor},
+};
+use serde_json::{Value, value::RawValue};
 
-use crate::series::{Instant, PointTime, Shape, parse_instant, parse_offset};
+use crate::series::{Instant, Key, Leaves, PointTime, Shape, parse_instant, parse_offset};
 
-/// A raw `DataPoint` taken apart: its value object, its data source and its time.
-pub struct Parsed<'a> {
-    pub value: &'a Map<String, Value>,
-    pub data_source: Option<&'a Value>,
+/// A raw `DataPoint` placed in time; its value's leaves are in the reader that read it.
+#[derive(Clone, Copy, Debug)]
+pub struct Point<'a> {
     pub time: PointTime,
     /// The civil instant (local epoch ms) that places it: the start, or for sleep the end,
     /// which is what Google filters sleep on.
     pub civil_ms: i64,
+    /// The `dataSource` object, as JSON text.
+    pub data_source: Option<&'a str>,
 }
 
-pub fn parse<'a>(data_type: &DataType, point: &'a Value) -> Result<Parsed<'a>, String> {
+/// Reads the raw points of one type, reusing its buffer from point to point.
+pub struct PointReader {
+    data_type: &'static DataType,
+    pub leaves: Leaves,
+}
+
+impl PointReader {
+    pub fn new(data_type: &'static DataType) -> Self {
+        Self {
+            data_type,
+            leaves: Leaves::default(),
+        }
+    }
+
+    /// Reads one point's JSON text; its value's leaves replace the previous point's.
+    pub fn read<'a>(&mut self, text: &'a str) -> Result<Point<'a>, String> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let (times, data_source) = PointSeed {
+            union_key: self.data_type.union_key,
+            leaves: &mut self.leaves,
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|head| deserializer.end().map(|()| head))
+        .map_err(|error| format!("a point is not valid JSON of its type: {error}"))?;
+        let times =
+            times.ok_or_else(|| format!("a point has no {:?} object", self.data_type.union_key))?;
+        let (time, civil_ms) = times.place(self.data_type)?;
+        Ok(Point {
+            time,
+            civil_ms,
+            data_source,
+        })
+    }
+}
+
+/// Where a point kept whole (a record) sits: its time and its civil placing.
+pub fn place(data_type: &DataType, point: &Value) -> Result<(PointTime, i64), String> {
     let value = point
         .get(data_type.union_key)
-        .and_then(Value::as_object)
+        .filter(|value| value.is_object())
         .ok_or_else(|| format!("a point has no {:?} object", data_type.union_key))?;
-    let time = match data_type.record {
-        Record::Sample => sample_time(value)?,
-        Record::Daily => date_time(value.get("date"))?,
-        _ => interval_time(value.get("interval"))?,
-    };
-    let civil_ms = if data_type.record == Record::Sleep {
-        time.end.ms + i64::from(time.end_offset_s.unwrap_or(0)) * 1000
-    } else {
-        time.local_start_ms()
-    };
-    Ok(Parsed {
-        value,
-        data_source: point.get("dataSource"),
-        time,
-        civil_ms,
-    })
+    TimeMembers::deserialize(value)
+        .map_err(|error| format!("a point's time is malformed: {error}"))?
+        .place(data_type)
 }
 
 /// The series shape of a data type's raw points.
@@ -49,63 +80,235 @@ pub fn shape(data_type: &DataType) -> Shape {
     }
 }
 
-fn interval_time(interval: Option<&Value>) -> Result<PointTime, String> {
-    let interval = interval.ok_or("a point has no interval")?;
-    let instant = |name: &str| -> Result<Instant, String> {
-        parse_instant(
-            interval
-                .get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("the interval has no {name}"))?,
-        )
-    };
-    Ok(PointTime {
-        start: instant("startTime")?,
-        end: instant("endTime")?,
-        start_offset_s: offset(interval.get("startUtcOffset"))?,
-        end_offset_s: offset(interval.get("endUtcOffset"))?,
-    })
-}
-
-fn sample_time(value: &Map<String, Value>) -> Result<PointTime, String> {
-    let sample = value.get("sampleTime").ok_or("a point has no sampleTime")?;
-    let start = parse_instant(
-        sample
-            .get("physicalTime")
-            .and_then(Value::as_str)
-            .ok_or("the sampleTime has no physicalTime")?,
-    )?;
-    let offset = offset(sample.get("utcOffset"))?;
-    Ok(PointTime {
-        start,
-        end: start,
-        start_offset_s: offset,
-        end_offset_s: offset,
-    })
-}
-
-/// Old ECG recordings have no offsets (reference §2.10): absent stays absent.
-fn offset(value: Option<&Value>) -> Result<Option<i32>, String> {
-    value
-        .map(|value| parse_offset(value.as_str().ok_or("a UTC offset is not a string")?))
-        .transpose()
-}
-
-/// A `google.type.Date` object.
-pub fn date_time(date: Option<&Value>) -> Result<PointTime, String> {
-    let date = date.ok_or("a point has no date")?;
-    let part = |name: &str| date.get(name).and_then(Value::as_i64).unwrap_or(0);
-    let date = Date::new(
-        i16::try_from(part("year")).map_err(|_| "bad year")?,
-        i8::try_from(part("month")).map_err(|_| "bad month")?,
-        i8::try_from(part("day")).map_err(|_| "bad day")?,
-    )
-    .map_err(|error| format!("invalid date: {error}"))?;
+/// A civil day, as a daily value's time.
+pub fn date_time(date: Date) -> PointTime {
     let start = Instant::from_date(date);
-    Ok(PointTime {
+    PointTime {
         start,
         end: start,
         start_offset_s: Some(0),
         end_offset_s: Some(0),
-    })
+    }
+}
+
+/// The members of a value object that place it in time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimeMembers<'a> {
+    #[serde(default, borrow)]
+    interval: Option<WireInterval<'a>>,
+    #[serde(default, borrow)]
+    sample_time: Option<WireSample<'a>>,
+    #[serde(default)]
+    date: Option<WireDate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireInterval<'a> {
+    #[serde(borrow)]
+    start_time: Cow<'a, str>,
+    #[serde(borrow)]
+    end_time: Cow<'a, str>,
+    /// Old ECG recordings have no offsets (reference §2.10): absent stays absent.
+    #[serde(default, borrow)]
+    start_utc_offset: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    end_utc_offset: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSample<'a> {
+    #[serde(borrow)]
+    physical_time: Cow<'a, str>,
+    #[serde(default, borrow)]
+    utc_offset: Option<Cow<'a, str>>,
+}
+
+/// A `google.type.Date`; proto3 omits zero members.
+#[derive(Debug, Deserialize)]
+struct WireDate {
+    #[serde(default)]
+    year: i16,
+    #[serde(default)]
+    month: i8,
+    #[serde(default)]
+    day: i8,
+}
+
+impl TimeMembers<'_> {
+    fn place(&self, data_type: &DataType) -> Result<(PointTime, i64), String> {
+        let time = match data_type.record {
+            Record::Sample => {
+                let sample = self
+                    .sample_time
+                    .as_ref()
+                    .ok_or("a point has no sampleTime")?;
+                let start = parse_instant(&sample.physical_time)?;
+                let offset = offset(sample.utc_offset.as_deref())?;
+                PointTime {
+                    start,
+                    end: start,
+                    start_offset_s: offset,
+                    end_offset_s: offset,
+                }
+            }
+            Record::Daily => {
+                let date = self.date.as_ref().ok_or("a point has no date")?;
+                date_time(
+                    Date::new(date.year, date.month, date.day)
+                        .map_err(|error| format!("invalid date: {error}"))?,
+                )
+            }
+            _ => {
+                let interval = self.interval.as_ref().ok_or("a point has no interval")?;
+                PointTime {
+                    start: parse_instant(&interval.start_time)?,
+                    end: parse_instant(&interval.end_time)?,
+                    start_offset_s: offset(interval.start_utc_offset.as_deref())?,
+                    end_offset_s: offset(interval.end_utc_offset.as_deref())?,
+                }
+            }
+        };
+        let civil_ms = if data_type.record == Record::Sleep {
+            time.end.ms + i64::from(time.end_offset_s.unwrap_or(0)) * 1000
+        } else {
+            time.local_start_ms()
+        };
+        Ok((time, civil_ms))
+    }
+}
+
+fn offset(text: Option<&str>) -> Result<Option<i32>, String> {
+    text.map(parse_offset).transpose()
+}
+
+/// A `DataPoint` object: its data source kept as text, its value's time members parsed and
+/// its other members read as leaves; `name` and anything else ignored.
+struct PointSeed<'b> {
+    union_key: &'static str,
+    leaves: &'b mut Leaves,
+}
+
+type PointHead<'de> = (Option<TimeMembers<'de>>, Option<&'de str>);
+
+impl<'de> DeserializeSeed<'de> for PointSeed<'_> {
+    type Value = PointHead<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PointSeed<'_> {
+    type Value = PointHead<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DataPoint object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut times, mut data_source) = (None, None);
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "dataSource" {
+                data_source = Some(map.next_value::<&'de RawValue>()?.get());
+            } else if key == self.union_key {
+                times = Some(map.next_value_seed(ValueSeed {
+                    leaves: &mut *self.leaves,
+                })?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((times, data_source))
+    }
+}
+
+/// The value object: time members parsed, the rest read as leaves.
+struct ValueSeed<'b> {
+    leaves: &'b mut Leaves,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = TimeMembers<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = TimeMembers<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        self.leaves.clear();
+        let mut times = TimeMembers::default();
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_ref() {
+                "interval" => times.interval = Some(map.next_value()?),
+                "sampleTime" => times.sample_time = Some(map.next_value()?),
+                "date" => times.date = Some(map.next_value()?),
+                _ => map.next_value_seed(self.leaves.member(&key))?,
+            }
+        }
+        Ok(times)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use google_health::catalogue::data_type;
+
+    use super::*;
+
+    #[test]
+    fn a_point_is_placed_and_read_as_leaves() {
+        let heart_rate = data_type("heart-rate").unwrap();
+        let mut reader = PointReader::new(heart_rate);
+        let text = r#"{"name": "n", "dataSource": {"platform": "FITBIT"},
+            "heartRate": {"sampleTime": {"physicalTime": "2026-03-08T07:00:05Z",
+            "utcOffset": "-14400s"}, "beatsPerMinute": "64"}}"#;
+        let point = reader.read(text).unwrap();
+        assert_eq!(point.data_source, Some(r#"{"platform": "FITBIT"}"#));
+        assert_eq!(point.time.start_offset_s, Some(-14400));
+        assert_eq!(point.civil_ms, point.time.start.ms - 14_400_000);
+        let leaves: Vec<(&str, &str)> = reader
+            .leaves
+            .iter()
+            .map(|(path, _, text)| (path, text))
+            .collect();
+        assert_eq!(leaves, [("beatsPerMinute", "64")]);
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            place(heart_rate, &value).unwrap(),
+            (point.time, point.civil_ms)
+        );
+    }
+
+    #[test]
+    fn malformed_points_are_errors_naming_what_is_wrong() {
+        let steps = data_type("steps").unwrap();
+        let mut reader = PointReader::new(steps);
+        for (text, expected) in [
+            (r#"{"heartRate": {}}"#, "no \"steps\" object"),
+            (r#"{"steps": {"count": "3"}}"#, "no interval"),
+            (
+                r#"{"steps": {"interval": {"startTime": 5}}}"#,
+                "not valid JSON",
+            ),
+            (
+                r#"{"steps": {"interval": {"startTime": "x", "endTime": "y"}}}"#,
+                "RFC 3339",
+            ),
+            (r#"{"steps": "#, "not valid JSON"),
+        ] {
+            let error = reader.read(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
 }

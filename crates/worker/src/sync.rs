@@ -57,6 +57,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
     let resolution = member.preferences.intraday;
     let cursors = member.cursors.clone();
     let pending = member.pending_periods.clone();
+    let last_synced_day = member.sync.last_day;
     let dialect = Dialect::load(ctx.members.dialect()).await?;
     let mut google = GoogleSession::open(ctx, &mut member).await?;
     let facts_json = account_facts(&mut google, &granted, &account).await?;
@@ -67,6 +68,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         dialect,
         first,
         today,
+        last_synced_day,
         granted,
         intraday_window_s: resolution.and_then(IntradayResolution::window_seconds),
         cursors,

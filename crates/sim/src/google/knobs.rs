@@ -29,6 +29,9 @@ pub struct Knobs {
     pub empty_rollup_windows: EmptyWindows,
     /// How the last page says there are no more: no `nextPageToken`, or `""`.
     pub final_page_token: FinalPageToken,
+    /// Empty pages, each carrying a `nextPageToken`, that `list` answers before every page of
+    /// points (live: a non-final page may be empty, reference §2.3); 0 for none.
+    pub empty_pages_before_data: u32,
     /// Whether worn minutes without steps (or distance) are listed as points (without
     /// `count`).
     pub emit_true_zeros: bool,
@@ -53,6 +56,7 @@ impl Default for Knobs {
             daily_rollup_end: RollupEnd::Inclusive,
             empty_rollup_windows: EmptyWindows::Omit,
             final_page_token: FinalPageToken::Omitted,
+            empty_pages_before_data: 0,
             emit_true_zeros: true,
             daily_filter_prefix: DailyFilterPrefix::Both,
             sleep_filter: SleepFilter::Documented,

@@ -34,10 +34,15 @@ impl Import<'_, '_> {
         let mut filter = self.filter(data_type, from, to);
         let mut fallbacks_left = 2;
         let mut cross_checked = false;
+        let mut any_point = false;
         let mut open: BTreeMap<String, C> = BTreeMap::new();
         let mut staged_down_to = to_ms;
         let mut token: Option<String> = None;
         let mut tokens_seen = HashSet::new();
+        let mut reader = points::PointReader::new(data_type);
+        // The period of the previous point and its civil range: consecutive points almost
+        // always share it, and naming a period for each of millions of points is slow.
+        let mut current = (String::new(), 0, 0);
         loop {
             let request = ListRequest {
                 filter: filter.clone(),
@@ -63,37 +68,27 @@ impl Import<'_, '_> {
                 }
                 result => result?,
             };
-            if first_page
-                && !cross_checked
-                && page.data_points.is_empty()
-                && page.next_page_token.is_none()
-                && data_type.record == Record::Daily
-                && filter.is_some()
-            {
-                cross_checked = true;
-                if self
-                    .newest_point_in(data_type, from_ms, to_ms, &context)
-                    .await?
-                {
-                    self.dialect.switch_daily_prefix(data_type).await?;
-                    filter = self.filter(data_type, from, to);
-                    continue;
-                }
-            }
             let mut oldest_seen = i64::MAX;
-            for raw in &page.data_points {
-                let parsed =
-                    points::parse(data_type, raw).map_err(|detail| SyncError::UnexpectedValue {
-                        context: context.clone(),
-                        detail,
-                    })?;
-                oldest_seen = oldest_seen.min(parsed.civil_ms);
-                if !(from_ms..to_ms).contains(&parsed.civil_ms) {
+            for text in page.data_points() {
+                let malformed = |detail| SyncError::UnexpectedValue {
+                    context: context.clone(),
+                    detail,
+                };
+                let point = reader.read(text).map_err(malformed)?;
+                oldest_seen = oldest_seen.min(point.civil_ms);
+                if !(from_ms..to_ms).contains(&point.civil_ms) {
                     continue;
                 }
-                open.entry(tier.period_of(parsed.civil_ms))
-                    .or_insert_with(|| C::empty(data_type))
-                    .add_point(data_type, &parsed, raw);
+                if !(current.1..current.2).contains(&point.civil_ms) {
+                    current = tier.period_around(point.civil_ms);
+                }
+                let chunk = match open.get_mut(&current.0) {
+                    Some(chunk) => chunk,
+                    None => open.entry(current.0.clone()).or_insert(C::empty(data_type)),
+                };
+                chunk
+                    .add_point(data_type, &point, &reader, text)
+                    .map_err(malformed)?;
             }
             // Periods the walk has left behind are complete: stage them.
             let complete: Vec<String> = open
@@ -113,8 +108,28 @@ impl Import<'_, '_> {
                     .await?;
                 staged_down_to = lower;
             }
+            any_point |= !page.is_empty();
             let walked_past_start = filter.is_none() && oldest_seen < from_ms;
             token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
+            if token.is_none()
+                && !any_point
+                && !cross_checked
+                && data_type.record == Record::Daily
+                && filter.is_some()
+            {
+                // A daily-type filter that matched nothing may be the spelling Google answers
+                // with an empty result (§2.4): one unfiltered look tells.
+                cross_checked = true;
+                if self
+                    .newest_point_in(data_type, from_ms, to_ms, &context)
+                    .await?
+                {
+                    self.dialect.switch_daily_prefix(data_type).await?;
+                    filter = self.filter(data_type, from, to);
+                    tokens_seen.clear();
+                    continue;
+                }
+            }
             if token.is_none() || walked_past_start {
                 break;
             }
@@ -180,8 +195,9 @@ impl Import<'_, '_> {
         }
     }
 
-    /// Whether an unfiltered `list` has a point in `[from_ms, to_ms)`: one cheap request that
-    /// tells a filter which silently matches nothing (§2.4) from a range without data.
+    /// Whether an unfiltered `list` has a point in `[from_ms, to_ms)`: its newest point, read
+    /// with pages of one (following tokens past empty pages), tells a filter which silently
+    /// matches nothing (§2.4) from a range without data.
     async fn newest_point_in(
         &mut self,
         data_type: &'static DataType,
@@ -189,21 +205,30 @@ impl Import<'_, '_> {
         to_ms: i64,
         context: &str,
     ) -> Result<bool, SyncError> {
-        let request = ListRequest {
+        let mut reader = points::PointReader::new(data_type);
+        let mut request = ListRequest {
             filter: None,
             page_size: Some(1),
             page_token: None,
         };
-        let page = self
-            .session
-            .call(context, |api, access| {
-                let request = request.clone();
-                async move { api.list(&access, data_type.id, &request).await }
-            })
-            .await?;
-        Ok(page.data_points.iter().any(|raw| {
-            points::parse(data_type, raw)
-                .is_ok_and(|parsed| (from_ms..to_ms).contains(&parsed.civil_ms))
-        }))
+        let mut tokens_seen = HashSet::new();
+        loop {
+            let page = self
+                .session
+                .call(context, |api, access| {
+                    let request = request.clone();
+                    async move { api.list(&access, data_type.id, &request).await }
+                })
+                .await?;
+            if let Some(text) = page.data_points().next() {
+                return Ok(reader
+                    .read(text)
+                    .is_ok_and(|point| (from_ms..to_ms).contains(&point.civil_ms)));
+            }
+            request.page_token = next_page(&mut tokens_seen, page.next_page_token, context)?;
+            if request.page_token.is_none() {
+                return Ok(false);
+            }
+        }
     }
 }

@@ -55,6 +55,8 @@ pub struct Import<'a, 's> {
     pub first: Date,
     /// Today in the member's time zone.
     pub today: Date,
+    /// `today` of the member's last successful sync; `None` before the first.
+    pub last_synced_day: Option<Date>,
     pub granted: Vec<Scope>,
     /// `rollUp` window for intraday data; `None` for raw points.
     pub intraday_window_s: Option<u32>,
@@ -105,6 +107,15 @@ impl Import<'_, '_> {
             .map_err(|_| SyncError::DateOutOfRange)?;
         let (from, to) = match phase {
             Phase::Recent => {
+                // Read today, yet the last successful sync was on another day: read by this
+                // sync, in an earlier run that stopped part way (a quota wait, a failure).
+                // Reading it again on every run would spend a tight quota on the same days and
+                // never reach the rest.
+                let read_by_this_sync =
+                    cursor.newest == Some(self.today) && self.last_synced_day != Some(self.today);
+                if read_by_this_sync {
+                    return Ok(());
+                }
                 let start = match cursor.newest {
                     Some(newest) => newest
                         .checked_sub((data_type.trailing_days() as i32).days())

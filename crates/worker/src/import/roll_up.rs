@@ -28,17 +28,15 @@ impl Import<'_, '_> {
             let days = self.daily_roll_up_range(data_type, start, end).await?;
             let mut years: BTreeMap<String, Series> = BTreeMap::new();
             for (date, value) in days {
-                let time = points::date_time(Some(&serde_json::json!({
-                    "year": date.year(), "month": date.month(), "day": date.day()
-                })))
-                .map_err(|detail| SyncError::UnexpectedValue {
-                    context: format!("dailyRollUp {}", data_type.id),
-                    detail,
-                })?;
+                let time = points::date_time(date);
                 years
                     .entry(Tier::Standard.period_of(time.start.ms))
                     .or_insert_with(|| Series::new(Shape::Date))
-                    .push(time, None, &value, None);
+                    .push_value(time, &Value::Object(value))
+                    .map_err(|detail| SyncError::UnexpectedValue {
+                        context: format!("dailyRollUp {}", data_type.id),
+                        detail,
+                    })?;
             }
             self.stage(
                 Tier::Standard,
@@ -177,13 +175,17 @@ impl Import<'_, '_> {
                     context: context.clone(),
                     detail,
                 })?;
-                let Some(Value::Object(value)) = point.get(data_type.union_key) else {
+                let Some(value @ Value::Object(_)) = point.get(data_type.union_key) else {
                     continue;
                 };
                 months
                     .entry(Tier::Intraday.period_of(window.start.ms))
                     .or_insert_with(|| Series::new(Shape::Window))
-                    .push(window, None, value, None);
+                    .push_value(window, value)
+                    .map_err(|detail| SyncError::UnexpectedValue {
+                        context: context.clone(),
+                        detail,
+                    })?;
             }
             token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
             if token.is_none() {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -76,6 +77,48 @@ impl Column {
         }
     }
 
+    /// Sets row `row` to an integer, without building a JSON value when the column holds
+    /// integers already.
+    pub(super) fn set_int(&mut self, row: usize, number: i64) {
+        match self {
+            Column::Int(values) if values.len() <= row => {
+                values.resize(row, None);
+                values.push(Some(number));
+            }
+            column => column.set(row, Value::from(number)),
+        }
+    }
+
+    /// Sets row `row` to a text, without building a JSON value when the column holds text.
+    pub(super) fn set_text(&mut self, row: usize, text: &str) {
+        match self {
+            Column::Text(dictionary) if dictionary.codes.len() <= row => {
+                dictionary.codes.resize(row, None);
+                let code = dictionary.code(text);
+                dictionary.codes.push(Some(code));
+            }
+            column => column.set(row, Value::from(text)),
+        }
+    }
+
+    /// A column of these values (JSON nulls where rows have none).
+    pub(super) fn from_values(values: &[Value]) -> Self {
+        let mut column = Column::empty();
+        for (row, value) in values.iter().enumerate() {
+            column.set(row, value.clone());
+        }
+        column.pad(values.len());
+        column
+    }
+
+    /// Appends the rows of `other` after row `offset - 1`.
+    pub(super) fn append(&mut self, offset: usize, other: &Column) {
+        self.pad(offset);
+        for row in 0..other.len() {
+            self.set(offset + row, other.get(row).unwrap_or(Value::Null));
+        }
+    }
+
     /// Adds nulls up to `len` rows.
     pub(super) fn pad(&mut self, len: usize) {
         match self {
@@ -132,14 +175,6 @@ impl Column {
         }
     }
 
-    pub(super) fn to_json(&self) -> Value {
-        Value::Array(
-            (0..self.len())
-                .map(|row| self.get(row).unwrap_or(Value::Null))
-                .collect(),
-        )
-    }
-
     fn accepts(&self, value: &Value) -> bool {
         match (self, value) {
             (_, Value::Null) | (Column::Json(_), _) => true,
@@ -169,5 +204,21 @@ impl Column {
             }
             _ => Column::Json((0..len).map(|row| self.get(row)).collect()),
         };
+    }
+}
+
+/// A JSON array with `null` for rows without a value.
+impl Serialize for Column {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Column::Null(len) => serializer.collect_seq(std::iter::repeat_n((), *len)),
+            Column::Int(values) => serializer.collect_seq(values),
+            Column::Float(values) => serializer.collect_seq(values),
+            Column::Bool(values) => serializer.collect_seq(values),
+            Column::Text(dictionary) => {
+                serializer.collect_seq(dictionary.codes.iter().map(|code| dictionary.word(*code)))
+            }
+            Column::Json(values) => serializer.collect_seq(values),
+        }
     }
 }

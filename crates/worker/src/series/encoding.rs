@@ -1,21 +1,21 @@
 //! Delta and run-length encodings of the time and source columns: a month of minute data
 //! becomes a few runs, which is most of why the files are a fraction of the API's responses.
 
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// `[first, second - first, third - second, …]`.
-pub(super) fn delta_encode(values: &[i64]) -> Value {
-    let mut previous = 0;
-    Value::Array(
-        values
-            .iter()
-            .map(|&value| {
-                let delta = value - previous;
-                previous = value;
-                Value::from(delta)
-            })
-            .collect(),
-    )
+/// Serialises as `[first, second - first, third - second, …]`.
+pub(super) struct Deltas<I>(pub I);
+
+impl<I: Iterator<Item = i64> + Clone> Serialize for Deltas<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut previous = 0;
+        serializer.collect_seq(self.0.clone().map(|value| {
+            let delta = value - previous;
+            previous = value;
+            delta
+        }))
+    }
 }
 
 pub(super) fn delta_decode(json: &Value, count: usize) -> Result<Vec<i64>, String> {
@@ -35,20 +35,16 @@ pub(super) fn delta_decode(json: &Value, count: usize) -> Result<Vec<i64>, Strin
         .collect()
 }
 
-/// `[[value, repeat], …]`.
-pub(super) fn rle_encode(values: impl Iterator<Item = Value>) -> Value {
-    let mut runs: Vec<(Value, u64)> = Vec::new();
+/// `[(value, repeat), …]`, which serialises as `[[value, repeat], …]`.
+pub(super) fn runs<T: PartialEq>(values: impl Iterator<Item = T>) -> Vec<(T, u64)> {
+    let mut runs: Vec<(T, u64)> = Vec::new();
     for value in values {
         match runs.last_mut() {
             Some((last, repeat)) if *last == value => *repeat += 1,
             _ => runs.push((value, 1)),
         }
     }
-    Value::Array(
-        runs.into_iter()
-            .map(|(value, repeat)| Value::Array(vec![value, repeat.into()]))
-            .collect(),
-    )
+    runs
 }
 
 pub(super) fn rle_decode(json: &Value, count: usize) -> Result<Vec<Value>, String> {

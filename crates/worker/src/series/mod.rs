@@ -16,16 +16,21 @@
 
 mod columns;
 mod encoding;
+mod leaves;
 mod time;
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{Map, Value};
+use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde_json::Value;
 
-pub use self::time::{Instant, parse_instant, parse_offset};
 use self::{
     columns::Column,
-    encoding::{delta_decode, delta_encode, rle_decode, rle_encode},
+    encoding::{Deltas, delta_decode, rle_decode, runs},
+};
+pub use self::{
+    leaves::{Key, Leaf, Leaves},
+    time::{Instant, parse_instant, parse_offset},
 };
 
 /// How the points of a series are placed in time.
@@ -80,7 +85,10 @@ pub struct Series {
     shape: Shape,
     times: Vec<PointTime>,
     sources: Vec<Value>,
+    /// Index of each source by its canonical JSON text.
     source_index: HashMap<String, u32>,
+    /// Index of each source by the text Google sent, so a repeated source costs one lookup.
+    sent_source_index: HashMap<String, u32>,
     source: Vec<Option<u32>>,
     columns: BTreeMap<String, Column>,
 }
@@ -95,6 +103,7 @@ impl Series {
             times: Vec::new(),
             sources: Vec::new(),
             source_index: HashMap::new(),
+            sent_source_index: HashMap::new(),
             source: Vec::new(),
             columns: BTreeMap::new(),
         }
@@ -116,48 +125,57 @@ impl Series {
         &self.times
     }
 
-    /// Appends one point: its time, its `dataSource` (if any) and the members of `value`
-    /// other than its time members. `integers` names the int64 members (proto3 JSON strings)
-    /// to store as numbers; `None` converts every integer string (rollup values, which hold no
-    /// text).
+    /// Appends one point: its time, its `dataSource` (JSON text, if any) and its value's
+    /// leaves. `integers` names the int64 members (proto3 JSON strings) to store as numbers;
+    /// `None` converts every integer string (rollup values, which hold no text).
     pub fn push(
         &mut self,
         time: PointTime,
-        data_source: Option<&Value>,
-        value: &Map<String, Value>,
+        data_source: Option<&str>,
+        leaves: &Leaves,
         integers: Option<&[&str]>,
-    ) {
+    ) -> Result<(), String> {
+        let source = data_source
+            .map(|text| self.intern_sent_source(text))
+            .transpose()?;
         let row = self.times.len();
         self.times.push(time);
-        let source = data_source.map(|source| self.intern_source(source));
         self.source.push(source);
-        let mut leaves = Vec::new();
-        flatten("", value, &mut leaves);
-        for (name, leaf) in leaves {
-            if name
-                .split('.')
-                .next()
-                .is_some_and(|top| TIME_MEMBERS.contains(&top))
-            {
-                continue;
-            }
-            let leaf = match (leaf, integers) {
-                (Value::String(text), None) => integer_or_text(text),
-                (Value::String(text), Some(names))
-                    if names.contains(&name.rsplit('.').next().unwrap_or("")) =>
-                {
-                    integer_or_text(text)
-                }
-                (leaf, _) => leaf.clone(),
+        for (path, leaf, text) in leaves.iter() {
+            let column = match self.columns.get_mut(path) {
+                Some(column) => column,
+                None => self
+                    .columns
+                    .entry(path.to_owned())
+                    .or_insert_with(Column::empty),
             };
-            self.columns
-                .entry(name)
-                .or_insert_with(Column::empty)
-                .set(row, leaf);
+            let numeric =
+                integers.is_none_or(|names| names.contains(&path.rsplit('.').next().unwrap_or("")));
+            match leaf {
+                Leaf::Text(_) => match canonical_integer(text).filter(|_| numeric) {
+                    Some(number) => column.set_int(row, number),
+                    None => column.set_text(row, text),
+                },
+                Leaf::Int(number) => column.set_int(row, *number),
+                Leaf::Null => column.set(row, Value::Null),
+                Leaf::Bool(flag) => column.set(row, Value::Bool(*flag)),
+                Leaf::Float(number) => column.set(row, Value::from(*number)),
+                Leaf::Json(value) => column.set(row, value.clone()),
+            }
         }
         for column in self.columns.values_mut() {
             column.pad(row + 1);
         }
+        Ok(())
+    }
+
+    /// Appends a point whose value is a JSON object without a data source (a rollup window).
+    pub fn push_value(&mut self, time: PointTime, value: &Value) -> Result<(), String> {
+        let mut leaves = Leaves::default();
+        leaves
+            .read_object(value)
+            .map_err(|error| format!("a value is not an object: {error}"))?;
+        self.push(time, None, &leaves, None)
     }
 
     /// Removes the points whose civil start falls in `[from_ms, to_ms)` (local epoch ms).
@@ -173,14 +191,32 @@ impl Series {
     /// Appends every point of `other` (same shape), then sorts by start and drops exact
     /// duplicates (a point Google repeated across pages).
     pub fn absorb(&mut self, other: Series) {
-        for row in 0..other.len() {
-            let source = other.source[row].map(|index| &other.sources[index as usize]);
-            let values: Map<String, Value> = other
-                .columns
+        if self.is_empty() {
+            *self = other;
+        } else {
+            let offset = self.len();
+            let sources: Vec<u32> = other
+                .sources
                 .iter()
-                .filter_map(|(name, column)| Some((name.clone(), column.get(row)?)))
+                .map(|source| self.intern_source(source))
                 .collect();
-            self.push_flat(other.times[row], source, values);
+            self.times.extend(other.times);
+            self.source.extend(
+                other
+                    .source
+                    .iter()
+                    .map(|index| index.map(|index| sources[index as usize])),
+            );
+            for (name, column) in other.columns {
+                self.columns
+                    .entry(name)
+                    .or_insert_with(Column::empty)
+                    .append(offset, &column);
+            }
+            let len = self.len();
+            for column in self.columns.values_mut() {
+                column.pad(len);
+            }
         }
         self.sort_and_dedupe();
     }
@@ -197,72 +233,7 @@ impl Series {
         self.select(&keep);
     }
 
-    /// The series as the JSON object the files hold.
-    pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        out.insert("shape".into(), self.shape.name().into());
-        out.insert("count".into(), self.len().into());
-        let starts: Vec<i64> = self.times.iter().map(|time| time.start.ms).collect();
-        let start_ns = self
-            .times
-            .iter()
-            .map(|time| Value::from(time.start.sub_ms_ns));
-        match self.shape {
-            Shape::Date => {
-                let dates = self.times.iter().map(|time| time::date_string(time.start));
-                out.insert(
-                    "date".into(),
-                    Value::Array(dates.map(Value::from).collect()),
-                );
-            }
-            Shape::Sample => {
-                out.insert("time_ms".into(), delta_encode(&starts));
-                insert_unless_zero(&mut out, "time_sub_ms_ns", start_ns);
-                out.insert(
-                    "utc_offset_s".into(),
-                    self.offsets(|time| time.start_offset_s),
-                );
-            }
-            Shape::Interval | Shape::Window => {
-                out.insert("start_ms".into(), delta_encode(&starts));
-                insert_unless_zero(&mut out, "start_sub_ms_ns", start_ns);
-                let durations = self
-                    .times
-                    .iter()
-                    .map(|time| Value::from(time.end.ms - time.start.ms));
-                out.insert("duration_ms".into(), rle_encode(durations));
-                let end_ns = self
-                    .times
-                    .iter()
-                    .map(|time| Value::from(time.end.sub_ms_ns));
-                insert_unless_zero(&mut out, "end_sub_ms_ns", end_ns);
-                if self.shape == Shape::Interval {
-                    out.insert(
-                        "start_utc_offset_s".into(),
-                        self.offsets(|time| time.start_offset_s),
-                    );
-                    out.insert(
-                        "end_utc_offset_s".into(),
-                        self.offsets(|time| time.end_offset_s),
-                    );
-                }
-            }
-        }
-        if matches!(self.shape, Shape::Interval | Shape::Sample) {
-            out.insert("sources".into(), Value::Array(self.sources.clone()));
-            let source = self.source.iter().map(|index| Value::from(*index));
-            out.insert("source".into(), rle_encode(source));
-        }
-        let values = self
-            .columns
-            .iter()
-            .map(|(name, column)| (name.clone(), column.to_json()))
-            .collect();
-        out.insert("values".into(), Value::Object(values));
-        Value::Object(out)
-    }
-
-    /// Reads back what [`Series::to_json`] wrote.
+    /// Reads back what serialising a series wrote.
     pub fn from_json(json: &Value) -> Result<Self, String> {
         let field = |name: &str| json.get(name).ok_or_else(|| format!("no {name:?}"));
         let shape = field("shape")?
@@ -296,6 +267,9 @@ impl Series {
         match shape {
             Shape::Date => {
                 let dates = field("date")?.as_array().ok_or("bad date")?;
+                if dates.len() != count {
+                    return Err("the date column has the wrong length".into());
+                }
                 for (time, date) in times.iter_mut().zip(dates) {
                     let date = date.as_str().ok_or("bad date")?;
                     time.start = time::date_instant(date)?;
@@ -332,59 +306,53 @@ impl Series {
             }
         }
         let mut series = Series::new(shape);
-        let sources = json.get("sources").and_then(Value::as_array);
-        let source = match json.get("source") {
-            Some(runs) => rle_decode(runs, count)?,
-            None => vec![Value::Null; count],
+        series.times = times;
+        for source in json
+            .get("sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            series.intern_source(source);
+        }
+        series.source = match json.get("source") {
+            Some(runs) => rle_decode(runs, count)?
+                .into_iter()
+                .map(|index| match index {
+                    Value::Null => Ok(None),
+                    index => index
+                        .as_u64()
+                        .filter(|&index| (index as usize) < series.sources.len())
+                        .map(|index| Some(index as u32))
+                        .ok_or("bad source index"),
+                })
+                .collect::<Result<_, _>>()?,
+            None => vec![None; count],
         };
         let values = field("values")?.as_object().ok_or("bad values")?;
-        let columns: Vec<(&String, &Vec<Value>)> = values
-            .iter()
-            .map(|(name, column)| Ok((name, column.as_array().ok_or("bad column")?)))
-            .collect::<Result<_, String>>()?;
-        if columns.iter().any(|(_, column)| column.len() != count) {
-            return Err("a column has the wrong length".into());
+        for (name, column) in values {
+            let column = column.as_array().ok_or("bad column")?;
+            if column.len() != count {
+                return Err("a column has the wrong length".into());
+            }
+            series
+                .columns
+                .insert(name.clone(), Column::from_values(column));
         }
-        for (row, time) in times.into_iter().enumerate() {
-            let data_source = match &source[row] {
-                Value::Null => None,
-                index => Some(
-                    index
-                        .as_u64()
-                        .and_then(|index| sources?.get(index as usize))
-                        .ok_or("bad source index")?,
-                ),
-            };
-            let values = columns
-                .iter()
-                .filter(|(_, column)| !column[row].is_null())
-                .map(|(name, column)| ((*name).clone(), column[row].clone()))
-                .collect();
-            series.push_flat(time, data_source, values);
-        }
+        series.columns.retain(|_, column| !column.all_null());
         Ok(series)
     }
 
-    /// Appends a point whose values are already flattened leaves.
-    fn push_flat(
-        &mut self,
-        time: PointTime,
-        data_source: Option<&Value>,
-        values: Map<String, Value>,
-    ) {
-        let row = self.times.len();
-        self.times.push(time);
-        let source = data_source.map(|source| self.intern_source(source));
-        self.source.push(source);
-        for (name, leaf) in values {
-            self.columns
-                .entry(name)
-                .or_insert_with(Column::empty)
-                .set(row, leaf);
+    /// The index of a source given as the JSON text Google sent.
+    fn intern_sent_source(&mut self, text: &str) -> Result<u32, String> {
+        if let Some(index) = self.sent_source_index.get(text) {
+            return Ok(*index);
         }
-        for column in self.columns.values_mut() {
-            column.pad(row + 1);
-        }
+        let source: Value = serde_json::from_str(text)
+            .map_err(|error| format!("a dataSource is not JSON: {error}"))?;
+        let index = self.intern_source(&source);
+        self.sent_source_index.insert(text.to_owned(), index);
+        Ok(index)
     }
 
     fn intern_source(&mut self, source: &Value) -> u32 {
@@ -398,10 +366,6 @@ impl Series {
         index
     }
 
-    fn offsets(&self, offset: impl Fn(&PointTime) -> Option<i32>) -> Value {
-        rle_encode(self.times.iter().map(|time| Value::from(offset(time))))
-    }
-
     fn same_rows(&self, a: usize, b: usize) -> bool {
         self.times[a] == self.times[b]
             && self.source[a] == self.source[b]
@@ -409,6 +373,9 @@ impl Series {
     }
 
     fn permute(&mut self, order: &[usize]) {
+        if order.iter().enumerate().all(|(row, &from)| row == from) && order.len() == self.len() {
+            return;
+        }
         self.times = order.iter().map(|&row| self.times[row]).collect();
         self.source = order.iter().map(|&row| self.source[row]).collect();
         for column in self.columns.values_mut() {
@@ -423,38 +390,79 @@ impl Series {
     }
 }
 
-/// Leaves of a JSON object as (dotted path, value); arrays are leaves.
-fn flatten<'a>(prefix: &str, object: &'a Map<String, Value>, out: &mut Vec<(String, &'a Value)>) {
-    for (key, value) in object {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Value::Object(inner) if !inner.is_empty() => flatten(&path, inner, out),
-            value => out.push((path, value)),
+/// The files' form of a series (see the module documentation), written without building a
+/// JSON tree: a month of samples would otherwise be tens of megabytes of `Value`s.
+impl Serialize for Series {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(None)?;
+        out.serialize_entry("shape", self.shape.name())?;
+        out.serialize_entry("count", &self.len())?;
+        let starts = self.times.iter().map(|time| time.start.ms);
+        let start_ns = runs(self.times.iter().map(|time| time.start.sub_ms_ns));
+        match self.shape {
+            Shape::Date => {
+                let dates: Vec<String> = self
+                    .times
+                    .iter()
+                    .map(|time| time::date_string(time.start))
+                    .collect();
+                out.serialize_entry("date", &dates)?;
+            }
+            Shape::Sample => {
+                out.serialize_entry("time_ms", &Deltas(starts))?;
+                if has_nonzero(&start_ns) {
+                    out.serialize_entry("time_sub_ms_ns", &start_ns)?;
+                }
+                out.serialize_entry(
+                    "utc_offset_s",
+                    &runs(self.times.iter().map(|time| time.start_offset_s)),
+                )?;
+            }
+            Shape::Interval | Shape::Window => {
+                out.serialize_entry("start_ms", &Deltas(starts))?;
+                if has_nonzero(&start_ns) {
+                    out.serialize_entry("start_sub_ms_ns", &start_ns)?;
+                }
+                let durations = runs(self.times.iter().map(|time| time.end.ms - time.start.ms));
+                out.serialize_entry("duration_ms", &durations)?;
+                let end_ns = runs(self.times.iter().map(|time| time.end.sub_ms_ns));
+                if has_nonzero(&end_ns) {
+                    out.serialize_entry("end_sub_ms_ns", &end_ns)?;
+                }
+                if self.shape == Shape::Interval {
+                    out.serialize_entry(
+                        "start_utc_offset_s",
+                        &runs(self.times.iter().map(|time| time.start_offset_s)),
+                    )?;
+                    out.serialize_entry(
+                        "end_utc_offset_s",
+                        &runs(self.times.iter().map(|time| time.end_offset_s)),
+                    )?;
+                }
+            }
         }
+        if matches!(self.shape, Shape::Interval | Shape::Sample) {
+            out.serialize_entry("sources", &self.sources)?;
+            out.serialize_entry("source", &runs(self.source.iter().copied()))?;
+        }
+        out.serialize_entry("values", &self.columns)?;
+        out.end()
     }
 }
 
-/// proto3 JSON writes int64 as a decimal string; a canonical one becomes a number.
-fn integer_or_text(text: &str) -> Value {
-    match text.parse::<i64>() {
-        Ok(number) if number.to_string() == text => Value::from(number),
-        _ => Value::String(text.to_owned()),
-    }
+fn has_nonzero(runs: &[(i64, u64)]) -> bool {
+    runs.iter().any(|(value, _)| *value != 0)
 }
 
-fn insert_unless_zero(
-    out: &mut Map<String, Value>,
-    name: &str,
-    values: impl Iterator<Item = Value>,
-) {
-    let values: Vec<Value> = values.collect();
-    if values.iter().any(|value| value.as_i64() != Some(0)) {
-        out.insert(name.into(), rle_encode(values.into_iter()));
-    }
+/// proto3 JSON writes int64 as a decimal string; a canonical one (no sign but `-`, no leading
+/// zero) becomes a number, anything else stays text.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|byte| byte.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -481,14 +489,34 @@ mod tests {
     fn series_of(points: &[(PointTime, Value)], source: &Value) -> Series {
         let mut series = Series::new(Shape::Sample);
         for (time, value) in points {
-            series.push(
+            push(
+                &mut series,
                 *time,
                 Some(source),
-                value.as_object().unwrap(),
+                value,
                 Some(&["beatsPerMinute"]),
             );
         }
         series
+    }
+
+    fn push(
+        series: &mut Series,
+        time: PointTime,
+        source: Option<&Value>,
+        value: &Value,
+        integers: Option<&[&str]>,
+    ) {
+        let mut leaves = Leaves::default();
+        leaves.read_object(value).unwrap();
+        let source = source.map(Value::to_string);
+        series
+            .push(time, source.as_deref(), &leaves, integers)
+            .unwrap();
+    }
+
+    fn json_of(series: &Series) -> Value {
+        serde_json::to_value(series).unwrap()
     }
 
     #[test]
@@ -500,7 +528,7 @@ mod tests {
             heart_rate("2026-03-08T07:00:05Z", -14400, "64", Some("ACTIVE")),
         ];
         let series = series_of(&points, &watch);
-        let json = series.to_json();
+        let json = json_of(&series);
         assert_eq!(json["time_ms"], json!([1772953195000i64, 5000, 5000]));
         assert_eq!(json["time_sub_ms_ns"], json!([[0, 1], [250000, 1], [0, 1]]));
         assert_eq!(json["utc_offset_s"], json!([[-18000, 1], [-14400, 2]]));
@@ -512,7 +540,7 @@ mod tests {
             json!(["SEDENTARY", null, "ACTIVE"])
         );
         let back = Series::from_json(&json).unwrap();
-        assert_eq!(back.to_json(), json);
+        assert_eq!(json_of(&back), json);
         assert_eq!(back.times()[1].start.sub_ms_ns, 250_000);
     }
 
@@ -534,7 +562,7 @@ mod tests {
         series.absorb(series_of(&fresh, &watch));
         assert_eq!(series.len(), 2);
         assert_eq!(
-            series.to_json()["values"]["beatsPerMinute"],
+            json_of(&series)["values"]["beatsPerMinute"],
             json!([60, 70])
         );
     }
@@ -544,14 +572,23 @@ mod tests {
         let mut series = Series::new(Shape::Date);
         let time = PointTime::default();
         let value = json!({"countSum": "8412", "note": "007"});
-        series.push(time, None, value.as_object().unwrap(), None);
-        let listed = json!({"count": "12", "label": "12"});
+        push(&mut series, time, None, &value, None);
+        let listed = json!({"count": "12", "label": "12", "negative": "-3", "zero": "-0"});
         let mut points = Series::new(Shape::Interval);
-        points.push(time, None, listed.as_object().unwrap(), Some(&["count"]));
-        assert_eq!(series.to_json()["values"]["countSum"], json!([8412]));
-        assert_eq!(series.to_json()["values"]["note"], json!(["007"]));
-        assert_eq!(points.to_json()["values"]["count"], json!([12]));
-        assert_eq!(points.to_json()["values"]["label"], json!(["12"]));
+        push(
+            &mut points,
+            time,
+            None,
+            &listed,
+            Some(&["count", "negative", "zero"]),
+        );
+        let (series, points) = (json_of(&series), json_of(&points));
+        assert_eq!(series["values"]["countSum"], json!([8412]));
+        assert_eq!(series["values"]["note"], json!(["007"]));
+        assert_eq!(points["values"]["count"], json!([12]));
+        assert_eq!(points["values"]["label"], json!(["12"]));
+        assert_eq!(points["values"]["negative"], json!([-3]));
+        assert_eq!(points["values"]["zero"], json!(["-0"]));
     }
 
     #[test]

@@ -64,12 +64,20 @@ pub(crate) fn list(
         &page_size.to_string(),
         family.unwrap_or(""),
     ]);
-    let cursor = params::cursor::<3>(
+    let (cursor, empty_pages_served) = match params::cursor::<4>(
         &context.page_tokens,
         query.get("pageToken", "page_token"),
         fingerprint,
-    )?
-    .map(Cursor::from);
+    )? {
+        Some(parts) => Cursor::from_token(parts),
+        None => (Cursor::NEWEST, 0),
+    };
+    if empty_pages_served < i64::from(context.knobs.empty_pages_before_data) {
+        let token = context
+            .page_tokens
+            .issue(fingerprint, &cursor.token(empty_pages_served + 1));
+        return Ok(respond("", Some(token)));
+    }
     let page = match data_type.generator.filter(|_| has_persona_data) {
         Some(generator) => Selection {
             context,
@@ -82,7 +90,7 @@ pub(crate) fn list(
     };
     let token = page
         .next
-        .map(|cursor| context.page_tokens.issue(fingerprint, &cursor.parts()));
+        .map(|cursor| context.page_tokens.issue(fingerprint, &cursor.token(0)));
     Ok(respond(
         &page.points,
         params::next_page_token(&context.knobs, token),
@@ -118,19 +126,26 @@ struct Cursor {
     index: i64,
 }
 
-impl From<[i64; 3]> for Cursor {
-    fn from([day, start_ms, index]: [i64; 3]) -> Self {
-        Self {
+impl Cursor {
+    /// Before the newest point: where a first page starts.
+    const NEWEST: Cursor = Cursor {
+        day: i64::MAX,
+        start_ms: i64::MAX,
+        index: i64::MAX,
+    };
+
+    /// A page token's cursor and how many empty pages were answered since the last points.
+    fn from_token([day, start_ms, index, empty_pages_served]: [i64; 4]) -> (Self, i64) {
+        let cursor = Self {
             day,
             start_ms,
             index,
-        }
+        };
+        (cursor, empty_pages_served)
     }
-}
 
-impl Cursor {
-    fn parts(self) -> [i64; 3] {
-        [self.day, self.start_ms, self.index]
+    fn token(self, empty_pages_served: i64) -> [i64; 4] {
+        [self.day, self.start_ms, self.index, empty_pages_served]
     }
 
     /// Whether a point of `day` at (start, index) comes after this cursor in list order.
@@ -156,7 +171,7 @@ struct Selection<'a> {
 
 impl Selection<'_> {
     /// Up to `page_size` points after `cursor`, newest first.
-    fn page(&self, cursor: Option<Cursor>, page_size: usize) -> Page {
+    fn page(&self, cursor: Cursor, page_size: usize) -> Page {
         let persona = &self.context.persona;
         let now = persona.now_seconds();
         let (mut oldest, mut newest) = (persona.first_day(), persona.day_of(now));
@@ -168,16 +183,14 @@ impl Selection<'_> {
             oldest = oldest.max(first.unwrap_or(oldest));
             newest = newest.min(last.unwrap_or(newest));
         }
-        if let Some(cursor) = cursor {
-            newest = newest.min(cursor.day);
-        }
+        newest = newest.min(cursor.day);
         let mut page = Page::default();
         let mut taken = 0;
         for day in (oldest..=newest).rev() {
             let points = persona.points(self.data_type.id, self.generator, day, now);
             for (index, point) in points.iter().enumerate().rev() {
                 let (start_ms, index) = (point.time.start_ms, index as i64);
-                if cursor.is_some_and(|cursor| !cursor.precedes(day, start_ms, index))
+                if !cursor.precedes(day, start_ms, index)
                     || self
                         .filter
                         .is_some_and(|filter| !filter.matches(&point.time))
@@ -306,6 +319,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn empty_pages_with_a_token_come_before_every_page_of_points() {
+        let query = format!("{}&pageSize=500", civil_day("2024-05-14"));
+        let (points, pages) = all(&context(json!({})), &query).await;
+        let padded = context(json!({"empty_pages_before_data": 2}));
+        let (first_status, first) = call(&padded, "steps", &query).await;
+        assert_eq!(first_status, 200);
+        assert!(first.get("dataPoints").is_none(), "{first}");
+        assert!(
+            first["nextPageToken"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        let (padded_points, padded_pages) = all(&padded, &query).await;
+        assert_eq!(padded_points, points, "the same points, in the same order");
+        assert_eq!(padded_pages, pages * 3);
+    }
+
+    #[tokio::test]
     async fn rejected_requests() {
         let context = context(json!({}));
         let (status, page) = call(&context, "floors", "").await;
@@ -375,7 +406,7 @@ mod tests {
             days: AtomicUsize::new(0),
         };
         let generated = || counting.days.swap(0, Ordering::Relaxed);
-        let page = |filter: Option<&Filter>, cursor: Option<Cursor>| {
+        let page = |filter: Option<&Filter>, cursor: Cursor| {
             Selection {
                 context: &context,
                 data_type: catalogue::find("heart-rate").unwrap(),
@@ -385,16 +416,16 @@ mod tests {
             .page(cursor, 10_000)
         };
         // Today's early hours and yesterday fill the first page.
-        let first = page(None, None);
+        let first = page(None, Cursor::NEWEST);
         assert!(generated() <= 2);
-        let second = page(None, first.next);
+        let second = page(None, first.next.unwrap());
         assert!(generated() <= 2 && first.next.unwrap().day >= second.next.unwrap().day);
         let years_back = Cursor {
             day: civil::days_from_civil(2019, 3, 1),
             start_ms: i64::MAX,
             index: 0,
         };
-        let old = page(None, Some(years_back));
+        let old = page(None, years_back);
         assert!(generated() <= 2 && !old.points.is_empty());
         let heart_rate = catalogue::find("heart-rate").unwrap();
         let before_2018 = filter::parse(
@@ -403,7 +434,7 @@ mod tests {
             &context.knobs,
         )
         .unwrap();
-        let old = page(before_2018.as_ref(), None);
+        let old = page(before_2018.as_ref(), Cursor::NEWEST);
         assert!(generated() <= 2 && old.points.contains("\"year\":2017,\"month\":12,\"day\":31"));
     }
 
