@@ -9,9 +9,10 @@ use url::Url;
 
 use crate::{
     error::ApiError,
+    list_page::ListPage,
     types::{
-        DailyRollUpPage, DailyRollUpRequest, Identity, ListPage, ListRequest, PairedDevicesPage,
-        Profile, RollUpPage, RollUpRequest, Settings,
+        DailyRollUpPage, DailyRollUpRequest, Identity, ListRequest, PairedDevicesPage, Profile,
+        RollUpPage, RollUpRequest, Settings,
     },
 };
 

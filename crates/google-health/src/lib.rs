@@ -18,20 +18,21 @@ mod api;
 pub mod catalogue;
 mod civil;
 mod error;
+mod list_page;
 mod oauth;
 mod pkce;
 mod scope;
-mod split;
 mod types;
 
 pub use api::HealthApi;
 pub use error::{ApiError, OAuthError};
+pub use list_page::{ListPage, PointSink};
 pub use oauth::{
     AuthorizationRequest, ClientCredentials, GoogleOAuth, GoogleTokens, OAuthEndpoints,
 };
 pub use pkce::Pkce;
 pub use scope::{Scope, UnknownScope};
 pub use types::{
-    DailyRollUpPage, DailyRollUpRequest, DailyRollupPoint, Identity, ListPage, ListRequest,
+    DailyRollUpPage, DailyRollUpRequest, DailyRollupPoint, Identity, ListRequest,
     PairedDevicesPage, Profile, RollUpPage, RollUpRequest, Settings,
 };

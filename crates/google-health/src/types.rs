@@ -59,18 +59,6 @@ pub struct ListRequest {
     pub page_token: Option<String>,
 }
 
-/// One page of raw data points, newest first. The points stay the JSON text Google sent, so a
-/// caller reading millions of them parses each once, straight into its own form.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ListPage {
-    body: String,
-    /// Where each point's JSON object lies in `body`.
-    points: Vec<std::ops::Range<usize>>,
-    /// `None` when Google omitted the token or sent `""`. A non-final page may be empty: loop
-    /// on the token, not on emptiness.
-    pub next_page_token: Option<String>,
-}
-
 /// One `dataPoints:rollUp` request: fixed windows of physical time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollUpRequest {
@@ -317,28 +305,6 @@ impl DailyRollUpPage {
     }
 }
 
-impl ListPage {
-    pub(crate) fn from_json(body: Vec<u8>) -> serde_json::Result<Self> {
-        let body = String::from_utf8(body).map_err(serde::de::Error::custom)?;
-        let (points, token) =
-            crate::split::list_response(&body).map_err(serde::de::Error::custom)?;
-        Ok(Self {
-            body,
-            points,
-            next_page_token: page_token(token),
-        })
-    }
-
-    /// Each point's JSON object, newest first.
-    pub fn data_points(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.points.iter().map(|range| &self.body[range.clone()])
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireIdentity {
@@ -444,30 +410,15 @@ mod tests {
     }
 
     #[test]
-    fn list_pages_keep_each_point_as_sent() {
-        let body = r#"{"dataPoints": [{"a": "x\"y"} , {"b": [1, {}]}], "nextPageToken": "t"}"#;
-        let page = ListPage::from_json(body.as_bytes().to_vec()).unwrap();
-        let points: Vec<&str> = page.data_points().collect();
-        assert_eq!(points, [r#"{"a": "x\"y"}"#, r#"{"b": [1, {}]}"#]);
-        assert_eq!(page.next_page_token.as_deref(), Some("t"));
-    }
-
-    #[test]
     fn empty_responses_are_empty_pages() {
         let page = DailyRollUpPage::from_json(b"{}").unwrap();
         assert!(page.points.is_empty() && page.next_page_token.is_none());
-        let page = ListPage::from_json(br#"{"nextPageToken":"t"}"#.to_vec()).unwrap();
-        assert!(page.is_empty());
-        assert_eq!(page.next_page_token.as_deref(), Some("t"));
     }
 
     #[test]
     fn shapes_that_break_the_contract_are_errors() {
         assert!(DailyRollUpPage::from_json(br#"{"rollupDataPoints":[{"steps":{}}]}"#).is_err());
         assert!(DailyRollUpPage::from_json(br#"{"rollupDataPoints":"x"}"#).is_err());
-        assert!(ListPage::from_json(b"[]".to_vec()).is_err());
-        assert!(ListPage::from_json(br#"{"dataPoints":[1]}"#.to_vec()).is_err());
-        assert!(ListPage::from_json(b"{\"dataPoints\":[{}], \xff}".to_vec()).is_err());
         assert!(Identity::from_json(br#"{"legacyUserId":"A1B2C3"}"#).is_err());
         assert!(Settings::from_json(br#"{"timeZone":5}"#).is_err());
         assert!(

@@ -9,7 +9,11 @@ use google_health::catalogue::DataType;
 use jiff::civil::Date;
 use oh_fitbit_core::staging::{Staging, StagingKey};
 use open_humans::ProjectMemberId;
-use serde_json::Value;
+use serde::{
+    Deserialize,
+    de::{self, Deserializer},
+};
+use serde_json::{Value, value::RawValue};
 
 use crate::{error::SyncError, points, series::Series};
 
@@ -101,13 +105,19 @@ pub trait ChunkData: Sized {
     fn remove_civil_range(&mut self, data_type: &DataType, from_ms: i64, to_ms: i64);
     fn absorb(&mut self, data_type: &DataType, incoming: Self);
     fn is_empty(&self) -> bool;
-    /// Adds one point: `text` as the API sent it, `point` and `reader.leaves` as read from it.
+    /// Reads one point of a `list` page: a series needs its time and leaves, records keep the
+    /// point's text too.
+    fn read_point<'de, D: Deserializer<'de>>(
+        reader: &mut points::PointReader,
+        point: D,
+    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error>;
+    /// Adds a point [`ChunkData::read_point`] read (its leaves are in `reader`).
     fn add_point(
         &mut self,
         data_type: &DataType,
         point: &points::Point<'_>,
         reader: &points::PointReader,
-        text: &str,
+        text: Option<&str>,
     ) -> Result<(), String>;
 }
 
@@ -137,12 +147,19 @@ impl ChunkData for Series {
         Series::is_empty(self)
     }
 
+    fn read_point<'de, D: Deserializer<'de>>(
+        reader: &mut points::PointReader,
+        point: D,
+    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error> {
+        Ok((reader.read_from(point)?, None))
+    }
+
     fn add_point(
         &mut self,
         data_type: &DataType,
         point: &points::Point<'_>,
         reader: &points::PointReader,
-        _: &str,
+        _: Option<&str>,
     ) -> Result<(), String> {
         self.push(
             point.time,
@@ -204,13 +221,23 @@ impl ChunkData for Records {
         self.0.is_empty()
     }
 
+    fn read_point<'de, D: Deserializer<'de>>(
+        reader: &mut points::PointReader,
+        point: D,
+    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error> {
+        let text = <&RawValue>::deserialize(point)?.get();
+        let point = reader.read(text).map_err(de::Error::custom)?;
+        Ok((point, Some(text)))
+    }
+
     fn add_point(
         &mut self,
         _: &DataType,
         _: &points::Point<'_>,
         _: &points::PointReader,
-        text: &str,
+        text: Option<&str>,
     ) -> Result<(), String> {
+        let text = text.ok_or("a record was read without its text")?;
         let record = serde_json::from_str(text).map_err(|error| error.to_string())?;
         self.0.push(record);
         Ok(())

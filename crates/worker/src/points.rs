@@ -8,7 +8,7 @@ use google_health::catalogue::{DataType, Record};
 use jiff::civil::Date;
 use serde::{
     Deserialize,
-    de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor},
+    de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor},
 };
 use serde_json::{Value, value::RawValue};
 
@@ -42,16 +42,28 @@ impl PointReader {
     /// Reads one point's JSON text; its value's leaves replace the previous point's.
     pub fn read<'a>(&mut self, text: &'a str) -> Result<Point<'a>, String> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
+        self.read_from(&mut deserializer)
+            .and_then(|point| deserializer.end().map(|()| point))
+            .map_err(|error| error.to_string())
+    }
+
+    /// Reads one point from a page as it is parsed (see [`google_health::PointSink`]).
+    pub fn read_from<'de, D: Deserializer<'de>>(
+        &mut self,
+        deserializer: D,
+    ) -> Result<Point<'de>, D::Error> {
         let (times, data_source) = PointSeed {
             union_key: self.data_type.union_key,
             leaves: &mut self.leaves,
         }
-        .deserialize(&mut deserializer)
-        .and_then(|head| deserializer.end().map(|()| head))
-        .map_err(|error| format!("a point is not valid JSON of its type: {error}"))?;
-        let times =
-            times.ok_or_else(|| format!("a point has no {:?} object", self.data_type.union_key))?;
-        let (time, civil_ms) = times.place(self.data_type)?;
+        .deserialize(deserializer)?;
+        let times = times.ok_or_else(|| {
+            de::Error::custom(format!(
+                "a point has no {:?} object",
+                self.data_type.union_key
+            ))
+        })?;
+        let (time, civil_ms) = times.place(self.data_type).map_err(de::Error::custom)?;
         Ok(Point {
             time,
             civil_ms,
@@ -299,13 +311,13 @@ mod tests {
             (r#"{"steps": {"count": "3"}}"#, "no interval"),
             (
                 r#"{"steps": {"interval": {"startTime": 5}}}"#,
-                "not valid JSON",
+                "expected a string",
             ),
             (
                 r#"{"steps": {"interval": {"startTime": "x", "endTime": "y"}}}"#,
                 "RFC 3339",
             ),
-            (r#"{"steps": "#, "not valid JSON"),
+            (r#"{"steps": "#, "EOF"),
         ] {
             let error = reader.read(text).unwrap_err();
             assert!(error.contains(expected), "{text}: {error}");

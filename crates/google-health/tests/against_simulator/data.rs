@@ -155,10 +155,9 @@ async fn a_civil_day_listed_page_by_page_adds_up_to_the_day_total() {
                 .await
                 .unwrap();
             pages += 1;
-            assert!(page.data_points().len() <= 400);
-            for point in page.data_points() {
-                let point: Value = serde_json::from_str(point).unwrap();
-                let point = &point;
+            let (page, next_page_token) = page.values().unwrap();
+            assert!(page.len() <= 400);
+            for point in &page {
                 assert_eq!(civil_date(point), day);
                 assert_eq!(point["dataSource"]["platform"], "FITBIT");
                 let start: Timestamp = point["steps"]["interval"]["startTime"]
@@ -174,7 +173,7 @@ async fn a_civil_day_listed_page_by_page_adds_up_to_the_day_total() {
                 total += count(point);
                 points += 1;
             }
-            match page.next_page_token {
+            match next_page_token {
                 Some(next) => request.page_token = Some(next),
                 None => break,
             }
@@ -218,7 +217,7 @@ async fn page_tokens_only_continue_their_own_query() {
             &ListRequest {
                 filter: filter("2024-05-15", "2024-05-16"),
                 page_size: Some(100),
-                page_token: first.next_page_token,
+                page_token: first.values().unwrap().1,
             },
         )
         .await
@@ -282,13 +281,17 @@ async fn filters_and_data_types_are_validated() {
         r#"basal_energy_burned.interval.civil_start_time >= "2026-01-01""#,
     )
     .await
+    .unwrap()
+    .values()
     .unwrap();
-    assert!(basal.is_empty() && basal.next_page_token.is_none());
+    assert!(basal.0.is_empty() && basal.1.is_none());
     let distance = list(
         "distance",
         r#"distance.interval.civil_start_time >= "2026-01-01""#,
     )
     .await
+    .unwrap()
+    .values()
     .unwrap();
-    assert!(!distance.is_empty());
+    assert!(!distance.0.is_empty());
 }

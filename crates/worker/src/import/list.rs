@@ -2,13 +2,17 @@
 //! time as the walk leaves it behind — so memory holds at most a couple of months of one type,
 //! and an interrupted walk keeps everything it staged.
 
-use std::collections::{BTreeMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashSet},
+    ops::Range,
+};
 
 use google_health::{
-    ApiError, ListRequest,
+    ApiError, ListRequest, PointSink,
     catalogue::{DataType, Record},
 };
 use jiff::civil::Date;
+use serde::de::{self, Deserializer};
 
 use super::{Import, next_page};
 use crate::{
@@ -40,8 +44,6 @@ impl Import<'_, '_> {
         let mut token: Option<String> = None;
         let mut tokens_seen = HashSet::new();
         let mut reader = points::PointReader::new(data_type);
-        // The period of the previous point and its civil range: consecutive points almost
-        // always share it, and naming a period for each of millions of points is slow.
         let mut current = (String::new(), 0, 0);
         loop {
             let request = ListRequest {
@@ -68,28 +70,23 @@ impl Import<'_, '_> {
                 }
                 result => result?,
             };
-            let mut oldest_seen = i64::MAX;
-            for text in page.data_points() {
-                let malformed = |detail| SyncError::UnexpectedValue {
-                    context: context.clone(),
-                    detail,
-                };
-                let point = reader.read(text).map_err(malformed)?;
-                oldest_seen = oldest_seen.min(point.civil_ms);
-                if !(from_ms..to_ms).contains(&point.civil_ms) {
-                    continue;
-                }
-                if !(current.1..current.2).contains(&point.civil_ms) {
-                    current = tier.period_around(point.civil_ms);
-                }
-                let chunk = match open.get_mut(&current.0) {
-                    Some(chunk) => chunk,
-                    None => open.entry(current.0.clone()).or_insert(C::empty(data_type)),
-                };
-                chunk
-                    .add_point(data_type, &point, &reader, text)
-                    .map_err(malformed)?;
-            }
+            let mut sink = PageSink {
+                data_type,
+                tier,
+                civil_range: from_ms..to_ms,
+                reader: &mut reader,
+                open: &mut open,
+                current: &mut current,
+                oldest_seen: i64::MAX,
+                points: 0,
+            };
+            let next_page_token =
+                page.read(&mut sink)
+                    .map_err(|error| SyncError::UnexpectedValue {
+                        context: context.clone(),
+                        detail: error.to_string(),
+                    })?;
+            let (oldest_seen, points) = (sink.oldest_seen, sink.points);
             // Periods the walk has left behind are complete: stage them.
             let complete: Vec<String> = open
                 .keys()
@@ -108,9 +105,9 @@ impl Import<'_, '_> {
                     .await?;
                 staged_down_to = lower;
             }
-            any_point |= !page.is_empty();
+            any_point |= points > 0;
             let walked_past_start = filter.is_none() && oldest_seen < from_ms;
-            token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
+            token = next_page(&mut tokens_seen, next_page_token, &context)?;
             if token.is_none()
                 && !any_point
                 && !cross_checked
@@ -205,7 +202,6 @@ impl Import<'_, '_> {
         to_ms: i64,
         context: &str,
     ) -> Result<bool, SyncError> {
-        let mut reader = points::PointReader::new(data_type);
         let mut request = ListRequest {
             filter: None,
             page_size: Some(1),
@@ -220,15 +216,58 @@ impl Import<'_, '_> {
                     async move { api.list(&access, data_type.id, &request).await }
                 })
                 .await?;
-            if let Some(text) = page.data_points().next() {
-                return Ok(reader
-                    .read(text)
-                    .is_ok_and(|point| (from_ms..to_ms).contains(&point.civil_ms)));
+            let (points, next_page_token) =
+                page.values().map_err(|error| SyncError::UnexpectedValue {
+                    context: context.to_owned(),
+                    detail: error.to_string(),
+                })?;
+            if let Some(point) = points.first() {
+                return Ok(points::place(data_type, point)
+                    .is_ok_and(|(_, civil_ms)| (from_ms..to_ms).contains(&civil_ms)));
             }
-            request.page_token = next_page(&mut tokens_seen, page.next_page_token, context)?;
+            request.page_token = next_page(&mut tokens_seen, next_page_token, context)?;
             if request.page_token.is_none() {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// Puts each point of a page into the chunk of its period as the page is parsed.
+struct PageSink<'w, C> {
+    data_type: &'static DataType,
+    tier: Tier,
+    civil_range: Range<i64>,
+    reader: &'w mut points::PointReader,
+    open: &'w mut BTreeMap<String, C>,
+    /// The period of the previous point and its civil range: consecutive points almost always
+    /// share it, and naming a period for each of millions of points is slow.
+    current: &'w mut (String, i64, i64),
+    oldest_seen: i64,
+    points: usize,
+}
+
+impl<C: ChunkData> PointSink for PageSink<'_, C> {
+    fn point<'de, D: Deserializer<'de>>(&mut self, point: D) -> Result<(), D::Error> {
+        let (point, text) = C::read_point(self.reader, point)?;
+        self.points += 1;
+        self.oldest_seen = self.oldest_seen.min(point.civil_ms);
+        if !self.civil_range.contains(&point.civil_ms) {
+            return Ok(());
+        }
+        let current = &mut *self.current;
+        if !(current.1..current.2).contains(&point.civil_ms) {
+            *current = self.tier.period_around(point.civil_ms);
+        }
+        let chunk = match self.open.get_mut(&current.0) {
+            Some(chunk) => chunk,
+            None => self
+                .open
+                .entry(current.0.clone())
+                .or_insert(C::empty(self.data_type)),
+        };
+        chunk
+            .add_point(self.data_type, &point, self.reader, text)
+            .map_err(de::Error::custom)
     }
 }

@@ -160,6 +160,17 @@ impl Column {
         (0..self.len()).all(|row| self.get(row).is_none())
     }
 
+    pub(super) fn reverse(&mut self) {
+        match self {
+            Column::Null(_) => {}
+            Column::Int(values) => values.reverse(),
+            Column::Float(values) => values.reverse(),
+            Column::Bool(values) => values.reverse(),
+            Column::Text(dictionary) => dictionary.codes.reverse(),
+            Column::Json(values) => values.reverse(),
+        }
+    }
+
     /// Reorders (and, with a shorter `order`, selects) rows.
     pub(super) fn permute(&mut self, order: &[usize]) {
         fn pick<T: Clone>(values: &[T], order: &[usize]) -> Vec<T> {

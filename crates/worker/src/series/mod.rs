@@ -224,9 +224,24 @@ impl Series {
     /// Sorts by start instant (stable, so points Google gave in one order keep it) and drops
     /// a point identical to the one before it.
     pub fn sort_and_dedupe(&mut self) {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.sort_by_key(|&row| (self.times[row].start, self.times[row].end));
-        self.permute(&order);
+        let key = |time: &PointTime| (time.start, time.end);
+        if self
+            .times
+            .windows(2)
+            .all(|pair| key(&pair[0]) > key(&pair[1]))
+        {
+            // Newest first, as `list` pages arrive: reversing in place spares a copy of the
+            // whole series at the moment memory peaks.
+            self.times.reverse();
+            self.source.reverse();
+            for column in self.columns.values_mut() {
+                column.reverse();
+            }
+        } else {
+            let mut order: Vec<usize> = (0..self.len()).collect();
+            order.sort_by_key(|&row| key(&self.times[row]));
+            self.permute(&order);
+        }
         let keep: Vec<bool> = (0..self.len())
             .map(|row| row == 0 || !self.same_rows(row - 1, row))
             .collect();
