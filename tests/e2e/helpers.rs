@@ -431,6 +431,22 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
+/// The leaves of a JSON object as (dotted path, value), as the files' columns name them.
+fn leaves(object: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (key, value) in object.as_object().into_iter().flatten() {
+        match value {
+            Value::Object(inner) if !inner.is_empty() => out.extend(
+                leaves(value)
+                    .into_iter()
+                    .map(|(path, leaf)| (format!("{key}.{path}"), leaf)),
+            ),
+            leaf => out.push((key.clone(), leaf.clone())),
+        }
+    }
+    out
+}
+
 /// Asserts that the daily file holds exactly the simulator's `dailyRollUp` windows of
 /// `data_type` for every day from the type's first imported date to `last`.
 pub fn assert_daily_values_match_truth(
@@ -451,22 +467,26 @@ pub fn assert_daily_values_match_truth(
         .iter()
         .map(|date| date.as_str().unwrap().parse().unwrap())
         .collect();
+    let rows: BTreeMap<Date, usize> = dates
+        .iter()
+        .enumerate()
+        .map(|(row, date)| (*date, row))
+        .collect();
     let mut expected_dates = Vec::new();
     let mut day = first;
     while day <= last {
         if let Some(truth) = stack.google.ground_truth_daily_roll_up(data_type, day) {
             expected_dates.push(day);
-            let row = dates
-                .iter()
-                .position(|date| *date == day)
+            let row = *rows
+                .get(&day)
                 .unwrap_or_else(|| panic!("{data_type} has no value on {day}"));
-            for (member, value) in truth.as_object().unwrap() {
-                let stored = &series["values"][member][row];
-                match number(value) {
+            for (member, value) in leaves(&truth) {
+                let stored = &series["values"][&member][row];
+                match number(&value) {
                     Some(value) => {
                         assert_eq!(number(stored), Some(value), "{data_type} {member} on {day}")
                     }
-                    None => assert_eq!(stored, value, "{data_type} {member} on {day}"),
+                    None => assert_eq!(*stored, value, "{data_type} {member} on {day}"),
                 }
             }
         }

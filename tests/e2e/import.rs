@@ -1,9 +1,10 @@
 //! The complete import (issue 3): every type in the daily file, intraday months for members
 //! who opt in, consent and dialect variants, checked against the simulator's ground truth.
 
-use jiff::{Timestamp, civil::Date};
+use google_health::catalogue::Standard;
+use jiff::{Timestamp, ToSpan, civil::Date};
 use oh_fitbit_core::members::{ImportPreferences, IntradayResolution};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{
     assert_daily_values_match_truth, connected_with, files, recent, runs, sim_today, truth_points,
@@ -130,4 +131,72 @@ async fn filter_dialects_fall_back_and_are_remembered() {
     );
     assert_eq!(learned["sleep_filter"], "rejected");
     stack.stack.stop().await;
+}
+
+/// The whole ten-year history of every type in the standard file: each day's value of every
+/// rollup type and every record of every listed type equal the simulator's ground truth.
+#[tokio::test]
+async fn the_whole_ten_year_history_equals_the_ground_truth() {
+    let stack = connected_with(json!({}), ImportPreferences::default()).await;
+    let daily = &files(&stack)["fitbit-daily.json.gz"];
+    let today = sim_today(&stack);
+    for data_type in google_health::catalogue::CATALOGUE.iter() {
+        let id = data_type.id;
+        let first: Date = match data_type.standard {
+            Standard::No => continue,
+            _ => daily["coverage"][id]["first_date"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id} was imported: {}", daily["coverage"][id]))
+                .parse()
+                .unwrap(),
+        };
+        assert!(
+            (today - first).get_days() > 3600,
+            "{id}: the whole history from {first}"
+        );
+        if data_type.standard == Standard::DailyRollUp {
+            assert_daily_values_match_truth(&stack, daily, id, today);
+            continue;
+        }
+        let text = |points: &[Value]| {
+            let mut texts: Vec<String> = points.iter().map(Value::to_string).collect();
+            texts.sort();
+            texts
+        };
+        let records = daily["records"][id].as_array().unwrap();
+        // The ground truth is by civil start day; sleep is placed by its end.
+        let mut truth = truth_points(&stack, id, first.yesterday().unwrap(), today);
+        truth.retain(|point| (first..=today).contains(&placing_date(data_type, point)));
+        let (got, expected) = (text(records), text(&truth));
+        assert_eq!(got.len(), expected.len(), "{id}: number of records");
+        assert!(got == expected, "{id}: every record as listed");
+    }
+    stack.stack.stop().await;
+}
+
+/// The civil day that places a point: its start, or a sleep session's end.
+fn placing_date(data_type: &google_health::catalogue::DataType, point: &Value) -> Date {
+    let value = &point[data_type.union_key];
+    let civil = |instant: &Value, offset: &Value| -> Date {
+        let instant: Timestamp = instant.as_str().unwrap().parse().unwrap();
+        let offset: i64 = offset
+            .as_str()
+            .map_or(0, |text| text.trim_end_matches('s').parse().unwrap());
+        (instant + offset.seconds())
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+    };
+    if let Some(date) = value.get("date") {
+        let part = |name: &str| date[name].as_i64().unwrap_or(0);
+        return jiff::civil::date(part("year") as i16, part("month") as i8, part("day") as i8);
+    }
+    if let Some(sample) = value.get("sampleTime") {
+        return civil(&sample["physicalTime"], &sample["utcOffset"]);
+    }
+    let interval = &value["interval"];
+    if data_type.id == "sleep" {
+        civil(&interval["endTime"], &interval["endUtcOffset"])
+    } else {
+        civil(&interval["startTime"], &interval["startUtcOffset"])
+    }
 }
