@@ -119,58 +119,67 @@ async fn publish_pending(
         return Ok(Vec::new());
     }
     let pending = std::mem::take(&mut import.pending);
+    let time_zone = import
+        .session
+        .member()
+        .fitbit
+        .as_ref()
+        .and_then(|f| f.time_zone.clone());
     let facts = MemberFacts {
         member: &import.member,
-        time_zone: import
-            .session
-            .member()
-            .fitbit
-            .as_ref()
-            .and_then(|f| f.time_zone.as_deref()),
+        time_zone: time_zone.as_deref(),
         account: account.clone(),
         cursors: &import.cursors,
         skipped: &import.skipped,
     };
-    let mut built = Vec::new();
-    if pending.iter().any(|period| period.starts_with("standard:")) {
-        built.push((
-            DAILY_FILE_NAME.to_owned(),
-            archive::daily_file(ctx, &facts).await?,
-            "Fitbit daily data for the whole history (activity, heart, sleep, exercise, body), read through the Google Health API",
-            vec!["fitbit", "google-health", "daily"],
-        ));
-    }
     let resolution_name = match resolution.and_then(IntradayResolution::window_seconds) {
         Some(seconds) => format!("{seconds}s"),
         None => "raw".to_owned(),
     };
-    for month in pending
+    let daily = pending
+        .iter()
+        .any(|period| period.starts_with("standard:"))
+        .then_some(None);
+    let months = pending
         .iter()
         .filter_map(|period| period.strip_prefix("intraday:"))
-    {
-        built.push((
-            archive::intraday_file_name(month),
-            archive::intraday_file(ctx, &facts, month, &resolution_name).await?,
-            "Fitbit intraday data for one month (heart rate, steps and other high-frequency series), read through the Google Health API",
-            vec!["fitbit", "google-health", "intraday"],
-        ));
-    }
+        .map(Some);
     let mut published = Vec::new();
-    for (filename, file, description, tags) in built {
-        let description = FileDescription {
-            filename: filename.clone(),
-            description: description.to_owned(),
-            tags: tags.into_iter().map(str::to_owned).collect(),
+    // One file built and uploaded at a time, so memory does not grow with the history.
+    for month in daily.into_iter().chain(months) {
+        let (file, description) = match month {
+            None => (
+                archive::daily_file(ctx, &facts).await?,
+                FileDescription {
+                    filename: DAILY_FILE_NAME.to_owned(),
+                    description: "Fitbit daily data for the whole history (activity, heart, sleep, exercise, body), read through the Google Health API".to_owned(),
+                    tags: tags("daily"),
+                },
+            ),
+            Some(month) => (
+                archive::intraday_file(ctx, &facts, month, &resolution_name).await?,
+                FileDescription {
+                    filename: archive::intraday_file_name(month),
+                    description: "Fitbit intraday data for one month (heart rate, steps and other high-frequency series), read through the Google Health API".to_owned(),
+                    tags: tags("intraday"),
+                },
+            ),
         };
         let outcome =
             publish::replace_file(ctx, import.session.member_mut(), lease, &description, &file)
                 .await?;
-        published.push((filename, outcome));
+        published.push((description.filename, outcome));
     }
     ctx.members
         .save_pending_periods(&import.member, &BTreeSet::new())
         .await?;
     Ok(published)
+}
+
+fn tags(tier: &str) -> Vec<String> {
+    ["fitbit", "google-health", tier]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// Profile, settings and paired devices, as the files carry them; each only when its scope
