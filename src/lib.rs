@@ -2,6 +2,8 @@
 //! as subcommands of one binary (see `main.rs`).
 
 pub mod bench;
+pub mod memory;
+pub mod operator;
 pub mod processes;
 pub mod shutdown;
 pub mod stack;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use oh_fitbit::{
-    bench, processes, shutdown,
+    bench, operator, processes, shutdown,
     stack::{LocalStack, StackOptions},
     telemetry,
 };
@@ -59,12 +59,16 @@ enum Command {
     /// The benchmark's worker process: runs the one queued job and reports what it used.
     #[command(hide = true)]
     BenchImporter,
+    #[command(flatten)]
+    Operator(operator::Command),
 }
 
 #[derive(Subcommand)]
 enum Bench {
     /// Imports the simulator's ten-year persona and prints requests, CPU, memory and bytes.
     Import(bench::ImportBenchOptions),
+    /// Cycles sync jobs through the Redis queue (enqueue, fetch, complete) and prints the rate.
+    Queue(bench::QueueBenchOptions),
 }
 
 #[tokio::main]
@@ -73,6 +77,7 @@ async fn main() -> std::process::ExitCode {
     // front keeps Redis TLS from panicking on an ambiguous default.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     telemetry::init();
+    oh_fitbit::memory::keep_large_buffers_mapped();
     let result = match Cli::parse().command {
         Command::Web => processes::web().await,
         Command::Worker => processes::worker().await,
@@ -87,7 +92,9 @@ async fn main() -> std::process::ExitCode {
             open_humans_port,
         } => simulators(redirect_base, google_port, open_humans_port).await,
         Command::Bench(Bench::Import(options)) => bench::import(options).await,
+        Command::Bench(Bench::Queue(options)) => bench::queue(options).await,
         Command::BenchImporter => bench::run_one_job().await,
+        Command::Operator(command) => operator::run(command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -83,6 +83,15 @@ pub async fn worker() -> anyhow::Result<()> {
 
 /// The worker as the environment configures it; the import benchmark runs one job with it.
 pub async fn worker_from_env(env: &Environment) -> anyhow::Result<Worker> {
+    let (context, redis) = worker_context_from_env(env).await?;
+    Ok(Worker::new(context, redis))
+}
+
+/// What the worker works with (members, queue, tokens, staging), as the environment configures
+/// it; operator commands use it too.
+pub async fn worker_context_from_env(
+    env: &Environment,
+) -> anyhow::Result<(Arc<WorkerContext>, RedisConfig)> {
     let public_url = PublicUrl::from_env(env)?;
     let staging = StagingConfig::from_env(env)?;
     let settings = WorkerConfig::from_env(env)?;
@@ -97,5 +106,5 @@ pub async fn worker_from_env(env: &Environment) -> anyhow::Result<Worker> {
         google: shared.google,
         config: settings,
     });
-    Ok(Worker::new(context, shared.redis))
+    Ok((context, shared.redis))
 }

@@ -1,4 +1,5 @@
-//! `oh-fitbit bench import`: imports the simulator's ten-year persona, heart rate every few
+//! `oh-fitbit bench`: the benchmarks. `bench queue` (in `queue.rs`) cycles jobs through the
+//! Redis queue. `bench import` (here) imports the simulator's ten-year persona, heart rate every few
 //! seconds, into a fresh local stack, with the worker in a process of its own, and prints the
 //! figures issue 3 sets targets for: requests against the catalogue's minimum, the time they
 //! take at Google's 300 requests per minute, the worker's CPU time, data points per CPU second,
@@ -8,8 +9,10 @@
 //! a short and a long history can be compared.
 
 mod importer;
+mod queue;
 mod tally;
 mod usage;
+mod verify;
 
 use std::{process::Stdio, time::Duration};
 
@@ -24,9 +27,11 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 pub use importer::run_one_job;
+pub use queue::{QueueBenchOptions, queue};
 
 use crate::stack::{LocalStack, StackOptions};
 use importer::ImporterReport;
+use oh_fitbit_worker::DAILY_FILE_NAME;
 use tally::Tally;
 
 /// Google's documented per-user quota (reference §3).
@@ -42,6 +47,10 @@ pub struct ImportBenchOptions {
     /// The history lengths to import, in years, each into a fresh stack (at most 10).
     #[arg(long, value_delimiter = ',', default_value = "1,10")]
     pub years: Vec<u32>,
+    /// Also compare every point of every intraday file with the simulator's ground truth
+    /// (about as long again as the import).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub async fn import(options: ImportBenchOptions) -> anyhow::Result<()> {
@@ -49,11 +58,11 @@ pub async fn import(options: ImportBenchOptions) -> anyhow::Result<()> {
         "Import benchmark: the simulator's persona, heart rate every {} s, intraday raw, worker in its own process",
         options.hr_interval_s
     );
-    for years in options.years {
+    for &years in &options.years {
         if !(1..=PERSONA_YEARS).contains(&years) {
             bail!("--years: each length must be between 1 and {PERSONA_YEARS}");
         }
-        let run = import_history(years, options.hr_interval_s).await?;
+        let run = import_history(years, &options).await?;
         run.print(years);
     }
     Ok(())
@@ -68,9 +77,11 @@ struct Run {
     raw_gzip_bytes: u64,
     raw_bytes: u64,
     tally: Tally,
+    /// Intraday points found equal to the ground truth, with `--verify`.
+    verified_points: Option<u64>,
 }
 
-async fn import_history(years: u32, hr_interval_s: u32) -> anyhow::Result<Run> {
+async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Result<Run> {
     let staging = tempfile::tempdir()?;
     let stack = LocalStack::start(StackOptions {
         port: 0,
@@ -80,7 +91,7 @@ async fn import_history(years: u32, hr_interval_s: u32) -> anyhow::Result<Run> {
         worker: WorkerConfig::default(),
     })
     .await?;
-    let knobs = json!({"hr_interval_s": hr_interval_s, "quota_per_user_per_min": u32::MAX});
+    let knobs = json!({"hr_interval_s": options.hr_interval_s, "quota_per_user_per_min": u32::MAX});
     let browser = reqwest::Client::builder().cookie_store(true).build()?;
     browser
         .post(stack.google.base_url().join("__admin/knobs")?)
@@ -138,13 +149,22 @@ async fn import_history(years: u32, hr_interval_s: u32) -> anyhow::Result<Run> {
         .partition(|entry| entry.path.contains("/dataTypes/"));
     let account_paths: std::collections::BTreeSet<&str> =
         account.iter().map(|entry| entry.path.as_str()).collect();
-    let files = stack.open_humans.files(&member);
-    let tally = Tally::of_files(
-        files
-            .iter()
-            .filter(|file| file.completed)
-            .filter_map(|file| Some((file.basename.as_str(), file.bytes.as_deref()?))),
-    )?;
+    let mut tally = Tally::default();
+    let first = earliest_date.unwrap_or(stack.google.persona().history_start());
+    let mut check = options
+        .verify
+        .then(|| verify::IntradayCheck::new(&stack.google, first, today))
+        .transpose()?;
+    for file in stack.open_humans.files(&member) {
+        let (true, Some(gzipped)) = (file.completed, file.bytes.as_deref()) else {
+            continue;
+        };
+        let json = tally.add_file(&file.basename, gzipped)?;
+        if let Some(check) = check.as_mut().filter(|_| file.basename != DAILY_FILE_NAME) {
+            check.month_file(&file.basename, &json)?;
+        }
+    }
+    let verified_points = check.map(verify::IntradayCheck::finish).transpose()?;
     let wire = instruments.wire.totals();
     let run = Run {
         importer,
@@ -155,6 +175,7 @@ async fn import_history(years: u32, hr_interval_s: u32) -> anyhow::Result<Run> {
         raw_gzip_bytes: wire.gzip_bytes,
         raw_bytes: wire.bytes,
         tally,
+        verified_points,
     };
     stack.stop().await;
     Ok(run)
@@ -210,7 +231,8 @@ impl Run {
             human_duration(Duration::from_secs_f64(minutes_at_quota * 60.0))
         );
         println!(
-            "  worker CPU        {cpu:.1} s (wall {:.1} s)",
+            "  worker CPU        {cpu:.1} s, {:.1} s of it in the kernel (wall {:.1} s)",
+            self.importer.usage.system.as_secs_f64(),
             self.importer.wall.as_secs_f64()
         );
         println!(
@@ -229,6 +251,11 @@ impl Run {
             megabytes(self.raw_gzip_bytes),
             self.raw_gzip_bytes as f64 / self.tally.uploaded_gzip_bytes.max(1) as f64
         );
+        if let Some(points) = self.verified_points {
+            println!(
+                "  verified          {points} intraday points equal the ground truth (every settled day)"
+            );
+        }
     }
 }
 

@@ -21,25 +21,22 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts the completed files (`basename`, gzipped bytes).
-    pub fn of_files<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> anyhow::Result<Self> {
-        let mut tally = Tally::default();
-        for (name, gzipped) in files {
-            tally.files += 1;
-            tally.uploaded_gzip_bytes += gzipped.len() as u64;
-            let mut json = Vec::new();
-            flate2::read::GzDecoder::new(gzipped)
-                .read_to_end(&mut json)
-                .with_context(|| format!("decompressing {name}"))?;
-            let file: Value =
-                serde_json::from_slice(&json).with_context(|| format!("parsing {name}"))?;
-            if name == oh_fitbit_worker::DAILY_FILE_NAME {
-                tally.add_daily_file(&file);
-            } else {
-                count_series(&file["series"], &mut tally.intraday_points);
-            }
+    /// Counts one completed file (`basename`, gzipped bytes) and returns its JSON.
+    pub fn add_file(&mut self, name: &str, gzipped: &[u8]) -> anyhow::Result<Value> {
+        self.files += 1;
+        self.uploaded_gzip_bytes += gzipped.len() as u64;
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(gzipped)
+            .read_to_end(&mut json)
+            .with_context(|| format!("decompressing {name}"))?;
+        let file: Value =
+            serde_json::from_slice(&json).with_context(|| format!("parsing {name}"))?;
+        if name == oh_fitbit_worker::DAILY_FILE_NAME {
+            self.add_daily_file(&file);
+        } else {
+            count_series(&file["series"], &mut self.intraday_points);
         }
-        Ok(tally)
+        Ok(file)
     }
 
     fn add_daily_file(&mut self, file: &Value) {

@@ -13,6 +13,8 @@ const TICKS_PER_SECOND: u64 = 100;
 pub struct Usage {
     /// User plus system CPU time of every thread so far.
     pub cpu: Duration,
+    /// The part of `cpu` spent in the kernel (socket reads, staging writes, page faults).
+    pub system: Duration,
     /// The peak resident set size so far (`VmHWM`), in bytes.
     pub peak_rss_bytes: u64,
 }
@@ -32,7 +34,7 @@ pub fn of_this_process() -> anyhow::Result<Usage> {
             .and_then(|field| field.parse().ok())
             .context("unexpected /proc/self/stat")
     };
-    let cpu_ticks = ticks(11)? + ticks(12)?;
+    let (user_ticks, system_ticks) = (ticks(11)?, ticks(12)?);
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let peak_kib: u64 = status
@@ -41,7 +43,8 @@ pub fn of_this_process() -> anyhow::Result<Usage> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmHWM in /proc/self/status")?;
     Ok(Usage {
-        cpu: Duration::from_millis(cpu_ticks * 1000 / TICKS_PER_SECOND),
+        cpu: Duration::from_millis((user_ticks + system_ticks) * 1000 / TICKS_PER_SECOND),
+        system: Duration::from_millis(system_ticks * 1000 / TICKS_PER_SECOND),
         peak_rss_bytes: peak_kib * 1024,
     })
 }

@@ -92,6 +92,77 @@ async fn intraday_members_get_one_file_per_month_equal_to_the_raw_points() {
     stack.stack.stop().await;
 }
 
+/// A member who chose five-minute resolution gets `rollUp` windows: each aligned to five
+/// minutes, each step total equal to the sum of the raw points that start in it.
+#[tokio::test]
+async fn a_chosen_resolution_gives_windows_equal_to_the_raw_points_they_cover() {
+    const WINDOW_MS: i64 = 300_000;
+    let preferences = ImportPreferences {
+        intraday: Some(IntradayResolution::FiveMinutes),
+        ..recent(8)
+    };
+    let first = preferences.earliest_date.unwrap();
+    let stack = connected_with(json!({}), preferences).await;
+    let today = sim_today(&stack);
+    let mut got = std::collections::BTreeMap::new();
+    for (name, month) in files(&stack) {
+        if !name.starts_with("fitbit-intraday-") {
+            continue;
+        }
+        assert_eq!(month["resolution"], "300s", "{name}");
+        let steps = &month["series"]["steps"];
+        assert_eq!(steps["shape"], "window", "{name}");
+        let durations = runs(&steps["duration_ms"]);
+        let mut start_ms = 0;
+        for (index, delta) in steps["start_ms"].as_array().unwrap().iter().enumerate() {
+            start_ms += delta.as_i64().unwrap();
+            assert_eq!(
+                start_ms % WINDOW_MS,
+                0,
+                "window {index} of {name} is not aligned"
+            );
+            assert_eq!(durations[index], WINDOW_MS, "window {index} of {name}");
+            let count = steps["values"]["countSum"][index].as_u64().unwrap_or(0);
+            assert!(
+                got.insert(start_ms, count).is_none(),
+                "window {start_ms} twice"
+            );
+        }
+    }
+    // Whole UTC days of the imported span, before the simulators' today.
+    let utc_ms = |date: Date| {
+        date.to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    };
+    let span = utc_ms(first)..utc_ms(today);
+    let mut expected = std::collections::BTreeMap::new();
+    for point in truth_points(&stack, "steps", first.yesterday().unwrap(), today) {
+        let start: Timestamp = point["steps"]["interval"]["startTime"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let window = start.as_millisecond().div_euclid(WINDOW_MS) * WINDOW_MS;
+        let count: u64 = point["steps"]["count"]
+            .as_str()
+            .map_or(0, |c| c.parse().unwrap());
+        *expected.entry(window).or_insert(0u64) += count;
+    }
+    let nonzero_in_span = |windows: &std::collections::BTreeMap<i64, u64>| -> Vec<(i64, u64)> {
+        windows
+            .range(span.clone())
+            .filter(|(_, count)| **count > 0)
+            .map(|(start, count)| (*start, *count))
+            .collect()
+    };
+    let expected = nonzero_in_span(&expected);
+    assert!(expected.len() > 100, "the persona walks every day");
+    assert_eq!(nonzero_in_span(&got), expected);
+    stack.stack.stop().await;
+}
+
 #[tokio::test]
 async fn a_category_left_unticked_is_skipped_and_shown_as_such() {
     let knobs = json!({"granted_scopes": ["activity_and_fitness.readonly",

@@ -7,5 +7,6 @@ mod dev_stack;
 mod helpers;
 mod import;
 mod journey;
+mod operator;
 mod scenarios;
 mod worker_failures;

@@ -107,6 +107,19 @@ async fn a_revoked_google_grant_parks_the_member_without_retrying() {
         2,
         "one code exchange, one refresh attempt, no loop"
     );
+    let messages = stack.open_humans.messages();
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message asks the member to reconnect"
+    );
+    assert_eq!(messages[0].project_member_ids, [MEMBER]);
+    assert!(messages[0].subject.contains("Reconnect Fitbit"));
+    assert!(
+        messages[0]
+            .body
+            .contains(&stack.url("dashboard").to_string())
+    );
     assert!(matches!(
         stack
             .worker
@@ -115,6 +128,53 @@ async fn a_revoked_google_grant_parks_the_member_without_retrying() {
             .unwrap(),
         Execution::Empty
     ));
+}
+
+/// Scenario 10: an account state only the member can fix (not linked to Google Health, no
+/// health profile, a legacy Fitbit login) parks the job with what to do, after one refused
+/// request, and nothing is retried.
+#[tokio::test]
+async fn account_states_park_the_member_with_what_to_do_and_nothing_is_retried() {
+    let cases = [
+        ("not_linked", "Google Health (Fitbit) app"),
+        ("no_profile", "profile is not set up"),
+        ("legacy_fitbit_login", "Fitbit login"),
+    ];
+    for (state, advice) in cases {
+        let stack = connected().await;
+        admin(
+            stack.google.base_url(),
+            "__admin/knobs",
+            json!({"persona_state": state}),
+        )
+        .await;
+        assert_eq!(run_once(&stack).await, Completed::Parked, "{state}");
+        let status = job(&stack).await;
+        assert_eq!(status.state.as_deref(), Some("idle"), "{state}");
+        let message = status.message.unwrap_or_default();
+        assert!(message.contains(advice), "{state}: {message}");
+        let refused = stack
+            .google
+            .instruments()
+            .journal
+            .entries()
+            .iter()
+            .filter(|entry| entry.path.starts_with("/v4/") && entry.status >= 400)
+            .count();
+        assert_eq!(refused, 1, "{state}: one refused request, no retry");
+        assert!(
+            matches!(
+                stack
+                    .worker
+                    .try_execute_one(&CancellationToken::new())
+                    .await
+                    .unwrap(),
+                Execution::Empty
+            ),
+            "{state}: nothing is scheduled"
+        );
+        stack.stack.stop().await;
+    }
 }
 
 #[tokio::test]

@@ -369,6 +369,31 @@ impl MemberStore {
         }))
     }
 
+    /// Drops the member's Fitbit link and Google tokens (their grant is gone); their cursors
+    /// stay, so reconnecting continues the import where it stopped.
+    pub async fn disconnect_fitbit(&self, id: &ProjectMemberId) -> Result<(), Error> {
+        let _: () = self
+            .redis
+            .clone()
+            .hdel(
+                self.member_key(id),
+                &[FIELD_FITBIT, FIELD_GOOGLE_TOKENS, FIELD_GOOGLE_REVISION],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the member's record and takes them out of the index.
+    pub async fn forget(&self, id: &ProjectMemberId) -> Result<(), Error> {
+        let _: () = redis::pipe()
+            .atomic()
+            .del(self.member_key(id))
+            .srem(self.index_key(), id.as_ref())
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
     /// Whether the member has connected Fitbit, without reading (or decrypting) their record.
     pub async fn has_fitbit(&self, id: &ProjectMemberId) -> Result<bool, Error> {
         Ok(self

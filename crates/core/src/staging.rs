@@ -85,6 +85,20 @@ impl Staging {
             },
         }
     }
+
+    /// Deletes every key under `prefix` (a member's whole staged history).
+    pub async fn delete_under(&self, prefix: &StagingKey) -> Result<(), Error> {
+        match self {
+            Self::LocalDirectory(root) => {
+                match tokio::fs::remove_dir_all(root.join(&prefix.0)).await {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        Err(Error::Staging(error))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 async fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

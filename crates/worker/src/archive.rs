@@ -63,7 +63,7 @@ struct GzJson(GzEncoder<Vec<u8>>);
 
 impl GzJson {
     fn new() -> Self {
-        Self(GzEncoder::new(Vec::new(), Compression::best()))
+        Self(GzEncoder::new(Vec::new(), Compression::default()))
     }
 
     fn raw(&mut self, bytes: &[u8]) {

@@ -98,6 +98,9 @@ pub fn civil_date(civil_ms: i64) -> Date {
 /// What a chunk holds: a column-wise [`Series`], or whole records (sessions, daily types,
 /// body measurements) kept exactly as the API sent them.
 pub trait ChunkData: Sized {
+    /// What [`ChunkData::read_point`] keeps of a point besides its time and leaves: nothing for
+    /// a series, the point's text for records.
+    type Kept<'de>;
     fn empty(data_type: &DataType) -> Self;
     fn decode(bytes: &[u8]) -> Result<Self, String>;
     fn encode(&self) -> Vec<u8>;
@@ -110,18 +113,19 @@ pub trait ChunkData: Sized {
     fn read_point<'de, D: Deserializer<'de>>(
         reader: &mut points::PointReader,
         point: D,
-    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error>;
+    ) -> Result<(points::Point<'de>, Self::Kept<'de>), D::Error>;
     /// Adds a point [`ChunkData::read_point`] read (its leaves are in `reader`).
     fn add_point(
         &mut self,
         data_type: &DataType,
         point: &points::Point<'_>,
         reader: &points::PointReader,
-        text: Option<&str>,
+        kept: Self::Kept<'_>,
     ) -> Result<(), String>;
 }
 
 impl ChunkData for Series {
+    type Kept<'de> = ();
     fn empty(data_type: &DataType) -> Self {
         Series::new(points::shape(data_type))
     }
@@ -150,8 +154,8 @@ impl ChunkData for Series {
     fn read_point<'de, D: Deserializer<'de>>(
         reader: &mut points::PointReader,
         point: D,
-    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error> {
-        Ok((reader.read_from(point)?, None))
+    ) -> Result<(points::Point<'de>, ()), D::Error> {
+        Ok((reader.read_from(point)?, ()))
     }
 
     fn add_point(
@@ -159,7 +163,7 @@ impl ChunkData for Series {
         data_type: &DataType,
         point: &points::Point<'_>,
         reader: &points::PointReader,
-        _: Option<&str>,
+        (): (),
     ) -> Result<(), String> {
         self.push(
             point.time,
@@ -175,6 +179,7 @@ impl ChunkData for Series {
 pub struct Records(pub Vec<Value>);
 
 impl ChunkData for Records {
+    type Kept<'de> = &'de str;
     fn empty(_: &DataType) -> Self {
         Records::default()
     }
@@ -224,10 +229,10 @@ impl ChunkData for Records {
     fn read_point<'de, D: Deserializer<'de>>(
         reader: &mut points::PointReader,
         point: D,
-    ) -> Result<(points::Point<'de>, Option<&'de str>), D::Error> {
+    ) -> Result<(points::Point<'de>, &'de str), D::Error> {
         let text = <&RawValue>::deserialize(point)?.get();
         let point = reader.read(text).map_err(de::Error::custom)?;
-        Ok((point, Some(text)))
+        Ok((point, text))
     }
 
     fn add_point(
@@ -235,9 +240,8 @@ impl ChunkData for Records {
         _: &DataType,
         _: &points::Point<'_>,
         _: &points::PointReader,
-        text: Option<&str>,
+        text: &str,
     ) -> Result<(), String> {
-        let text = text.ok_or("a record was read without its text")?;
         let record = serde_json::from_str(text).map_err(|error| error.to_string())?;
         self.0.push(record);
         Ok(())
@@ -246,10 +250,16 @@ impl ChunkData for Records {
 
 pub fn key(member: &ProjectMemberId, tier: Tier, data_type: &str, period: &str) -> StagingKey {
     StagingKey::parse(&format!(
-        "members/{member}/{}/{data_type}/{period}.json",
+        "{}/{}/{data_type}/{period}.json",
+        member_prefix(member).as_str(),
         tier.name()
     ))
     .expect("member ids, type ids and periods are valid key segments")
+}
+
+/// Where all of a member's staged data lives.
+pub fn member_prefix(member: &ProjectMemberId) -> StagingKey {
+    StagingKey::parse(&format!("members/{member}")).expect("member ids are valid key segments")
 }
 
 pub async fn load<C: ChunkData>(

@@ -22,6 +22,8 @@ pub struct WorkerContext {
     pub tokens: TokenKeeper,
     pub health: HealthApi,
     pub config: WorkerConfig,
+    /// Where a member sees their status and reconnects, for messages to them.
+    pub dashboard_url: String,
 }
 
 /// What the context is built from.
@@ -55,6 +57,7 @@ impl WorkerContext {
             tokens,
             health: clients::health_api(&deps.google, http),
             config: deps.config,
+            dashboard_url: deps.public_url.join("dashboard").to_string(),
         })
     }
 }

@@ -24,6 +24,7 @@ struct Scripts {
     heartbeat: Script,
     complete: Script,
     reap: Script,
+    forget: Script,
 }
 
 impl Scripts {
@@ -34,6 +35,7 @@ impl Scripts {
             heartbeat: Script::new(include_str!("lua/heartbeat.lua")),
             complete: Script::new(include_str!("lua/complete.lua")),
             reap: Script::new(include_str!("lua/reap.lua")),
+            forget: Script::new(include_str!("lua/forget.lua")),
         }
     }
 }
@@ -94,6 +96,19 @@ pub enum Completed {
 }
 
 /// A member's job as the dashboard and the operator commands show it.
+/// Jobs per state, for operators.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueStats {
+    pub ready: u64,
+    pub scheduled: u64,
+    /// Scheduled jobs whose time has come (a worker will move them to ready).
+    pub due: u64,
+    pub running: u64,
+    /// Running jobs whose worker stopped heart-beating (the reaper will hand them back).
+    pub expired_leases: u64,
+    pub dead: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobStatus {
     /// `ready`, `scheduled`, `running`, `idle` or `dead`; None when never queued.
@@ -259,6 +274,68 @@ impl JobQueue {
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(reaped)
+    }
+
+    /// Removes the member's waiting job (ready, scheduled or dead); a running one finishes and
+    /// finds the member gone.
+    pub async fn forget(&self, member: &ProjectMemberId) -> Result<(), Error> {
+        let reply: String = self
+            .scripts
+            .forget
+            .key(&self.keys.ready)
+            .key(&self.keys.scheduled)
+            .key(&self.keys.leases)
+            .key(&self.keys.dead)
+            .key(self.keys.job(member.as_ref()))
+            .arg(member.as_ref())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        match reply.as_str() {
+            "forgotten" | "running" => Ok(()),
+            other => Err(Error::UnexpectedReply(format!("forget: {other}"))),
+        }
+    }
+
+    /// How many jobs are in each state, read in one atomic step.
+    pub async fn stats(&self) -> Result<QueueStats, Error> {
+        let now = millis(Timestamp::now());
+        let (ready, scheduled, due, running, expired, dead): (u64, u64, u64, u64, u64, u64) =
+            redis::pipe()
+                .atomic()
+                .llen(&self.keys.ready)
+                .zcard(&self.keys.scheduled)
+                .zcount(&self.keys.scheduled, "-inf", now)
+                .zcard(&self.keys.leases)
+                .zcount(&self.keys.leases, "-inf", now)
+                .zcard(&self.keys.dead)
+                .query_async(&mut self.redis.clone())
+                .await?;
+        Ok(QueueStats {
+            ready,
+            scheduled,
+            due,
+            running,
+            expired_leases: expired,
+            dead,
+        })
+    }
+
+    /// The members in the dead set, with when each got there, oldest first.
+    pub async fn dead(&self) -> Result<Vec<(ProjectMemberId, Option<Timestamp>)>, Error> {
+        let entries: Vec<(String, i64)> = self
+            .redis
+            .clone()
+            .zrange_withscores(&self.keys.dead, 0, -1)
+            .await?;
+        entries
+            .into_iter()
+            .map(|(member, since)| {
+                let member = member
+                    .parse()
+                    .map_err(|_| Error::Corrupt(format!("dead member id {member:?}")))?;
+                Ok((member, from_millis(since)))
+            })
+            .collect()
     }
 
     /// When the earliest scheduled run is due, if any is scheduled.

@@ -249,7 +249,7 @@ struct PageSink<'w, C> {
 
 impl<C: ChunkData> PointSink for PageSink<'_, C> {
     fn point<'de, D: Deserializer<'de>>(&mut self, point: D) -> Result<(), D::Error> {
-        let (point, text) = C::read_point(self.reader, point)?;
+        let (point, kept) = C::read_point(self.reader, point)?;
         self.points += 1;
         self.oldest_seen = self.oldest_seen.min(point.civil_ms);
         if !self.civil_range.contains(&point.civil_ms) {
@@ -267,7 +267,7 @@ impl<C: ChunkData> PointSink for PageSink<'_, C> {
                 .or_insert(C::empty(self.data_type)),
         };
         chunk
-            .add_point(self.data_type, &point, self.reader, text)
+            .add_point(self.data_type, &point, self.reader, kept)
             .map_err(de::Error::custom)
     }
 }

@@ -89,6 +89,9 @@ pub struct Series {
     source_index: HashMap<String, u32>,
     /// Index of each source by the text Google sent, so a repeated source costs one lookup.
     sent_source_index: HashMap<String, u32>,
+    /// The previous point's source text and index: consecutive points nearly always share a
+    /// source, and comparing its text is cheaper than hashing it.
+    last_sent_source: Option<(String, u32)>,
     source: Vec<Option<u32>>,
     columns: BTreeMap<String, Column>,
 }
@@ -104,6 +107,7 @@ impl Series {
             sources: Vec::new(),
             source_index: HashMap::new(),
             sent_source_index: HashMap::new(),
+            last_sent_source: None,
             source: Vec::new(),
             columns: BTreeMap::new(),
         }
@@ -360,13 +364,22 @@ impl Series {
 
     /// The index of a source given as the JSON text Google sent.
     fn intern_sent_source(&mut self, text: &str) -> Result<u32, String> {
-        if let Some(index) = self.sent_source_index.get(text) {
+        if let Some((last, index)) = &self.last_sent_source
+            && last == text
+        {
             return Ok(*index);
         }
-        let source: Value = serde_json::from_str(text)
-            .map_err(|error| format!("a dataSource is not JSON: {error}"))?;
-        let index = self.intern_source(&source);
-        self.sent_source_index.insert(text.to_owned(), index);
+        let index = match self.sent_source_index.get(text) {
+            Some(index) => *index,
+            None => {
+                let source: Value = serde_json::from_str(text)
+                    .map_err(|error| format!("a dataSource is not JSON: {error}"))?;
+                let index = self.intern_source(&source);
+                self.sent_source_index.insert(text.to_owned(), index);
+                index
+            }
+        };
+        self.last_sent_source = Some((text.to_owned(), index));
         Ok(index)
     }
 

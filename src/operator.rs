@@ -1,0 +1,341 @@
+//! Operator commands: what an operator runs with `heroku run oh-fitbit …` (or locally against
+//! the same environment as the worker) to see and steer members and their sync jobs. They
+//! print no token or secret.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use oh_fitbit_core::{Error, Provider, config::Environment, members::Member, queue::JobStatus};
+use oh_fitbit_worker::{WorkerContext, member_prefix};
+use open_humans::ProjectMemberId;
+
+use crate::processes;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Lists every member: Fitbit link, job state, attempts, last outcome, next run.
+    Members,
+    /// Shows one member: accounts, preferences, cursors, files waiting to be published, job.
+    Member { id: String },
+    /// Queues a sync now for the members given, or for every member with `--all`.
+    Enqueue {
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Queues every member in the dead set again, with their attempts reset.
+    RequeueDead,
+    /// Refreshes members' Google and Open Humans tokens that have expired (all of them with
+    /// `--all`); with `--deauth`, drops a Fitbit link whose refresh Google refuses, and a member
+    /// whose refresh Open Humans refuses (they left the project).
+    RefreshTokens {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        deauth: bool,
+    },
+    /// Prints how many jobs are ready, scheduled, running and dead.
+    QueueStats,
+}
+
+/// Runs `command` against the environment's Redis and staging, printing to stdout.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    let (ctx, _) = processes::worker_context_from_env(&Environment::process()).await?;
+    execute(&ctx, command, &mut std::io::stdout().lock()).await
+}
+
+/// Runs `command` with the worker's context, writing what it reports to `out`.
+pub async fn execute(
+    ctx: &WorkerContext,
+    command: Command,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Members => list_members(ctx, out).await,
+        Command::Member { id } => show_member(ctx, &parse_id(&id)?, out).await,
+        Command::Enqueue { ids, all } => {
+            let members = match all {
+                true => ctx.members.member_ids().await?,
+                false => ids
+                    .iter()
+                    .map(|id| parse_id(id))
+                    .collect::<Result<_, _>>()?,
+            };
+            enqueue(ctx, &members, out).await
+        }
+        Command::RequeueDead => {
+            let dead: Vec<ProjectMemberId> = ctx
+                .queue
+                .dead()
+                .await?
+                .into_iter()
+                .map(|(member, _)| member)
+                .collect();
+            enqueue(ctx, &dead, out).await
+        }
+        Command::RefreshTokens { all, deauth } => refresh_tokens(ctx, all, deauth, out).await,
+        Command::QueueStats => {
+            let stats = ctx.queue.stats().await?;
+            writeln!(out, "ready           {}", stats.ready)?;
+            writeln!(
+                out,
+                "scheduled       {} ({} due now)",
+                stats.scheduled, stats.due
+            )?;
+            writeln!(
+                out,
+                "running         {} ({} with an expired lease)",
+                stats.running, stats.expired_leases
+            )?;
+            writeln!(out, "dead            {}", stats.dead)?;
+            Ok(())
+        }
+    }
+}
+
+fn parse_id(id: &str) -> anyhow::Result<ProjectMemberId> {
+    id.parse()
+        .map_err(|_| anyhow::anyhow!("{id:?} is not an Open Humans project member id"))
+}
+
+async fn load(ctx: &WorkerContext, id: &ProjectMemberId) -> anyhow::Result<Member> {
+    ctx.members
+        .load(id)
+        .await?
+        .with_context(|| format!("no member {id}"))
+}
+
+async fn list_members(ctx: &WorkerContext, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut ids = ctx.members.member_ids().await?;
+    ids.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    writeln!(
+        out,
+        "{:<10} {:<7} {:<10} {:>8} {:<12} {:<25}",
+        "member", "fitbit", "job", "attempts", "last", "next run"
+    )?;
+    for id in &ids {
+        let fitbit = match ctx.members.has_fitbit(id).await? {
+            true => "linked",
+            false => "-",
+        };
+        let job = ctx.queue.status(id).await?;
+        writeln!(
+            out,
+            "{:<10} {:<7} {:<10} {:>8} {:<12} {:<25}",
+            id.as_ref(),
+            fitbit,
+            job.state.as_deref().unwrap_or("none"),
+            job.attempts,
+            job.last_outcome.as_deref().unwrap_or("-"),
+            job.run_at.map_or("-".to_owned(), |at| at.to_string()),
+        )?;
+    }
+    writeln!(out, "{} member(s)", ids.len())?;
+    Ok(())
+}
+
+async fn show_member(
+    ctx: &WorkerContext,
+    id: &ProjectMemberId,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let member = load(ctx, id).await?;
+    writeln!(out, "member          {id}")?;
+    writeln!(out, "created         {}", member.created_at)?;
+    writeln!(
+        out,
+        "open humans     token expires {}",
+        member.open_humans.expires_at
+    )?;
+    match (&member.fitbit, &member.google_tokens) {
+        (Some(account), tokens) => {
+            writeln!(
+                out,
+                "fitbit          linked {}; time zone {}; {} scope(s) granted",
+                account.connected_at,
+                account.time_zone.as_deref().unwrap_or("unknown"),
+                account.granted_scopes.len()
+            )?;
+            if let Some(tokens) = tokens {
+                let refresh = tokens
+                    .refresh_expires_at
+                    .map_or("does not expire".to_owned(), |at| format!("expires {at}"));
+                writeln!(
+                    out,
+                    "google token    expires {}; refresh token {refresh}",
+                    tokens.expires_at
+                )?;
+            }
+        }
+        (None, _) => writeln!(out, "fitbit          not linked")?,
+    }
+    let intraday = match member.preferences.intraday {
+        Some(resolution) => format!("{resolution:?}"),
+        None => "off".to_owned(),
+    };
+    let earliest = member
+        .preferences
+        .earliest_date
+        .map_or("whole history".to_owned(), |date| format!("from {date}"));
+    writeln!(out, "preferences     intraday {intraday}; {earliest}")?;
+    match member.sync.last_success_at {
+        Some(at) => writeln!(
+            out,
+            "last sync       {at}, {} request(s)",
+            member.sync.requests
+        )?,
+        None => writeln!(out, "last sync       never")?,
+    }
+    print_job(&ctx.queue.status(id).await?, out)?;
+    let pending: Vec<&str> = member.pending_periods.iter().map(String::as_str).collect();
+    writeln!(
+        out,
+        "to publish      {}",
+        if pending.is_empty() {
+            "nothing".to_owned()
+        } else {
+            pending.join(", ")
+        }
+    )?;
+    writeln!(out, "cursors")?;
+    for (key, cursor) in &member.cursors {
+        let day = |date: Option<jiff::civil::Date>| date.map_or("-".to_owned(), |d| d.to_string());
+        writeln!(
+            out,
+            "  {key:<40} {} .. {}{}",
+            day(cursor.oldest),
+            day(cursor.newest),
+            if cursor.complete { "  complete" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+fn print_job(job: &JobStatus, out: &mut dyn Write) -> std::io::Result<()> {
+    let when = |at: Option<jiff::Timestamp>| at.map_or("-".to_owned(), |at| at.to_string());
+    writeln!(
+        out,
+        "job             {}; run at {}; attempts {}",
+        job.state.as_deref().unwrap_or("none"),
+        when(job.run_at),
+        job.attempts
+    )?;
+    writeln!(
+        out,
+        "last run        started {}, finished {}: {}",
+        when(job.started_at),
+        when(job.finished_at),
+        job.last_outcome.as_deref().unwrap_or("-")
+    )?;
+    if let Some(message) = &job.message {
+        writeln!(out, "last message    {message}")?;
+    }
+    Ok(())
+}
+
+async fn enqueue(
+    ctx: &WorkerContext,
+    members: &[ProjectMemberId],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    for member in members {
+        let queued = ctx.queue.enqueue(member, jiff::Timestamp::now()).await?;
+        writeln!(out, "{member}  {queued:?}")?;
+    }
+    writeln!(out, "{} member(s)", members.len())?;
+    Ok(())
+}
+
+/// What refreshing one provider's token did.
+enum Refresh {
+    Fresh,
+    Refreshed,
+    Refused,
+}
+
+async fn refresh_tokens(
+    ctx: &WorkerContext,
+    all: bool,
+    deauth: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut failures = 0;
+    for id in ctx.members.member_ids().await? {
+        let Some(mut member) = ctx.members.load(&id).await? else {
+            continue;
+        };
+        let open_humans = refresh_one(ctx, &mut member, Provider::OpenHumans, all).await;
+        if matches!(open_humans, Ok(Refresh::Refused)) && deauth {
+            ctx.queue.forget(&id).await?;
+            ctx.staging.delete_under(&member_prefix(&id)).await?;
+            ctx.members.forget(&id).await?;
+            writeln!(out, "{id}  open humans refused the refresh: member dropped")?;
+            continue;
+        }
+        let google = if member.google_tokens.is_some() {
+            Some(refresh_one(ctx, &mut member, Provider::Google, all).await)
+        } else {
+            None
+        };
+        let google_dropped = deauth && matches!(google, Some(Ok(Refresh::Refused)));
+        if google_dropped {
+            ctx.members.disconnect_fitbit(&id).await?;
+        }
+        let mut line = format!("{id}  open humans {}", describe(&open_humans));
+        if let Some(google) = &google {
+            line.push_str(&format!("; google {}", describe(google)));
+            if google_dropped {
+                line.push_str(": Fitbit link dropped");
+            }
+        }
+        failures += [
+            Some(&open_humans),
+            google.as_ref().filter(|_| !google_dropped),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|result| !matches!(result, Ok(Refresh::Fresh | Refresh::Refreshed)))
+        .count();
+        writeln!(out, "{line}")?;
+    }
+    if failures > 0 {
+        bail!("{failures} token refresh(es) did not succeed");
+    }
+    Ok(())
+}
+
+async fn refresh_one(
+    ctx: &WorkerContext,
+    member: &mut Member,
+    provider: Provider,
+    all: bool,
+) -> Result<Refresh, Error> {
+    let expiry = |member: &Member| match provider {
+        Provider::OpenHumans => Some(member.open_humans.expires_at),
+        Provider::Google => member
+            .google_tokens
+            .as_ref()
+            .map(|tokens| tokens.expires_at),
+    };
+    let before = expiry(member);
+    let result = match provider {
+        Provider::OpenHumans => ctx.tokens.open_humans_access_token(member, all).await,
+        Provider::Google => ctx.tokens.google_access_token(member, all).await,
+    };
+    match result {
+        Ok(_) if expiry(member) == before => Ok(Refresh::Fresh),
+        Ok(_) => Ok(Refresh::Refreshed),
+        Err(Error::GrantRevoked(_)) => Ok(Refresh::Refused),
+        Err(error) => Err(error),
+    }
+}
+
+fn describe(result: &Result<Refresh, Error>) -> String {
+    match result {
+        Ok(Refresh::Fresh) => "still valid".to_owned(),
+        Ok(Refresh::Refreshed) => "refreshed".to_owned(),
+        Ok(Refresh::Refused) => "refused the refresh (the member must connect again)".to_owned(),
+        Err(error) => format!("failed: {}", oh_fitbit_core::error_chain(error)),
+    }
+}
