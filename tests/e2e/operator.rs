@@ -21,6 +21,10 @@ async fn run(ctx: &WorkerContext, command: Command) -> anyhow::Result<String> {
     Ok(String::from_utf8(out).unwrap())
 }
 
+async fn refresh_tokens(ctx: &WorkerContext, all: bool, deauth: bool) -> anyhow::Result<String> {
+    run(ctx, Command::RefreshTokens { all, deauth }).await
+}
+
 fn member_id() -> open_humans::ProjectMemberId {
     MEMBER.parse().unwrap()
 }
@@ -148,30 +152,14 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
     let stack = connected_with(json!({}), recent(2)).await;
     let ctx = stack.worker.context();
     let before = token_requests(&stack);
-    let report = run(
-        ctx,
-        Command::RefreshTokens {
-            all: false,
-            deauth: false,
-        },
-    )
-    .await
-    .unwrap();
+    let report = refresh_tokens(ctx, false, false).await.unwrap();
     assert!(
         report.contains("open humans still valid; google still valid"),
         "{report}"
     );
     assert_eq!(token_requests(&stack), before, "nothing was due");
 
-    let report = run(
-        ctx,
-        Command::RefreshTokens {
-            all: true,
-            deauth: false,
-        },
-    )
-    .await
-    .unwrap();
+    let report = refresh_tokens(ctx, true, false).await.unwrap();
     assert!(
         report.contains("open humans refreshed; google refreshed"),
         "{report}"
@@ -179,28 +167,13 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
     assert_eq!(token_requests(&stack), before + 1, "one Google refresh");
 
     admin(stack.google.base_url(), "__admin/grants/revoke", json!({})).await;
-    let refused = run(
-        ctx,
-        Command::RefreshTokens {
-            all: true,
-            deauth: false,
-        },
-    )
-    .await;
+    let refused = refresh_tokens(ctx, true, false).await;
     assert!(refused.unwrap_err().to_string().contains("did not succeed"));
     assert!(
         ctx.members.has_fitbit(&member_id()).await.unwrap(),
         "kept without --deauth"
     );
-    let report = run(
-        ctx,
-        Command::RefreshTokens {
-            all: true,
-            deauth: true,
-        },
-    )
-    .await
-    .unwrap();
+    let report = refresh_tokens(ctx, true, true).await.unwrap();
     assert!(report.contains("google refused the refresh"), "{report}");
     assert!(report.contains("Fitbit link dropped"), "{report}");
     assert!(!ctx.members.has_fitbit(&member_id()).await.unwrap());
@@ -214,15 +187,7 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
         json!({}),
     )
     .await;
-    let report = run(
-        ctx,
-        Command::RefreshTokens {
-            all: true,
-            deauth: true,
-        },
-    )
-    .await
-    .unwrap();
+    let report = refresh_tokens(ctx, true, true).await.unwrap();
     assert!(
         report.contains("open humans refused the refresh: member dropped"),
         "{report}"

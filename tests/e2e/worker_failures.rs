@@ -24,6 +24,18 @@ async fn run_once(stack: &TestStack) -> Completed {
     run_one_job(stack, &CancellationToken::new()).await
 }
 
+/// Whether the worker finds no job to run now.
+async fn nothing_is_due(stack: &TestStack) -> bool {
+    matches!(
+        stack
+            .worker
+            .try_execute_one(&CancellationToken::new())
+            .await
+            .unwrap(),
+        Execution::Empty
+    )
+}
+
 async fn job(stack: &TestStack) -> JobStatus {
     job_status(stack).await
 }
@@ -120,14 +132,7 @@ async fn a_revoked_google_grant_parks_the_member_without_retrying() {
             .body
             .contains(&stack.url("dashboard").to_string())
     );
-    assert!(matches!(
-        stack
-            .worker
-            .try_execute_one(&CancellationToken::new())
-            .await
-            .unwrap(),
-        Execution::Empty
-    ));
+    assert!(nothing_is_due(&stack).await);
 }
 
 /// Scenario 10: an account state only the member can fix (not linked to Google Health, no
@@ -163,14 +168,7 @@ async fn account_states_park_the_member_with_what_to_do_and_nothing_is_retried()
             .count();
         assert_eq!(refused, 1, "{state}: one refused request, no retry");
         assert!(
-            matches!(
-                stack
-                    .worker
-                    .try_execute_one(&CancellationToken::new())
-                    .await
-                    .unwrap(),
-                Execution::Empty
-            ),
+            nothing_is_due(&stack).await,
             "{state}: nothing is scheduled"
         );
         stack.stack.stop().await;
