@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_callbacks;
+mod crash;
 mod dev_stack;
 mod helpers;
 mod import;

@@ -248,16 +248,18 @@ impl Worker {
         }
     }
 
+    /// Reaps at once (a worker starting after a crash hands back the crashed runs' expired
+    /// leases without waiting), then every [`REAP_EVERY`].
     async fn reap_until(self, shutdown: CancellationToken) {
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(REAP_EVERY) => {}
-            }
             match self.ctx.queue.reap(self.ctx.config.max_attempts).await {
                 Ok(0) => {}
                 Ok(reaped) => tracing::warn!(reaped, "handed back leases of stopped workers"),
                 Err(error) => tracing::warn!(error = %error_chain(&error), "reaping failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(REAP_EVERY) => {}
             }
         }
     }

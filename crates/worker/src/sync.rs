@@ -65,6 +65,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         ctx,
         session: &mut google,
         member: lease.member.clone(),
+        lease,
         dialect,
         first,
         today,

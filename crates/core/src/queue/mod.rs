@@ -25,6 +25,7 @@ struct Scripts {
     complete: Script,
     reap: Script,
     forget: Script,
+    progress: Script,
 }
 
 impl Scripts {
@@ -36,6 +37,7 @@ impl Scripts {
             complete: Script::new(include_str!("lua/complete.lua")),
             reap: Script::new(include_str!("lua/reap.lua")),
             forget: Script::new(include_str!("lua/forget.lua")),
+            progress: Script::new(include_str!("lua/progress.lua")),
         }
     }
 }
@@ -212,6 +214,19 @@ impl JobQueue {
             .hget(self.keys.job(lease.member.as_ref()), "token")
             .await?;
         Ok(token.as_deref() == Some(lease.token.as_str()))
+    }
+
+    /// Records that this run saved progress, so its interruption would not count as a failed
+    /// attempt; false when the lease was lost.
+    pub async fn record_progress(&self, lease: &Lease) -> Result<bool, Error> {
+        let marked: i64 = self
+            .scripts
+            .progress
+            .key(self.keys.job(lease.member.as_ref()))
+            .arg(&lease.token)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(marked == 1)
     }
 
     pub async fn complete(

@@ -167,6 +167,39 @@ async fn a_reaped_lease_is_fenced_off() {
 }
 
 #[tokio::test]
+async fn interrupted_runs_that_saved_progress_do_not_count_as_failures() {
+    let redis = TestRedis::start().await;
+    let queue = queue(&redis);
+    let m = member("12345678");
+    queue.enqueue(&m, Timestamp::now()).await.unwrap();
+    for _ in 0..MAX_ATTEMPTS * 2 {
+        let crashed = queue.fetch(Duration::ZERO).await.unwrap().unwrap();
+        assert!(queue.record_progress(&crashed).await.unwrap());
+        assert_eq!(queue.reap(MAX_ATTEMPTS).await.unwrap(), 1);
+        assert!(
+            !queue.record_progress(&crashed).await.unwrap(),
+            "a reaped lease records nothing"
+        );
+    }
+    let status = queue.status(&m).await.unwrap();
+    assert_eq!(
+        (status.state.as_deref(), status.attempts),
+        (Some("ready"), 0)
+    );
+
+    // A run that crashes before saving anything counts, whatever the run before it saved.
+    for attempt in 1..=MAX_ATTEMPTS {
+        queue.fetch(Duration::ZERO).await.unwrap().unwrap();
+        assert_eq!(queue.reap(MAX_ATTEMPTS).await.unwrap(), 1);
+        assert_eq!(queue.status(&m).await.unwrap().attempts, attempt);
+    }
+    assert_eq!(
+        queue.status(&m).await.unwrap().state.as_deref(),
+        Some("dead")
+    );
+}
+
+#[tokio::test]
 async fn failures_back_off_then_go_to_the_dead_set_and_enqueue_revives() {
     let redis = TestRedis::start().await;
     let queue = queue(&redis);

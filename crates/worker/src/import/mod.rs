@@ -18,7 +18,7 @@ use google_health::{
     catalogue::{CATALOGUE, DataType, Intraday, Standard},
 };
 use jiff::{ToSpan, civil::Date};
-use oh_fitbit_core::members::Cursor;
+use oh_fitbit_core::{members::Cursor, queue::Lease};
 use open_humans::ProjectMemberId;
 
 pub use self::dialect::Dialect;
@@ -50,6 +50,8 @@ pub struct Import<'a, 's> {
     pub ctx: &'a WorkerContext,
     pub session: &'a mut GoogleSession<'s>,
     pub member: ProjectMemberId,
+    /// The job's lease: saving a cursor records progress on it.
+    pub lease: &'a Lease,
     pub dialect: Dialect,
     /// The member's first day of history (membership start or their chosen earliest date).
     pub first: Date,
@@ -188,6 +190,7 @@ impl Import<'_, '_> {
             .members
             .save_cursor(&self.member, key, &cursor)
             .await?;
+        self.ctx.queue.record_progress(self.lease).await?;
         Ok(())
     }
 

@@ -18,5 +18,5 @@ if not member then
 end
 redis.call('ZADD', KEYS[3], now + lease_ms, member)
 redis.call('HSET', job_prefix .. member, 'state', 'running', 'token', token, 'rerun', 0,
-  'started_at', now)
+  'progressed', 0, 'started_at', now)
 return {member, tonumber(redis.call('HGET', job_prefix .. member, 'attempts') or '0')}

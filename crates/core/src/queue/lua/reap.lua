@@ -1,6 +1,7 @@
 -- Hands back the leases of workers that stopped heart-beating (crashed, killed, partitioned).
--- Each interruption counts as an attempt, so a member whose sync crashes the worker every time
--- ends in the dead set instead of looping. Returns the number of leases reaped.
+-- An interruption counts as an attempt unless the run saved progress first, so a member whose
+-- sync crashes the worker every time ends in the dead set instead of looping, while a long
+-- import on workers that keep being restarted goes on. Returns the number of leases reaped.
 -- KEYS[1] ready list       KEYS[2] leases zset      KEYS[3] dead zset    KEYS[4] wake list
 -- ARGV[1] now_ms           ARGV[2] prefix of job hash keys   ARGV[3] max_attempts
 local now, job_prefix, max_attempts = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -10,7 +11,11 @@ for _, member in ipairs(expired) do
   redis.call('ZREM', KEYS[2], member)
   redis.call('HDEL', job, 'token')
   redis.call('HSET', job, 'message', 'The previous run was interrupted.', 'last_outcome', 'interrupted')
-  if redis.call('HINCRBY', job, 'attempts', 1) >= max_attempts then
+  local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
+  if redis.call('HGET', job, 'progressed') ~= '1' then
+    attempts = redis.call('HINCRBY', job, 'attempts', 1)
+  end
+  if attempts >= max_attempts then
     redis.call('ZADD', KEYS[3], now, member)
     redis.call('HSET', job, 'state', 'dead', 'rerun', 0)
   else
