@@ -5,8 +5,10 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use oh_fitbit_core::{Error, Provider, config::Environment, members::Member, queue::JobStatus};
-use oh_fitbit_worker::{WorkerContext, member_prefix};
+use oh_fitbit_core::{
+    Error, Provider, config::Environment, departure, members::Member, queue::JobStatus,
+};
+use oh_fitbit_worker::WorkerContext;
 use open_humans::ProjectMemberId;
 
 use crate::processes;
@@ -267,10 +269,11 @@ async fn refresh_tokens(
         };
         let open_humans = refresh_one(ctx, &mut member, Provider::OpenHumans, all).await;
         if matches!(open_humans, Ok(Refresh::Refused)) && deauth {
-            ctx.queue.forget(&id).await?;
-            ctx.staging.delete_under(&member_prefix(&id)).await?;
-            ctx.members.forget(&id).await?;
-            writeln!(out, "{id}  open humans refused the refresh: member dropped")?;
+            departure::forget_member(&ctx.members, &ctx.queue, &ctx.tokens, &id).await?;
+            writeln!(
+                out,
+                "{id}  open humans refused the refresh: member dropped (a worker erases their staged files)"
+            )?;
             continue;
         }
         let google = if member.google_tokens.is_some() {

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use oh_fitbit_core::{
-    clients::{GOOGLE_CALLBACK, OPEN_HUMANS_CALLBACK},
+    clients::{DEAUTH_WEBHOOK, GOOGLE_CALLBACK, OPEN_HUMANS_CALLBACK},
     config::{GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, WorkerConfig},
     crypto::TokenCipher,
     local_redis::LocalRedis,
@@ -46,6 +46,8 @@ pub struct LocalStack {
     pub members: MemberStore,
     pub worker: Worker,
     pub redis: RedisConfig,
+    /// Signs the Open Humans simulator's deauthorisation webhooks to the web process.
+    pub webhook_secret: SecretString,
     /// What a worker process of its own needs to join this stack.
     worker_environment: Vec<(&'static str, SecretString)>,
     _private_redis: Option<LocalRedis>,
@@ -85,14 +87,18 @@ impl LocalStack {
         let google_config = GoogleSimConfig::local(public_url.join(GOOGLE_CALLBACK).as_str());
         let google_client = google_config.clients[0].clone();
         let google = GoogleSim::start(loopback, google_config, clock.clone()).await?;
-        let open_humans_config =
+        let webhook_secret = oh_fitbit_core::random_token();
+        let mut open_humans_config =
             OpenHumansSimConfig::local(public_url.join(OPEN_HUMANS_CALLBACK).as_str());
+        open_humans_config.project.deauth_webhook = Some(public_url.join(DEAUTH_WEBHOOK));
+        open_humans_config.project.webhook_secret = Some(webhook_secret.clone());
         let project = open_humans_config.project.clone();
         let open_humans = OpenHumansSim::start(loopback, open_humans_config, clock).await?;
         let open_humans_settings = OpenHumansConfig {
             base_url: open_humans.base_url().clone(),
             client_id: project.client_id,
             client_secret: SecretString::from(project.client_secret),
+            webhook_secret: Some(SecretString::from(webhook_secret.clone())),
         };
         let google_settings = GoogleConfig::simulated(
             google.base_url(),
@@ -166,6 +172,7 @@ impl LocalStack {
             members,
             worker,
             redis,
+            webhook_secret: SecretString::from(webhook_secret),
             worker_environment,
             _private_redis: private_redis,
             shutdown,

@@ -40,14 +40,15 @@ async fn a_member_who_withholds_activity_data_is_told_and_nothing_is_stored() {
 async fn signing_in_again_resumes_a_member_whose_open_humans_grant_lapsed() {
     let stack = start(false).await;
     link_both_accounts(&stack, &browser()).await;
-    // The member leaves the project on Open Humans, which revokes our tokens.
-    let leave = format!("__admin/members/{MEMBER}/leave");
-    admin(
-        stack.open_humans.base_url(),
-        &leave,
-        json!({"erasure_requested": false}),
-    )
-    .await;
+    // Open Humans stops accepting our tokens for the member (a lost refresh token; a member
+    // who leaves the project is forgotten through the webhook instead).
+    let lapsed = json!([
+        {"path": "^/api/", "status": 401, "body": r#"{"detail": "Invalid token."}"#,
+         "content_type": "application/json"},
+        {"method": "POST", "path": "^/oauth2/token/$", "status": 400,
+         "body": r#"{"error": "invalid_grant"}"#, "content_type": "application/json"},
+    ]);
+    admin(stack.open_humans.base_url(), "__admin/faults", lapsed).await;
     let shutdown = CancellationToken::new();
     assert_eq!(run_one_job(&stack, &shutdown).await, Completed::Parked);
     let status = job_status(&stack).await;

@@ -15,7 +15,14 @@ pub const MEMBER: &str = "12345678";
 
 pub struct TestStack {
     pub stack: LocalStack,
-    _staging: tempfile::TempDir,
+    staging: tempfile::TempDir,
+}
+
+impl TestStack {
+    /// Where the worker stages the test member's data.
+    pub fn staged_member_dir(&self) -> std::path::PathBuf {
+        self.staging.path().join("members").join(MEMBER)
+    }
 }
 
 impl std::ops::Deref for TestStack {
@@ -52,10 +59,7 @@ pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
         serde_json::json!({"quota_per_user_per_min": UNLIMITED_QUOTA}),
     )
     .await;
-    TestStack {
-        stack,
-        _staging: staging,
-    }
+    TestStack { stack, staging }
 }
 
 /// A browser: keeps cookies and follows redirects.

@@ -8,6 +8,7 @@ mod dev_stack;
 mod helpers;
 mod import;
 mod journey;
+mod leaving;
 mod operator;
 mod scenarios;
 mod worker_failures;

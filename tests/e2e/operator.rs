@@ -3,16 +3,14 @@
 
 use jiff::Timestamp;
 use oh_fitbit::operator::{self, Command};
-use oh_fitbit_core::{
-    queue::{Completed, Outcome},
-    staging::Staging,
-};
+use oh_fitbit_core::queue::{Completed, Outcome};
 use oh_fitbit_worker::WorkerContext;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::helpers::{
-    MEMBER, admin, browser, connected_with, link_both_accounts, recent, start, token_requests,
+    MEMBER, admin, browser, connected_with, link_both_accounts, recent, run_one_job, start,
+    token_requests,
 };
 
 async fn run(ctx: &WorkerContext, command: Command) -> anyhow::Result<String> {
@@ -178,13 +176,15 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
     assert!(report.contains("Fitbit link dropped"), "{report}");
     assert!(!ctx.members.has_fitbit(&member_id()).await.unwrap());
 
-    let Staging::LocalDirectory(root) = &ctx.staging;
-    let staged = root.join("members").join(MEMBER);
+    let staged = stack.staged_member_dir();
     assert!(staged.is_dir(), "the import staged data");
+    // Open Humans refuses the refresh token, as it does once a member has left (the webhook of
+    // a real leave would have dropped the member already).
     admin(
         stack.open_humans.base_url(),
-        &format!("__admin/members/{MEMBER}/leave"),
-        json!({}),
+        "__admin/faults",
+        json!({"method": "POST", "path": "^/oauth2/token/$", "status": 400,
+               "body": r#"{"error": "invalid_grant"}"#, "content_type": "application/json"}),
     )
     .await;
     let report = refresh_tokens(ctx, true, true).await.unwrap();
@@ -194,6 +194,14 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
     );
     assert!(ctx.members.load(&member_id()).await.unwrap().is_none());
     assert!(ctx.members.member_ids().await.unwrap().is_empty());
+    assert!(
+        staged.exists(),
+        "staged data is erased by the member's next job"
+    );
+    assert_eq!(
+        run_one_job(&stack, &Default::default()).await,
+        Completed::Forgotten
+    );
     assert!(!staged.exists(), "their staged data is deleted");
     assert_eq!(ctx.queue.status(&member_id()).await.unwrap().state, None);
     stack.stack.stop().await;

@@ -9,6 +9,9 @@ use crate::config::{GoogleConfig, OpenHumansConfig, PublicUrl};
 pub const OPEN_HUMANS_CALLBACK: &str = "openhumans/callback";
 /// The path of the Google (Fitbit) OAuth callback, relative to the public URL.
 pub const GOOGLE_CALLBACK: &str = "fitbit/callback";
+/// Where Open Humans posts its deauthorisation webhook (the project's "Deauthorization
+/// webhook URL"), relative to the public URL.
+pub const DEAUTH_WEBHOOK: &str = "openhumans/deauth";
 
 /// OAuth and API calls never follow redirects (a redirect to another host would carry the token
 /// along) and never wait forever.

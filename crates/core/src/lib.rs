@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod config;
 pub mod crypto;
+pub mod departure;
 pub mod dialect;
 pub mod local_redis;
 pub mod locks;

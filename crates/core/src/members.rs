@@ -140,6 +140,30 @@ pub struct Member {
     pub(crate) google_revision: String,
 }
 
+/// What of a member's data is to be erased.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Erasure {
+    /// Our staged copies and the import's progress.
+    Staging,
+    /// The same, and the files this service uploaded to the member's Open Humans account.
+    AlsoOpenHumansFiles,
+}
+
+impl Erasure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Staging => "staging",
+            Self::AlsoOpenHumansFiles => "staging+open_humans",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Staging, Self::AlsoOpenHumansFiles]
+            .into_iter()
+            .find(|erasure| erasure.as_str() == text)
+    }
+}
+
 /// What a conditional token write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replaced {
@@ -189,6 +213,7 @@ pub struct MemberStore {
     prefix: String,
     set_existing: Arc<Script>,
     replace_tokens: Arc<Script>,
+    erase_import: Arc<Script>,
 }
 
 impl MemberStore {
@@ -199,6 +224,7 @@ impl MemberStore {
             prefix: key_prefix.to_owned(),
             set_existing: Arc::new(Script::new(include_str!("lua/hset_existing.lua"))),
             replace_tokens: Arc::new(Script::new(include_str!("lua/replace_tokens.lua"))),
+            erase_import: Arc::new(Script::new(include_str!("lua/erase_import.lua"))),
         }
     }
 
@@ -383,13 +409,61 @@ impl MemberStore {
         Ok(())
     }
 
-    /// Deletes the member's record and takes them out of the index.
+    /// Deletes the member's record (tokens included) and takes them out of the index. Their
+    /// staged files live where only a worker reaches them: they are erased by the member's
+    /// next job (see [`Self::erasure_requested`]), which the caller queues.
     pub async fn forget(&self, id: &ProjectMemberId) -> Result<(), Error> {
         let _: () = redis::pipe()
             .atomic()
             .del(self.member_key(id))
             .srem(self.index_key(), id.as_ref())
+            .hset(self.erasures_key(), id.as_ref(), Erasure::Staging.as_str())
             .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Asks for the member's staged files and import progress (and, with
+    /// [`Erasure::AlsoOpenHumansFiles`], our files on Open Humans) to be erased by their next
+    /// job, which runs under the member's lease: no import of theirs can be writing meanwhile.
+    pub async fn request_erasure(
+        &self,
+        id: &ProjectMemberId,
+        erasure: Erasure,
+    ) -> Result<(), Error> {
+        let _: () = self
+            .redis
+            .clone()
+            .hset(self.erasures_key(), id.as_ref(), erasure.as_str())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn erasure_requested(&self, id: &ProjectMemberId) -> Result<Option<Erasure>, Error> {
+        let requested: Option<String> = self
+            .redis
+            .clone()
+            .hget(self.erasures_key(), id.as_ref())
+            .await?;
+        requested
+            .map(|text| {
+                Erasure::parse(&text)
+                    .ok_or_else(|| Error::Corrupt(format!("erasure request {text:?} of {id}")))
+            })
+            .transpose()
+    }
+
+    /// Called once the member's staged files are gone: the import starts again from nothing.
+    pub async fn finish_erasure(&self, id: &ProjectMemberId) -> Result<(), Error> {
+        let _: i64 = self
+            .erase_import
+            .key(self.member_key(id))
+            .key(self.erasures_key())
+            .arg(id.as_ref())
+            .arg(CURSOR_FIELD_PREFIX)
+            .arg(FIELD_PENDING)
+            .arg(FIELD_SYNC)
+            .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(())
     }
@@ -465,6 +539,10 @@ impl MemberStore {
 
     fn index_key(&self) -> String {
         format!("{}members", self.prefix)
+    }
+
+    fn erasures_key(&self) -> String {
+        format!("{}staging_erasures", self.prefix)
     }
 
     fn seal_tokens(&self, id: &ProjectMemberId, purpose: Purpose, tokens: SealedTokens) -> String {

@@ -52,6 +52,18 @@ impl TokenKeeper {
         }
     }
 
+    /// Hands the member's Google grant back (every scope, every token of it). A member with no
+    /// Google tokens, or whose grant Google already dropped, has nothing left to revoke.
+    pub async fn revoke_google(&self, member: &Member) -> Result<(), OAuthError> {
+        let Some(tokens) = &member.google_tokens else {
+            return Ok(());
+        };
+        match self.google.revoke(&tokens.refresh_token).await {
+            Err(OAuthError::Rejected { error, .. }) if error == "invalid_token" => Ok(()),
+            result => result,
+        }
+    }
+
     /// The member's Google access token, refreshed first if it is about to expire or `force`d
     /// (after the API answered 401).
     pub async fn google_access_token(

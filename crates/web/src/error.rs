@@ -37,6 +37,17 @@ pub enum AccountProblem {
     ActivityNotGranted,
 }
 
+/// Why a deauthorisation webhook was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookProblem {
+    /// A secret is configured and the signature is missing or wrong.
+    BadSignature,
+    /// Not the documented JSON (or its double-encoded form).
+    Malformed,
+    /// Unsigned, and Open Humans still accepts the member's grant: not believed.
+    NotConfirmed,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("not signed in")]
@@ -58,6 +69,12 @@ pub enum WebError {
     },
     #[error("the member's Fitbit account is not ready: {0:?}")]
     FitbitAccount(AccountProblem),
+    #[error("a form without the session's CSRF token")]
+    FormExpired,
+    #[error("a form that is not what the page sends")]
+    BadForm,
+    #[error("refused deauthorisation webhook: {0:?}")]
+    BadWebhook(WebhookProblem),
     #[error("internal error")]
     Internal(#[source] BoxError),
 }
@@ -247,6 +264,50 @@ impl IntoResponse for WebError {
                         "/fitbit/connect",
                         "Connect Fitbit again",
                     ),
+                )
+            }
+            WebError::FormExpired => (
+                StatusCode::FORBIDDEN,
+                ErrorPage::new(
+                    "This form has expired",
+                    "The form was not sent from your current session (it may be from an old tab, \
+                     or from another site). Nothing was changed. Open your dashboard and try again.",
+                    "/dashboard",
+                    "Open your dashboard",
+                ),
+            ),
+            WebError::BadForm => (
+                StatusCode::BAD_REQUEST,
+                ErrorPage::new(
+                    "This form could not be read",
+                    "What was sent is not what the page's form sends. Nothing was changed. Open \
+                     your dashboard and try again.",
+                    "/dashboard",
+                    "Open your dashboard",
+                ),
+            ),
+            WebError::BadWebhook(problem) => {
+                tracing::warn!(?problem, "refused a deauthorisation webhook");
+                let (status, message) = match problem {
+                    WebhookProblem::BadSignature => (
+                        StatusCode::FORBIDDEN,
+                        "The webhook's signature does not match the project's webhook secret. \
+                         Nothing was changed.",
+                    ),
+                    WebhookProblem::Malformed => (
+                        StatusCode::BAD_REQUEST,
+                        "The webhook's body is not the JSON Open Humans sends \
+                         (project_member_id, erasure_requested, timestamp). Nothing was changed.",
+                    ),
+                    WebhookProblem::NotConfirmed => (
+                        StatusCode::FORBIDDEN,
+                        "Open Humans still lists this member as authorised, so the unsigned \
+                         webhook was not believed. Nothing was changed.",
+                    ),
+                };
+                (
+                    status,
+                    ErrorPage::new("Webhook refused", message, "/", "Start page"),
                 )
             }
             WebError::Internal(source) => {

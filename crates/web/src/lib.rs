@@ -12,7 +12,7 @@ use std::{future::Future, time::Duration};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, StatusCode, header},
-    routing::get,
+    routing::{get, post},
 };
 use tower_http::{
     limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
@@ -43,6 +43,11 @@ pub fn app(state: AppState) -> Router {
         .route("/openhumans/callback", get(routes::openhumans::callback))
         .route("/fitbit/connect", get(routes::fitbit::connect))
         .route("/fitbit/callback", get(routes::fitbit::callback))
+        .route(
+            "/fitbit/disconnect",
+            get(routes::disconnect::confirm).post(routes::disconnect::disconnect),
+        )
+        .route("/openhumans/deauth", post(routes::deauth::receive))
         .route("/dashboard", get(routes::dashboard::show));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::overriding(

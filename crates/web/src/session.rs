@@ -12,6 +12,7 @@ use axum_extra::extract::{
 use jiff::{SignedDuration, Timestamp};
 use open_humans::ProjectMemberId;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use crate::{error::WebError, state::AppState};
 
@@ -25,6 +26,8 @@ pub const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 struct SessionCookie {
     member: ProjectMemberId,
     signed_in_at: Timestamp,
+    /// Every form of the session carries it back; a cross-site form cannot know it.
+    csrf: String,
 }
 
 /// The signed-in member; handlers that take it are only reachable after Open Humans sign-in.
@@ -44,16 +47,39 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-pub fn signed_in_member(jar: &PrivateCookieJar) -> Option<ProjectMemberId> {
+fn session(jar: &PrivateCookieJar) -> Option<SessionCookie> {
     let cookie = jar.get(SESSION_COOKIE)?;
     let session: SessionCookie = serde_json::from_str(cookie.value()).ok()?;
-    (session.signed_in_at + SESSION_LIFETIME > Timestamp::now()).then_some(session.member)
+    (session.signed_in_at + SESSION_LIFETIME > Timestamp::now()).then_some(session)
+}
+
+pub fn signed_in_member(jar: &PrivateCookieJar) -> Option<ProjectMemberId> {
+    session(jar).map(|session| session.member)
+}
+
+/// The token the session's forms carry.
+pub fn csrf_token(jar: &PrivateCookieJar) -> Option<String> {
+    session(jar).map(|session| session.csrf)
+}
+
+/// A form is accepted only with the token of the session that shows it (compared in constant
+/// time).
+pub fn check_csrf(jar: &PrivateCookieJar, submitted: Option<&str>) -> Result<(), WebError> {
+    let expected = csrf_token(jar).ok_or(WebError::NotSignedIn)?;
+    let matches = submitted
+        .is_some_and(|submitted| bool::from(submitted.as_bytes().ct_eq(expected.as_bytes())));
+    if matches {
+        Ok(())
+    } else {
+        Err(WebError::FormExpired)
+    }
 }
 
 pub fn sign_in(jar: PrivateCookieJar, member: &ProjectMemberId, secure: bool) -> PrivateCookieJar {
     let session = SessionCookie {
         member: member.clone(),
         signed_in_at: Timestamp::now(),
+        csrf: oh_fitbit_core::random_token(),
     };
     let value = serde_json::to_string(&session).expect("a session always serialises");
     jar.add(cookie(SESSION_COOKIE, value, SESSION_LIFETIME, secure))

@@ -48,6 +48,7 @@ pub struct Inner {
     pub google_oauth: GoogleOAuth,
     pub google_client: ClientCredentials,
     pub health: HealthApi,
+    pub webhook_secret: Option<SecretString>,
 }
 
 /// What the state is built from.
@@ -80,6 +81,7 @@ impl AppState {
             queue: JobQueue::new(deps.redis.clone(), &deps.key_prefix),
             states: OAuthStates::new(deps.redis.clone(), &deps.key_prefix),
             health: clients::health_api(&deps.google, http),
+            webhook_secret: deps.open_humans.webhook_secret.clone(),
             public_url: deps.public_url,
             redis: deps.redis,
             members: deps.members,

@@ -7,6 +7,7 @@
 mod archive;
 mod chunks;
 mod context;
+mod erase;
 mod error;
 mod google;
 mod import;
@@ -32,7 +33,6 @@ pub use archive::{
     DAILY_FILE_NAME, DAILY_SCHEMA, DAILY_SCHEMA_VERSION, INTRADAY_SCHEMA, INTRADAY_SCHEMA_VERSION,
     intraday_file_name,
 };
-pub use chunks::member_prefix;
 pub use context::{Dependencies, WorkerContext};
 pub use error::SyncError;
 
@@ -133,6 +133,10 @@ impl Worker {
                 .load(member)
                 .await?
                 .ok_or(SyncError::MemberGone)?;
+            if member.google_tokens.is_none() {
+                // They disconnected Fitbit themselves meanwhile: nothing to reconnect.
+                return Ok(());
+            }
             let body = format!(
                 "Google no longer gives the Fitbit data source access to your Fitbit data: the \
                  access expired or was revoked. Your files on Open Humans are kept. To continue \

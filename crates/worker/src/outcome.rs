@@ -32,7 +32,8 @@ pub fn outcome(
         reason: reason.to_owned(),
     };
     match error {
-        SyncError::MemberGone => park("Your account has been removed from this service."),
+        // The member left while a run of theirs was under way: its writes find no record.
+        SyncError::MemberGone | SyncError::Core(Error::MemberNotFound(_)) => Outcome::Gone,
         SyncError::Core(Error::NotConnected(_)) => {
             park("Connect your Fitbit account to start the import.")
         }
@@ -187,6 +188,16 @@ mod tests {
                 panic!("{described} should park the job")
             };
             assert!(reason.contains(advice), "{described}: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_member_who_left_ends_the_job() {
+        for error in [
+            SyncError::MemberGone,
+            SyncError::Core(Error::MemberNotFound("12345678".into())),
+        ] {
+            assert!(matches!(failed(error, 0), Outcome::Gone));
         }
     }
 

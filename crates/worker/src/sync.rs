@@ -16,6 +16,7 @@ use crate::{
     archive::{self, DAILY_FILE_NAME, MemberFacts},
     chunks::Tier,
     context::WorkerContext,
+    erase,
     error::SyncError,
     google::GoogleSession,
     import::{Dialect, Import, Phase},
@@ -32,6 +33,7 @@ pub struct SyncSummary {
 }
 
 pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSummary, SyncError> {
+    erase::erase_if_requested(ctx, lease).await?;
     let mut member = ctx
         .members
         .load(&lease.member)

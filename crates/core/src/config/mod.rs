@@ -114,6 +114,10 @@ pub struct OpenHumansConfig {
     pub base_url: Url,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The project's deauthorisation webhook secret: webhooks must then carry its HMAC-SHA1
+    /// signature. Without it, a webhook is believed only once Open Humans refuses the member's
+    /// token (see the web crate's `deauth` route).
+    pub webhook_secret: Option<SecretString>,
 }
 
 impl OpenHumansConfig {
@@ -122,8 +126,24 @@ impl OpenHumansConfig {
             base_url: base_url(env, "OPEN_HUMANS_URL", "https://www.openhumans.org/")?,
             client_id: env.required("OPEN_HUMANS_CLIENT_ID")?,
             client_secret: env.secret("OPEN_HUMANS_CLIENT_SECRET")?,
+            webhook_secret: webhook_secret(env)?,
         })
     }
+}
+
+/// Open Humans accepts 16 to 64 ASCII characters as a webhook secret.
+fn webhook_secret(env: &Environment) -> Result<Option<SecretString>, ConfigError> {
+    const VARIABLE: &str = "OPEN_HUMANS_WEBHOOK_SECRET";
+    let Some(secret) = env.var(VARIABLE) else {
+        return Ok(None);
+    };
+    if !(16..=64).contains(&secret.len()) || !secret.is_ascii() {
+        return Err(ConfigError::new(
+            VARIABLE,
+            "must be the 16 to 64 ASCII characters set as the project's webhook secret",
+        ));
+    }
+    Ok(Some(SecretString::from(secret)))
 }
 
 #[derive(Clone, Debug)]
@@ -305,6 +325,30 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<HashMap<_, _>>(),
         )
+    }
+
+    #[test]
+    fn a_webhook_secret_is_optional_but_must_be_one_open_humans_accepts() {
+        let base = [
+            ("OPEN_HUMANS_CLIENT_ID", "id"),
+            ("OPEN_HUMANS_CLIENT_SECRET", "secret"),
+        ];
+        let with = |secret: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("OPEN_HUMANS_WEBHOOK_SECRET", secret));
+            OpenHumansConfig::from_env(&env(&pairs))
+        };
+        assert!(
+            OpenHumansConfig::from_env(&env(&base))
+                .unwrap()
+                .webhook_secret
+                .is_none()
+        );
+        assert!(with("0123456789abcdef").unwrap().webhook_secret.is_some());
+        for bad in ["too short", &"x".repeat(65), "sixteen chars ünïcode"] {
+            let error = with(bad).unwrap_err();
+            assert_eq!(error.variable, "OPEN_HUMANS_WEBHOOK_SECRET", "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub(crate) struct QueueKeys {
     pub scheduled: String,
     pub leases: String,
     pub dead: String,
+    /// Signals for idle workers (`work`, never a member id: a member who leaves leaves no
+    /// trace in it), capped at 100.
     pub wake: String,
     pub job_prefix: String,
 }

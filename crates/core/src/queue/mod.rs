@@ -82,6 +82,8 @@ pub enum Outcome {
     Retry { run_at: Timestamp, error: String },
     /// The member must act first (reconnect an account); nothing is scheduled.
     Parked { reason: String },
+    /// The member left: their job is deleted.
+    Gone,
 }
 
 /// What `complete` did.
@@ -93,6 +95,8 @@ pub enum Completed {
     /// Too many failed attempts: in the dead set for an operator.
     Dead,
     Parked,
+    /// The member left and the job was deleted.
+    Forgotten,
     /// The lease had been reaped and handed on: this run's result was discarded.
     Stale,
 }
@@ -244,6 +248,7 @@ impl JobQueue {
                 ("retry", millis(*run_at).to_string(), error.as_str())
             }
             Outcome::Parked { reason } => ("park", String::new(), reason.as_str()),
+            Outcome::Gone => ("gone", String::new(), ""),
         };
         let reply: String = self
             .scripts
@@ -268,6 +273,7 @@ impl JobQueue {
             "requeued" => Ok(Completed::Requeued),
             "dead" => Ok(Completed::Dead),
             "parked" => Ok(Completed::Parked),
+            "forgotten" => Ok(Completed::Forgotten),
             "stale" => Ok(Completed::Stale),
             other => Err(Error::UnexpectedReply(format!("complete: {other}"))),
         }

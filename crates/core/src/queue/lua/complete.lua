@@ -8,9 +8,11 @@
 --          else it is scheduled at run_at_ms (the caller's backoff)
 --   park   the member must act first (reconnect): no run is scheduled unless one was asked for
 --          during this run
+--   gone   the member left: the job is deleted ('forgotten'), unless a run was asked for
+--          during this one (they came back), which goes back to ready
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] leases zset
 -- KEYS[4] dead zset        KEYS[5] job hash of the member   KEYS[6] wake list
--- ARGV[1] member id        ARGV[2] fencing token    ARGV[3] outcome: ok|later|retry|park
+-- ARGV[1] member id        ARGV[2] fencing token    ARGV[3] outcome: ok|later|retry|park|gone
 -- ARGV[4] run_at_ms        ARGV[5] now_ms           ARGV[6] max_attempts
 -- ARGV[7] message for the member's status ('' for none)
 local member, token, outcome = ARGV[1], ARGV[2], ARGV[3]
@@ -32,7 +34,7 @@ end
 local function requeue()
   redis.call('RPUSH', KEYS[1], member)
   redis.call('HSET', job, 'state', 'ready', 'rerun', 0, 'run_at', now)
-  redis.call('LPUSH', KEYS[6], member)
+  redis.call('LPUSH', KEYS[6], 'work')
   redis.call('LTRIM', KEYS[6], 0, 99)
   return 'requeued'
 end
@@ -62,5 +64,9 @@ elseif outcome == 'park' then
   if rerun then return requeue() end
   redis.call('HSET', job, 'state', 'idle')
   return 'parked'
+elseif outcome == 'gone' then
+  if rerun then return requeue() end
+  redis.call('DEL', job)
+  return 'forgotten'
 end
 return redis.error_reply('unknown outcome ' .. outcome)

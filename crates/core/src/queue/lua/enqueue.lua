@@ -27,7 +27,7 @@ if run_at <= now then
   redis.call('ZREM', KEYS[2], member)
   redis.call('RPUSH', KEYS[1], member)
   redis.call('HSET', KEYS[5], 'state', 'ready', 'run_at', now)
-  redis.call('LPUSH', KEYS[6], member)
+  redis.call('LPUSH', KEYS[6], 'work')
   redis.call('LTRIM', KEYS[6], 0, 99)
   return 'queued'
 end

@@ -21,7 +21,7 @@ for _, member in ipairs(expired) do
   else
     redis.call('RPUSH', KEYS[1], member)
     redis.call('HSET', job, 'state', 'ready', 'run_at', now)
-    redis.call('LPUSH', KEYS[4], member)
+    redis.call('LPUSH', KEYS[4], 'work')
     redis.call('LTRIM', KEYS[4], 0, 99)
   end
 end

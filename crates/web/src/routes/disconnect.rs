@@ -1,0 +1,78 @@
+//! Disconnecting Fitbit: the Google grant is revoked and our tokens deleted at once; if the
+//! member asks, our files on Open Humans and our staged copies are deleted by their next job
+//! (under their lease, so an import still finishing cannot upload a file after the deletion).
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{State, rejection::FormRejection},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::PrivateCookieJar;
+use jiff::Timestamp;
+use oh_fitbit_core::{Provider, members::Erasure};
+use serde::Deserialize;
+
+use crate::{
+    error::WebError,
+    session::{self, SignedIn},
+    state::AppState,
+};
+
+#[derive(Template)]
+#[template(path = "disconnect.html")]
+struct DisconnectPage {
+    csrf: String,
+}
+
+pub async fn confirm(SignedIn(_): SignedIn, jar: PrivateCookieJar) -> Result<Response, WebError> {
+    let csrf = session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?;
+    let html = DisconnectPage { csrf }
+        .render()
+        .map_err(WebError::internal)?;
+    Ok(Html(html).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DisconnectForm {
+    csrf: Option<String>,
+    /// The checkbox: `yes` when ticked, absent otherwise.
+    delete_files: Option<String>,
+}
+
+pub async fn disconnect(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+    jar: PrivateCookieJar,
+    form: Result<Form<DisconnectForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.map_err(|_| WebError::BadForm)?;
+    session::check_csrf(&jar, form.csrf.as_deref())?;
+    let delete_files = match form.delete_files.as_deref() {
+        None => false,
+        Some("yes") => true,
+        Some(_) => return Err(WebError::BadForm),
+    };
+    let member = state
+        .members
+        .load(&id)
+        .await?
+        .ok_or(WebError::NotSignedIn)?;
+    state
+        .tokens
+        .revoke_google(&member)
+        .await
+        .map_err(|error| WebError::unavailable(Provider::Google, error))?;
+    state.members.disconnect_fitbit(&id).await?;
+    if delete_files {
+        state
+            .members
+            .request_erasure(&id, Erasure::AlsoOpenHumansFiles)
+            .await?;
+        state.queue.enqueue(&id, Timestamp::now()).await?;
+    } else {
+        state.queue.forget(&id).await?;
+    }
+    tracing::info!(member = %id, delete_files, "member disconnected Fitbit");
+    Ok(Redirect::to("/dashboard").into_response())
+}
