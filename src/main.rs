@@ -112,6 +112,7 @@ async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyh
         staging_dir,
         run_worker: true,
         worker: WorkerConfig::default(),
+        sign_webhooks: true,
     })
     .await?;
     println!();

@@ -37,6 +37,9 @@ pub struct StackOptions {
     /// Whether the worker loop runs by itself; tests may drive the worker step by step instead.
     pub run_worker: bool,
     pub worker: WorkerConfig,
+    /// Whether the Open Humans project signs its deauthorisation webhooks (a real project may
+    /// have no webhook secret).
+    pub sign_webhooks: bool,
 }
 
 pub struct LocalStack {
@@ -47,7 +50,7 @@ pub struct LocalStack {
     pub worker: Worker,
     pub redis: RedisConfig,
     /// Signs the Open Humans simulator's deauthorisation webhooks to the web process.
-    pub webhook_secret: SecretString,
+    pub webhook_secret: Option<SecretString>,
     /// What a worker process of its own needs to join this stack.
     worker_environment: Vec<(&'static str, SecretString)>,
     _private_redis: Option<LocalRedis>,
@@ -87,18 +90,18 @@ impl LocalStack {
         let google_config = GoogleSimConfig::local(public_url.join(GOOGLE_CALLBACK).as_str());
         let google_client = google_config.clients[0].clone();
         let google = GoogleSim::start(loopback, google_config, clock.clone()).await?;
-        let webhook_secret = oh_fitbit_core::random_token();
+        let webhook_secret = options.sign_webhooks.then(oh_fitbit_core::random_token);
         let mut open_humans_config =
             OpenHumansSimConfig::local(public_url.join(OPEN_HUMANS_CALLBACK).as_str());
         open_humans_config.project.deauth_webhook = Some(public_url.join(DEAUTH_WEBHOOK));
-        open_humans_config.project.webhook_secret = Some(webhook_secret.clone());
+        open_humans_config.project.webhook_secret = webhook_secret.clone();
         let project = open_humans_config.project.clone();
         let open_humans = OpenHumansSim::start(loopback, open_humans_config, clock).await?;
         let open_humans_settings = OpenHumansConfig {
             base_url: open_humans.base_url().clone(),
             client_id: project.client_id,
             client_secret: SecretString::from(project.client_secret),
-            webhook_secret: Some(SecretString::from(webhook_secret.clone())),
+            webhook_secret: webhook_secret.clone().map(SecretString::from),
         };
         let google_settings = GoogleConfig::simulated(
             google.base_url(),
@@ -172,7 +175,7 @@ impl LocalStack {
             members,
             worker,
             redis,
-            webhook_secret: SecretString::from(webhook_secret),
+            webhook_secret: webhook_secret.map(SecretString::from),
             worker_environment,
             _private_redis: private_redis,
             shutdown,

@@ -89,6 +89,7 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
         staging_dir: staging.path().join("web"),
         run_worker: false,
         worker: WorkerConfig::default(),
+        sign_webhooks: true,
     })
     .await?;
     let knobs = json!({"hr_interval_s": options.hr_interval_s, "quota_per_user_per_min": u32::MAX});

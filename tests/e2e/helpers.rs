@@ -40,6 +40,15 @@ pub async fn start(run_worker: bool) -> TestStack {
 pub const UNLIMITED_QUOTA: u32 = 1_000_000;
 
 pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
+    start_stack(run_worker, worker, true).await
+}
+
+/// A stack whose Open Humans project has no webhook secret.
+pub async fn start_without_webhook_secret() -> TestStack {
+    start_stack(false, WorkerConfig::default(), false).await
+}
+
+async fn start_stack(run_worker: bool, worker: WorkerConfig, sign_webhooks: bool) -> TestStack {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let staging = tempfile::tempdir().unwrap();
     let stack = LocalStack::start(StackOptions {
@@ -48,6 +57,7 @@ pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
         staging_dir: staging.path().to_owned(),
         run_worker,
         worker,
+        sign_webhooks,
     })
     .await
     .expect("the local stack starts (redis-server must be installed)");

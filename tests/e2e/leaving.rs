@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     MEMBER, TestStack, browser, connected_with, get_page, link_both_accounts, member_id, recent,
-    redis_snapshot, run_one_job, start,
+    redis_snapshot, run_one_job, start, start_without_webhook_secret,
 };
 
 fn revocations(stack: &TestStack) -> Vec<u16> {
@@ -27,8 +27,15 @@ fn revocations(stack: &TestStack) -> Vec<u16> {
 }
 
 fn sign(stack: &TestStack, body: &str) -> String {
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(stack.webhook_secret.expose_secret().as_bytes()).unwrap();
+    let mut mac = Hmac::<Sha1>::new_from_slice(
+        stack
+            .webhook_secret
+            .as_ref()
+            .unwrap()
+            .expose_secret()
+            .as_bytes(),
+    )
+    .unwrap();
     mac.update(body.as_bytes());
     format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -56,21 +63,7 @@ async fn leaving_on_open_humans_revokes_the_google_grant_and_erases_what_we_hold
     assert!(stack.staged_member_dir().is_dir(), "the import staged data");
     assert!(revocations(&stack).is_empty());
 
-    let left: Value = Client::new()
-        .post(
-            stack
-                .open_humans
-                .base_url()
-                .join(&format!("__admin/members/{MEMBER}/leave"))
-                .unwrap(),
-        )
-        .json(&json!({"erasure_requested": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let left = leave_on_open_humans(&stack).await;
     let attempts = left["webhook"].as_array().unwrap();
     assert_eq!(attempts.len(), 1, "accepted the first time: {left}");
     assert_eq!(attempts[0]["status"], 200, "{left}");
@@ -182,6 +175,48 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
         StatusCode::OK
     );
     assert_eq!(revocations(&stack), [200]);
+    stack.stack.stop().await;
+}
+
+async fn leave_on_open_humans(stack: &TestStack) -> Value {
+    Client::new()
+        .post(
+            stack
+                .open_humans
+                .base_url()
+                .join(&format!("__admin/members/{MEMBER}/leave"))
+                .unwrap(),
+        )
+        .json(&json!({"erasure_requested": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Without a webhook secret anybody could post a member id: the claim is believed only once
+/// Open Humans refuses the member's token.
+#[tokio::test]
+async fn an_unsigned_webhook_is_believed_only_when_open_humans_refuses_the_member() {
+    let stack = start_without_webhook_secret().await;
+    link_both_accounts(&stack, &browser()).await;
+    let before = redis_snapshot(&stack).await;
+    let forged = format!(r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true}}"#);
+    assert_eq!(
+        post_webhook(&stack, &forged, None).await,
+        StatusCode::FORBIDDEN,
+        "the member is still authorised on Open Humans"
+    );
+    assert_eq!(redis_snapshot(&stack).await, before, "nothing changed");
+    assert!(revocations(&stack).is_empty());
+
+    let left = leave_on_open_humans(&stack).await;
+    assert_eq!(left["webhook"][0]["signature"], Value::Null, "{left}");
+    assert_eq!(left["webhook"][0]["status"], 200, "{left}");
+    assert_eq!(revocations(&stack), [200]);
+    assert!(stack.members.load(&member_id()).await.unwrap().is_none());
     stack.stack.stop().await;
 }
 
