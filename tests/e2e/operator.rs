@@ -178,7 +178,9 @@ async fn refresh_tokens_refreshes_what_is_due_and_deauth_drops_refused_grants() 
     assert!(report.contains("Fitbit link dropped"), "{report}");
     assert!(!ctx.members.has_fitbit(&member_id()).await.unwrap());
 
-    let Staging::LocalDirectory(root) = &ctx.staging;
+    let Staging::LocalDirectory(root) = &ctx.staging else {
+        panic!("the local stack stages in a directory");
+    };
     let staged = root.join("members").join(MEMBER);
     assert!(staged.is_dir(), "the import staged data");
     admin(
