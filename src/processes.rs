@@ -100,7 +100,7 @@ pub async fn worker_context_from_env(
         members: shared.members,
         queue: JobQueue::new(shared.connection.clone(), &shared.redis.key_prefix),
         locks: Locks::new(shared.connection, &shared.redis.key_prefix),
-        staging: Staging::local_directory(staging.dir),
+        staging: Staging::from_config(&staging),
         public_url,
         open_humans: shared.open_humans,
         google: shared.google,

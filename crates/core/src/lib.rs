@@ -35,6 +35,15 @@ pub enum Error {
     InvalidStagingKey(String),
     #[error("staging store I/O failed")]
     Staging(#[source] std::io::Error),
+    #[error("staging store: S3 {operation} of {key:?} in bucket {bucket:?} failed")]
+    StagingS3 {
+        operation: &'static str,
+        bucket: String,
+        key: String,
+        transient: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("the lock {0:?} stayed taken; another process is still working on it")]
     LockTimeout(String),
     #[error("a background task failed: {0}")]
@@ -57,7 +66,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Redis(_) | Self::Staging(_) | Self::LockTimeout(_) | Self::Task(_) => true,
-            Self::TokenRefresh { transient, .. } => *transient,
+            Self::TokenRefresh { transient, .. } | Self::StagingS3 { transient, .. } => *transient,
             _ => false,
         }
     }

@@ -10,7 +10,7 @@ pub use env::{ConfigError, Environment};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::crypto::TokenCipher;
+use crate::{crypto::TokenCipher, staging::StagingKey};
 
 /// The public address of the web process, from which every callback URL is derived.
 #[derive(Clone, Debug)]
@@ -18,14 +18,7 @@ pub struct PublicUrl(Url);
 
 impl PublicUrl {
     pub fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
-        let mut url = Url::parse(text)
-            .map_err(|error| ConfigError::new(variable, format!("is not a URL ({error})")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(ConfigError::new(
-                variable,
-                "must be an http(s) URL with a host",
-            ));
-        }
+        let mut url = http_url(variable, text)?;
         if url.query().is_some() || url.fragment().is_some() {
             return Err(ConfigError::new(
                 variable,
@@ -231,20 +224,79 @@ impl HttpConfig {
     }
 }
 
+/// Where the staging store lives: S3 when `STAGING_S3_BUCKET` is set, else a local directory.
 #[derive(Clone, Debug)]
-pub struct StagingConfig {
-    pub dir: PathBuf,
+pub enum StagingConfig {
+    LocalDirectory(PathBuf),
+    S3(S3Config),
+}
+
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub bucket: String,
+    /// An S3-compatible server instead of AWS.
+    pub endpoint: Option<Url>,
+    pub region: String,
+    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`; most
+    /// S3-compatible servers (and any endpoint that is an IP address) need it.
+    pub path_style: bool,
+    /// Empty, or ends with `/`; prepended to every key so the bucket can be shared.
+    pub key_prefix: String,
+    pub access_key_id: SecretString,
+    pub secret_access_key: SecretString,
 }
 
 impl StagingConfig {
     pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
-        Ok(Self {
-            dir: env
-                .var("STAGING_DIR")
-                .unwrap_or_else(|| "staging".to_owned())
-                .into(),
+        Ok(match env.var("STAGING_S3_BUCKET") {
+            Some(bucket) => Self::S3(S3Config::from_env(env, bucket)?),
+            None => Self::LocalDirectory(
+                env.var("STAGING_DIR")
+                    .unwrap_or_else(|| "staging".to_owned())
+                    .into(),
+            ),
         })
     }
+}
+
+impl S3Config {
+    fn from_env(env: &Environment, bucket: String) -> Result<Self, ConfigError> {
+        let endpoint = env
+            .var("STAGING_S3_ENDPOINT")
+            .map(|text| http_url("STAGING_S3_ENDPOINT", &text))
+            .transpose()?;
+        let path_style = match env.var("STAGING_S3_PATH_STYLE") {
+            Some(_) => env.flag("STAGING_S3_PATH_STYLE")?,
+            None => endpoint.is_some(),
+        };
+        Ok(Self {
+            bucket,
+            endpoint,
+            region: env
+                .var("STAGING_S3_REGION")
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            path_style,
+            key_prefix: s3_key_prefix(env)?,
+            access_key_id: env.secret("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: env.secret("AWS_SECRET_ACCESS_KEY")?,
+        })
+    }
+}
+
+/// `STAGING_S3_PREFIX` with any surrounding slashes dropped and one trailing slash added, held to
+/// the staging key rules so that prefixed keys stay well-formed.
+fn s3_key_prefix(env: &Environment) -> Result<String, ConfigError> {
+    let Some(text) = env.var("STAGING_S3_PREFIX") else {
+        return Ok(String::new());
+    };
+    let prefix = text.trim().trim_matches('/');
+    StagingKey::parse(prefix).map_err(|_| {
+        ConfigError::new(
+            "STAGING_S3_PREFIX",
+            "must be segments of letters, digits, '.', '_' or '-' separated by '/'",
+        )
+    })?;
+    Ok(format!("{prefix}/"))
 }
 
 #[derive(Clone, Debug)]
@@ -299,7 +351,22 @@ impl Default for WorkerConfig {
 
 fn url_var(env: &Environment, variable: &'static str, default: &str) -> Result<Url, ConfigError> {
     let text = env.var(variable).unwrap_or_else(|| default.to_owned());
-    Url::parse(&text).map_err(|error| ConfigError::new(variable, format!("is not a URL ({error})")))
+    parse_url(variable, &text)
+}
+
+fn parse_url(variable: &'static str, text: &str) -> Result<Url, ConfigError> {
+    Url::parse(text).map_err(|error| ConfigError::new(variable, format!("is not a URL ({error})")))
+}
+
+fn http_url(variable: &'static str, text: &str) -> Result<Url, ConfigError> {
+    let url = parse_url(variable, text)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::new(
+            variable,
+            "must be an http(s) URL with a host",
+        ));
+    }
+    Ok(url)
 }
 
 /// A URL that other paths are joined onto, so it must end with a slash.
@@ -314,7 +381,7 @@ fn base_url(env: &Environment, variable: &'static str, default: &str) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::{collections::HashMap, path::Path};
 
     use super::*;
 
@@ -414,5 +481,82 @@ mod tests {
             config.health_api_url.as_str(),
             "https://health.googleapis.com/"
         );
+    }
+
+    const S3_BASE: [(&str, &str); 3] = [
+        ("STAGING_S3_BUCKET", "staging"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+    ];
+
+    fn s3_config(extra: &[(&str, &str)]) -> Result<S3Config, ConfigError> {
+        let mut pairs = S3_BASE.to_vec();
+        pairs.extend_from_slice(extra);
+        match StagingConfig::from_env(&env(&pairs))? {
+            StagingConfig::S3(config) => Ok(config),
+            StagingConfig::LocalDirectory(dir) => panic!("expected S3, got the directory {dir:?}"),
+        }
+    }
+
+    #[test]
+    fn staging_is_a_local_directory_unless_a_bucket_is_set() {
+        let config = StagingConfig::from_env(&env(&[("STAGING_DIR", "/data/staging")])).unwrap();
+        assert!(
+            matches!(config, StagingConfig::LocalDirectory(dir) if dir == Path::new("/data/staging"))
+        );
+    }
+
+    #[test]
+    fn s3_staging_defaults_to_aws_virtual_hosts_and_no_prefix() {
+        let config = s3_config(&[]).unwrap();
+        assert_eq!(config.bucket, "staging");
+        assert_eq!(config.region, "us-east-1");
+        assert!(config.endpoint.is_none());
+        assert!(!config.path_style);
+        assert_eq!(config.key_prefix, "");
+        assert_eq!(config.secret_access_key.expose_secret(), "wJalrXUtnFEMI");
+    }
+
+    #[test]
+    fn an_s3_endpoint_implies_path_style_unless_told_otherwise() {
+        let config = s3_config(&[
+            ("STAGING_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("STAGING_S3_REGION", "eu-west-1"),
+            ("STAGING_S3_PREFIX", "/oh-fitbit/staging/"),
+        ])
+        .unwrap();
+        assert!(config.path_style);
+        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.key_prefix, "oh-fitbit/staging/");
+        let config = s3_config(&[
+            ("STAGING_S3_ENDPOINT", "https://s3.example.org"),
+            ("STAGING_S3_PATH_STYLE", "false"),
+        ])
+        .unwrap();
+        assert!(!config.path_style);
+    }
+
+    #[test]
+    fn s3_staging_errors_name_the_variable() {
+        for missing in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let pairs: Vec<_> = S3_BASE
+                .into_iter()
+                .filter(|(name, _)| *name != missing)
+                .collect();
+            let error = StagingConfig::from_env(&env(&pairs)).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{missing}: is required but not set")
+            );
+        }
+        for (variable, value) in [
+            ("STAGING_S3_ENDPOINT", "127.0.0.1:9000"),
+            ("STAGING_S3_ENDPOINT", "ftp://s3.example.org"),
+            ("STAGING_S3_PATH_STYLE", "sometimes"),
+            ("STAGING_S3_PREFIX", "a/../b"),
+        ] {
+            let error = s3_config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value:?}");
+        }
     }
 }

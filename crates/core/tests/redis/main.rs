@@ -1,10 +1,13 @@
-//! The Redis-backed parts of the core crate against a real `redis-server`, a fresh one per test
-//! (started by the test itself; never a server someone left running).
+//! The core crate's stores against real servers started by the tests themselves (never a server
+//! someone left running): the Redis-backed parts against a fresh `redis-server` per test, and the
+//! staging store against `moto_server`, an S3 imitation.
 
 mod locks;
 mod members;
+mod moto;
 mod oauth_state;
 mod queue;
+mod staging_s3;
 
 use oh_fitbit_core::{
     config::RedisConfig,
