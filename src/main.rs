@@ -113,6 +113,7 @@ async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyh
         run_worker: true,
         worker: WorkerConfig::default(),
         sign_webhooks: true,
+        more_open_humans_users: Vec::new(),
     })
     .await?;
     println!();

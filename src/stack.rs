@@ -19,7 +19,7 @@ use oh_fitbit_core::{
 use oh_fitbit_sim::{
     SimClock,
     google::{GoogleSim, GoogleSimConfig},
-    openhumans::{OpenHumansSim, OpenHumansSimConfig},
+    openhumans::{OpenHumansSim, OpenHumansSimConfig, SimUser},
 };
 use oh_fitbit_web::AppState;
 use oh_fitbit_worker::{Worker, WorkerContext};
@@ -40,6 +40,9 @@ pub struct StackOptions {
     /// Whether the Open Humans project signs its deauthorisation webhooks (a real project may
     /// have no webhook secret).
     pub sign_webhooks: bool,
+    /// Open Humans accounts besides the simulator's default member, who can sign in by naming
+    /// themselves (`sim_user`) on the authorize page.
+    pub more_open_humans_users: Vec<SimUser>,
 }
 
 pub struct LocalStack {
@@ -95,6 +98,9 @@ impl LocalStack {
             OpenHumansSimConfig::local(public_url.join(OPEN_HUMANS_CALLBACK).as_str());
         open_humans_config.project.deauth_webhook = Some(public_url.join(DEAUTH_WEBHOOK));
         open_humans_config.project.webhook_secret = webhook_secret.clone();
+        open_humans_config
+            .users
+            .extend(options.more_open_humans_users);
         let project = open_humans_config.project.clone();
         let open_humans = OpenHumansSim::start(loopback, open_humans_config, clock).await?;
         let open_humans_settings = OpenHumansConfig {

@@ -90,6 +90,7 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
         run_worker: false,
         worker: WorkerConfig::default(),
         sign_webhooks: true,
+        more_open_humans_users: Vec::new(),
     })
     .await?;
     let knobs = json!({"hr_interval_s": options.hr_interval_s, "quota_per_user_per_min": u32::MAX});

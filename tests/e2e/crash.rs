@@ -6,7 +6,6 @@
 use std::{
     collections::BTreeMap,
     path::Path,
-    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -14,9 +13,9 @@ use md5::{Digest, Md5};
 use oh_fitbit_core::{members::ImportPreferences, queue::JobStatus};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::helpers::{MEMBER, TestStack, connected_with, job_status, linked_with};
+use crate::helpers::{MEMBER, TestStack, connected_with, job_status, linked_with, spawn_process};
 
 const KILLS: usize = 20;
 /// A worker lives this long at most before it is killed, so kills land all through the import.
@@ -37,19 +36,7 @@ impl Moments {
 }
 
 fn spawn_worker(stack: &TestStack, staging: &Path) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oh-fitbit"));
-    command
-        .arg("worker")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("STAGING_DIR", staging)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .kill_on_drop(true);
-    for (name, value) in stack.worker_environment() {
-        command.env(name, value.expose_secret());
-    }
-    command.spawn().expect("the worker process starts")
+    spawn_process(stack, staging, &["worker"])
 }
 
 /// Polls the member's job until `done` holds.

@@ -7,11 +7,63 @@ use std::{
 use jiff::{Timestamp, ToSpan, civil::Date};
 use oh_fitbit::stack::{LocalStack, StackOptions};
 use oh_fitbit_core::{config::WorkerConfig, members::ImportPreferences, queue::Completed};
+use oh_fitbit_sim::openhumans::SimUser;
 use reqwest::{Client, StatusCode, redirect::Policy};
 use serde_json::Value;
+use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
 pub const MEMBER: &str = "12345678";
+
+/// One of the members [`start_with_members`] adds: their Open Humans account and the Google
+/// account they connect.
+pub struct NumberedMember {
+    pub open_humans: SimUser,
+    pub google_account: String,
+}
+
+impl NumberedMember {
+    pub fn new(number: usize) -> Self {
+        Self {
+            open_humans: SimUser {
+                username: format!("member-{number}"),
+                project_member_id: format!("{}", 30_000_000 + number),
+            },
+            google_account: format!("member-{number}@example.com"),
+        }
+    }
+
+    pub fn id(&self) -> open_humans::ProjectMemberId {
+        self.open_humans.project_member_id.parse().unwrap()
+    }
+
+    /// Signs in with Open Humans and connects Fitbit through our pages, as this member.
+    pub async fn link(&self, stack: &LocalStack) {
+        let mut browser = ManualBrowser::default();
+        for (start, who) in [
+            (
+                "openhumans/login",
+                ("sim_user", self.open_humans.username.as_str()),
+            ),
+            (
+                "fitbit/connect",
+                ("login_hint", self.google_account.as_str()),
+            ),
+        ] {
+            let callback = browser
+                .begin_flow_as(stack.url(start).as_str(), Some(who))
+                .await;
+            let back = browser.get(&callback).await;
+            assert_eq!(
+                (back.status, back.location.as_deref()),
+                (StatusCode::SEE_OTHER, Some("/dashboard")),
+                "{start} as {}: {}",
+                self.open_humans.username,
+                back.body
+            );
+        }
+    }
+}
 
 pub struct TestStack {
     pub stack: LocalStack,
@@ -19,9 +71,14 @@ pub struct TestStack {
 }
 
 impl TestStack {
+    /// Where the stack's worker stages members' data.
+    pub fn staging_dir(&self) -> &std::path::Path {
+        self.staging.path()
+    }
+
     /// Where the worker stages the test member's data.
     pub fn staged_member_dir(&self) -> std::path::PathBuf {
-        self.staging.path().join("members").join(MEMBER)
+        self.staging_dir().join("members").join(MEMBER)
     }
 }
 
@@ -40,15 +97,30 @@ pub async fn start(run_worker: bool) -> TestStack {
 pub const UNLIMITED_QUOTA: u32 = 1_000_000;
 
 pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
-    start_stack(run_worker, worker, true).await
+    start_stack(run_worker, worker, true, Vec::new()).await
 }
 
 /// A stack whose Open Humans project has no webhook secret.
 pub async fn start_without_webhook_secret() -> TestStack {
-    start_stack(false, WorkerConfig::default(), false).await
+    start_stack(false, WorkerConfig::default(), false, Vec::new()).await
 }
 
-async fn start_stack(run_worker: bool, worker: WorkerConfig, sign_webhooks: bool) -> TestStack {
+/// A stack without a worker running, whose Open Humans simulator also has the accounts of
+/// `members` (they still have to link).
+pub async fn start_with_members(members: &[NumberedMember]) -> TestStack {
+    let users = members
+        .iter()
+        .map(|member| member.open_humans.clone())
+        .collect();
+    start_stack(false, WorkerConfig::default(), true, users).await
+}
+
+async fn start_stack(
+    run_worker: bool,
+    worker: WorkerConfig,
+    sign_webhooks: bool,
+    more_open_humans_users: Vec<SimUser>,
+) -> TestStack {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let staging = tempfile::tempdir().unwrap();
     let stack = LocalStack::start(StackOptions {
@@ -58,6 +130,7 @@ async fn start_stack(run_worker: bool, worker: WorkerConfig, sign_webhooks: bool
         run_worker,
         worker,
         sign_webhooks,
+        more_open_humans_users,
     })
     .await
     .expect("the local stack starts (redis-server must be installed)");
@@ -70,6 +143,25 @@ async fn start_stack(run_worker: bool, worker: WorkerConfig, sign_webhooks: bool
     )
     .await;
     TestStack { stack, staging }
+}
+
+/// `oh-fitbit <args>` as a process of its own (as Heroku runs the worker, or an operator a
+/// command) joined to `stack`, staging in `staging`; it logs only errors, to stderr.
+pub fn spawn_process(stack: &LocalStack, staging: &std::path::Path, args: &[&str]) -> Child {
+    use secrecy::ExposeSecret;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_oh-fitbit"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("STAGING_DIR", staging)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (name, value) in stack.worker_environment() {
+        command.env(name, value.expose_secret());
+    }
+    command.spawn().expect("our binary starts")
 }
 
 /// A browser: keeps cookies and follows redirects.
@@ -238,9 +330,20 @@ impl ManualBrowser {
     /// Starts an OAuth flow at `start` and follows it through the provider's automatic consent,
     /// stopping at our callback: returns the callback URL the provider redirected to.
     pub async fn begin_flow(&mut self, start: &str) -> String {
+        self.begin_flow_as(start, None).await
+    }
+
+    /// [`Self::begin_flow`], signing in to the provider as the account `who` names: a
+    /// parameter added to the provider's authorize URL (`sim_user` for Open Humans,
+    /// `login_hint` for Google).
+    pub async fn begin_flow_as(&mut self, start: &str, who: Option<(&str, &str)>) -> String {
         let started = self.get(start).await;
         assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
-        let consent = self.get(&started.location.unwrap()).await;
+        let mut authorize = started.location.unwrap();
+        if let Some((name, value)) = who {
+            authorize = with_param(&authorize, name, Some(value));
+        }
+        let consent = self.get(&authorize).await;
         assert!(
             consent.status.is_redirection(),
             "consent: {} {}",

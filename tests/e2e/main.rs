@@ -9,6 +9,7 @@ mod helpers;
 mod import;
 mod journey;
 mod leaving;
+mod many_members;
 mod operator;
 mod scenarios;
 mod worker_failures;

@@ -13,13 +13,16 @@ pub const GOOGLE_CALLBACK: &str = "fitbit/callback";
 /// webhook URL"), relative to the public URL.
 pub const DEAUTH_WEBHOOK: &str = "openhumans/deauth";
 
+/// The longest any OAuth or API request of [`http_client`] takes, answer included.
+pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// OAuth and API calls never follow redirects (a redirect to another host would carry the token
 /// along) and never wait forever.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(HTTP_TIMEOUT)
         .user_agent(concat!("oh-fitbit/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the TLS backend initialises")

@@ -22,9 +22,12 @@ use crate::{
 
 /// Refresh this long before expiry, so a token never expires in the middle of a request.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
-/// Longer than any refresh takes; a holder that died releases the lock after this.
-const LOCK_LIFETIME: Duration = Duration::from_secs(30);
-const LOCK_WAIT: Duration = Duration::from_secs(35);
+/// Longer than any refresh can take (one token request, bounded by the HTTP client's timeout,
+/// and two Redis calls), so the lock never lapses while its holder is still refreshing: a
+/// second refresh would spend Open Humans' rotated refresh token twice and lose the member.
+/// A holder that died releases the lock after this.
+const LOCK_LIFETIME: Duration = Duration::from_secs(crate::clients::HTTP_TIMEOUT.as_secs() + 30);
+const LOCK_WAIT: Duration = Duration::from_secs(LOCK_LIFETIME.as_secs() + 5);
 
 #[derive(Clone)]
 pub struct TokenKeeper {

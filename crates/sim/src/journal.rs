@@ -29,6 +29,22 @@ pub struct JournalEntry {
     /// lower-cased; `authorization` is reduced to a fingerprint of the token.
     pub headers: Vec<(String, String)>,
     pub status: u16,
+    /// The account the request acted for, when the simulator could tell: the Google user of
+    /// the token or code, the Open Humans project member id.
+    pub principal: Option<String>,
+}
+
+/// Marks a response with the account its request acted for; [`record`] copies it into the
+/// journal entry.
+#[derive(Clone, Debug)]
+pub struct Principal(pub String);
+
+/// Attributes `response` to `principal` (see [`Principal`]).
+pub fn attribute(mut response: Response, principal: &str) -> Response {
+    response
+        .extensions_mut()
+        .insert(Principal(principal.to_owned()));
+    response
 }
 
 #[derive(Clone, Debug, Default)]
@@ -43,6 +59,15 @@ impl Journal {
 
     pub fn clear(&self) {
         self.lock().clear();
+    }
+
+    /// Entries of requests made for `principal`.
+    pub fn of(&self, principal: &str) -> Vec<JournalEntry> {
+        self.lock()
+            .iter()
+            .filter(|e| e.principal.as_deref() == Some(principal))
+            .cloned()
+            .collect()
     }
 
     /// Entries whose method matches and whose path starts with `path_prefix`.
@@ -136,6 +161,10 @@ pub async fn record(
         query,
         headers,
         status: response.status().as_u16(),
+        principal: response
+            .extensions()
+            .get::<Principal>()
+            .map(|principal| principal.0.clone()),
     });
     response
 }

@@ -5,8 +5,8 @@
 //!   overlaid with the given fields); clears codes, tokens, grants, quota, journal and faults.
 //! * `GET /__admin/knobs`, `POST /__admin/knobs` `{…}`: read, or change the given fields.
 //! * `POST /__admin/tokens/expire` `{"access"?: true, "refresh"?: false}`: expire live tokens now.
-//! * `POST /__admin/grants/revoke` `{"client_id"?: "…"}`: the persona removes the app(s) at
-//!   myaccount.google.com.
+//! * `POST /__admin/grants/revoke` `{"client_id"?: "…", "account"?: "…"}`: accounts (all, or
+//!   the one named) remove the app (all, or the one named) at myaccount.google.com.
 //! * `POST /__admin/authorize`: the consent request's parameters as JSON; answers with the
 //!   code instead of a browser redirect.
 
@@ -137,6 +137,7 @@ async fn expire_tokens(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Respo
 #[serde(default, deny_unknown_fields)]
 struct RevokeRequest {
     client_id: Option<String>,
+    account: Option<String>,
 }
 
 async fn revoke_grants(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
@@ -144,15 +145,11 @@ async fn revoke_grants(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Respo
         Ok(request) => request,
         Err(error) => return bad_request(error),
     };
-    let mut state = shared.lock();
-    let revoked = match request.client_id {
-        Some(client_id) => {
-            let had_grant = state.oauth.granted(&client_id).is_some();
-            state.oauth.revoke_grant(&client_id);
-            usize::from(had_grant)
-        }
-        None => state.oauth.revoke_all_grants(),
-    };
+    let named =
+        |wanted: &Option<String>, actual: &String| wanted.as_ref().is_none_or(|w| w == actual);
+    let revoked = shared.lock().oauth.revoke_grants(|grantee| {
+        named(&request.client_id, &grantee.client_id) && named(&request.account, &grantee.user)
+    });
     answer(StatusCode::OK, json!({ "revoked": revoked }))
 }
 

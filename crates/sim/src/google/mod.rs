@@ -27,8 +27,11 @@
 //!   `/v1/userinfo`, `/tokeninfo`; no `id_token` is issued for `openid`; the `fields` parameter
 //!   is accepted but the full response is returned; there is no per-project quota, only the
 //!   per-user one.
+//! * Many accounts can sign in, each with its own grants, tokens, quota and identity, all
+//!   wearing the persona's tracker (`accounts`); `login_hint` picks one.
 //! * Tokens and codes are deterministic per simulator instance rather than random.
 
+mod accounts;
 mod admin;
 mod api;
 mod civil;
@@ -50,6 +53,7 @@ use jiff::civil::Date;
 use serde_json::Value;
 use url::Url;
 
+pub use accounts::PERSONA_ACCOUNT;
 pub use knobs::{
     Consent, DailyFilterPrefix, EmptyWindows, FinalPageToken, Knobs, PersonaState, RollupEnd,
     SleepFilter,

@@ -9,8 +9,11 @@ use std::{
 use jiff::Timestamp;
 
 use super::{
-    GoogleSimConfig, RegisteredClient, api::paging::PageTokens, knobs::Knobs,
-    oauth::store::OAuthStore, persona::Persona,
+    GoogleSimConfig, RegisteredClient,
+    api::paging::PageTokens,
+    knobs::Knobs,
+    oauth::store::{Grantee, OAuthStore},
+    persona::Persona,
 };
 use crate::admin::Instruments;
 
@@ -28,9 +31,9 @@ pub(crate) struct SimState {
     pub persona: Persona,
     pub page_tokens: PageTokens,
     pub oauth: OAuthStore,
-    /// Per-client (per user: the persona is the only one) fixed one-minute windows:
-    /// (window number, requests admitted in it).
-    pub quota: HashMap<String, (i64, u32)>,
+    /// Per account and client, fixed one-minute windows: (window number, requests admitted
+    /// in it).
+    pub quota: HashMap<Grantee, (i64, u32)>,
 }
 
 impl SimState {

@@ -19,6 +19,7 @@ use super::{
     body::Fields,
     state::{Inner, SimState},
 };
+use crate::journal::attribute;
 
 /// django-oauth-toolkit's default `ACCESS_TOKEN_EXPIRE_SECONDS`.
 pub(super) const ACCESS_TOKEN_SECONDS: i64 = 36_000;
@@ -79,7 +80,10 @@ async fn token(State(state): State<Arc<SimState>>, headers: HeaderMap, body: Byt
     };
     drop(inner);
     match result {
-        Ok(body) => no_store((StatusCode::OK, axum::Json(body)).into_response()),
+        Ok((member_id, body)) => attribute(
+            no_store((StatusCode::OK, axum::Json(body)).into_response()),
+            &member_id,
+        ),
         Err(mut error) => {
             if error.code == "invalid_grant" {
                 error.status = invalid_grant_status;
@@ -94,7 +98,7 @@ fn exchange_code(
     inner: &mut Inner,
     headers: &HeaderMap,
     fields: &Fields,
-) -> Result<TokenBody, OAuthError> {
+) -> Result<(String, TokenBody), OAuthError> {
     let Some(code) = fields.text("code") else {
         return Err(OAuthError::bad_request(
             "invalid_request",
@@ -123,7 +127,10 @@ fn exchange_code(
     inner.grants.remove(code);
     let (access_token, refresh_token) =
         inner.issue_tokens(&state.rng, &grant.project_member_id, now);
-    Ok(token_body(access_token, refresh_token))
+    Ok((
+        grant.project_member_id,
+        token_body(access_token, refresh_token),
+    ))
 }
 
 /// Rotation: the old refresh token is revoked and its access token deleted (§2.4).
@@ -132,7 +139,7 @@ fn refresh(
     inner: &mut Inner,
     headers: &HeaderMap,
     fields: &Fields,
-) -> Result<TokenBody, OAuthError> {
+) -> Result<(String, TokenBody), OAuthError> {
     let Some(presented) = fields.text("refresh_token") else {
         return Err(OAuthError::bad_request(
             "invalid_request",
@@ -149,7 +156,7 @@ fn refresh(
     let (member_id, old_access) = (old.project_member_id.clone(), old.access_token.clone());
     inner.access_tokens.remove(&old_access);
     let (access_token, refresh_token) = inner.issue_tokens(&state.rng, &member_id, state.now());
-    Ok(token_body(access_token, refresh_token))
+    Ok((member_id, token_body(access_token, refresh_token)))
 }
 
 fn token_body(access_token: String, refresh_token: String) -> TokenBody {

@@ -33,6 +33,7 @@ use super::{
     responses::{GoogleError, not_found_html},
     state::Shared,
 };
+use crate::journal::attribute;
 
 /// Larger request bodies are refused before parsing.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -175,7 +176,13 @@ pub(crate) async fn dispatch(
     let query = params::Query::parse(parts.uri.query());
     let context = match pipeline::admit(&shared, &route, &parts.headers, &query) {
         Ok(context) => context,
-        Err(error) => return error.into_response(),
+        Err(refused) => {
+            let response = refused.error.into_response();
+            return match refused.account {
+                Some(account) => attribute(response, &account),
+                None => response,
+            };
+        }
     };
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
@@ -187,7 +194,9 @@ pub(crate) async fn dispatch(
             .into_response();
         }
     };
-    handle(&context, &route, &query, &body).unwrap_or_else(IntoResponse::into_response)
+    let response =
+        handle(&context, &route, &query, &body).unwrap_or_else(IntoResponse::into_response);
+    attribute(response, &context.account)
 }
 
 /// Step 7 (validation) and the handler, after authentication, account state, quota and scope.
@@ -197,7 +206,7 @@ fn handle(
     query: &params::Query,
     body: &[u8],
 ) -> Result<Response, GoogleError> {
-    if route.user != "me" && route.user != context.persona.health_user_id() {
+    if route.user != "me" && route.user != context.identity.health_user_id {
         return Err(GoogleError::not_found());
     }
     let user = route.user.as_str();
@@ -242,7 +251,11 @@ pub(crate) mod test_support {
     use super::{paging::PageTokens, pipeline::Context};
     use crate::{
         clock::SimClock,
-        google::{knobs::Knobs, persona::Persona},
+        google::{
+            accounts::{Identity, PERSONA_ACCOUNT},
+            knobs::Knobs,
+            persona::Persona,
+        },
     };
 
     pub(crate) const NOW: &str = "2026-11-21T12:00:00Z";
@@ -251,8 +264,11 @@ pub(crate) mod test_support {
         let clock = SimClock::starting_at(NOW.parse().unwrap());
         clock.freeze(true);
         let knobs = Knobs::default().merged(&knobs).unwrap();
+        let persona = Persona::new(42, clock).with_generation(knobs.generation());
         Context {
-            persona: Persona::new(42, clock).with_generation(knobs.generation()),
+            account: PERSONA_ACCOUNT.to_owned(),
+            identity: Identity::of(&persona, PERSONA_ACCOUNT),
+            persona,
             knobs,
             page_tokens: PageTokens::new(42),
             scopes: Vec::new(),

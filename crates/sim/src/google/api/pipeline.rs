@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, header};
 
 use super::{Operation, Route, catalogue, params::Query};
 use crate::google::{
+    accounts::Identity,
     api::paging::PageTokens,
     knobs::{Knobs, PersonaState},
     persona::Persona,
@@ -16,6 +17,9 @@ use crate::google::{
 /// What a handler needs once a request is admitted; owned, so the lock is released.
 #[derive(Debug)]
 pub(crate) struct Context {
+    /// The signed-in account of the caller's token.
+    pub account: String,
+    pub identity: Identity,
     pub persona: Persona,
     pub knobs: Knobs,
     pub page_tokens: PageTokens,
@@ -60,13 +64,29 @@ fn project_number(client_id: &str) -> &str {
     }
 }
 
+/// A request the pipeline answered with an error, and the account it was for once its token
+/// was known.
+pub(crate) struct Refused {
+    pub error: GoogleError,
+    pub account: Option<String>,
+}
+
+impl From<GoogleError> for Refused {
+    fn from(error: GoogleError) -> Self {
+        Self {
+            error,
+            account: None,
+        }
+    }
+}
+
 /// Admits a routed request or answers it with the first failing step's error.
 pub(crate) fn admit(
     shared: &Shared,
     route: &Route,
     headers: &HeaderMap,
     query: &Query,
-) -> Result<Context, GoogleError> {
+) -> Result<Context, Refused> {
     let now = shared.now();
     let mut state = shared.lock();
     let method = route.operation.grpc_method();
@@ -76,33 +96,38 @@ pub(crate) fn admit(
             GoogleError::api_key_rejected(method)
         } else {
             GoogleError::credentials_missing(method)
-        });
+        }
+        .into());
     };
     let Some(access) = state.oauth.access_token(token, now) else {
-        return Err(GoogleError::invalid_credentials());
+        return Err(GoogleError::invalid_credentials().into());
     };
-    let (client_id, granted) = (access.client_id.clone(), access.scopes.clone());
+    let (grantee, granted) = (access.grantee.clone(), access.scopes.clone());
+    let refused = |error: GoogleError| Refused {
+        error,
+        account: Some(grantee.user.clone()),
+    };
 
     match state.knobs.persona_state {
         PersonaState::Linked => {}
-        PersonaState::NotLinked => return Err(GoogleError::account_not_linked()),
-        PersonaState::NoProfile => return Err(GoogleError::no_profile()),
-        PersonaState::LegacyFitbitLogin => return Err(GoogleError::legacy_login()),
+        PersonaState::NotLinked => return Err(refused(GoogleError::account_not_linked())),
+        PersonaState::NoProfile => return Err(refused(GoogleError::no_profile())),
+        PersonaState::LegacyFitbitLogin => return Err(refused(GoogleError::legacy_login())),
     }
 
     let limit = state.knobs.quota_per_user_per_min;
     let retry_after = state.knobs.retry_after;
     let window = now.as_second().div_euclid(60);
-    let used = state.quota.entry(client_id.clone()).or_insert((window, 0));
+    let used = state.quota.entry(grantee.clone()).or_insert((window, 0));
     if used.0 != window {
         *used = (window, 0);
     }
     if used.1 >= limit {
-        return Err(GoogleError::quota_exceeded(
-            project_number(&client_id),
+        return Err(refused(GoogleError::quota_exceeded(
+            project_number(&grantee.client_id),
             limit,
             retry_after,
-        ));
+        )));
     }
     used.1 += 1;
 
@@ -132,10 +157,12 @@ pub(crate) fn admit(
     };
     if !allowed {
         let wanted = required.map_or_else(scopes::any_read_scope, Category::read_scope);
-        return Err(GoogleError::scope_insufficient(method, &wanted));
+        return Err(refused(GoogleError::scope_insufficient(method, &wanted)));
     }
 
     Ok(Context {
+        identity: Identity::of(&state.persona, &grantee.user),
+        account: grantee.user,
         persona: state
             .persona
             .clone()

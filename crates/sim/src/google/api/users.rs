@@ -24,13 +24,12 @@ const SYNC_PERIOD_S: i64 = 15 * 60;
 
 /// `users.getIdentity`.
 pub(crate) fn identity(context: &Context) -> Response {
-    let persona = &context.persona;
     responses::json(
         StatusCode::OK,
         &json!({
             "name": "users/me/identity",
-            "healthUserId": persona.health_user_id(),
-            "legacyUserId": persona.legacy_user_id(),
+            "healthUserId": context.identity.health_user_id,
+            "legacyUserId": context.identity.legacy_user_id,
         }),
     )
 }

@@ -14,8 +14,12 @@ use axum::{
 use serde::Deserialize;
 use url::Url;
 
-use super::{field, form_fields, is_pkce_string, store::ChallengeMethod};
+use super::{
+    field, form_fields, is_pkce_string,
+    store::{ChallengeMethod, Grantee},
+};
 use crate::google::{
+    accounts::PERSONA_ACCOUNT,
     knobs::Consent,
     responses::oauth_error_page,
     scopes,
@@ -37,6 +41,8 @@ pub(crate) struct ConsentRequest {
     pub access_type: Option<String>,
     pub prompt: Option<String>,
     pub include_granted_scopes: Option<String>,
+    /// The account that signs in (Google preselects it); the persona's own without one.
+    pub login_hint: Option<String>,
 }
 
 impl ConsentRequest {
@@ -54,6 +60,7 @@ impl ConsentRequest {
             access_type: get("access_type"),
             prompt: get("prompt"),
             include_granted_scopes: get("include_granted_scopes"),
+            login_hint: get("login_hint"),
         }
     }
 }
@@ -254,20 +261,26 @@ pub(crate) fn consent(shared: &Shared, request: &ConsentRequest) -> Outcome {
     if state.knobs.consent == Consent::Deny {
         return redirect(location, state_param, &[("error", "access_denied")]);
     }
+    let account = request
+        .login_hint
+        .as_deref()
+        .filter(|hint| !hint.is_empty())
+        .unwrap_or(PERSONA_ACCOUNT);
+    let grantee = Grantee::new(account, client_id);
     let granted = granted_scopes(
         &state,
-        client_id,
+        &grantee,
         &parameters.scopes,
         request.include_granted_scopes.as_deref() == Some("true"),
     );
     // Google returns a refresh token for an offline grant the first time, and again only when
     // the consent screen was forced.
-    let first_grant = state.oauth.granted(client_id).is_none();
+    let first_grant = state.oauth.granted(&grantee).is_none();
     let issue_refresh_token =
         parameters.offline && (first_grant || parameters.prompts.contains(&"consent"));
     let scope = granted.join(" ");
     let code = state.oauth.issue_code(
-        client_id,
+        &grantee,
         redirect_uri,
         parameters.challenge,
         granted,
@@ -291,7 +304,7 @@ pub(crate) fn consent(shared: &Shared, request: &ConsentRequest) -> Outcome {
 /// with `include_granted_scopes=true`.
 fn granted_scopes(
     state: &SimState,
-    client_id: &str,
+    grantee: &Grantee,
     requested: &[&str],
     include_granted: bool,
 ) -> Vec<String> {
@@ -310,7 +323,7 @@ fn granted_scopes(
         })
         .map(|scope| (*scope).to_owned())
         .collect();
-    if include_granted && let Some(earlier) = state.oauth.granted(client_id) {
+    if include_granted && let Some(earlier) = state.oauth.granted(grantee) {
         granted.extend(earlier.iter().cloned());
     }
     let mut seen = std::collections::HashSet::new();
@@ -363,6 +376,7 @@ mod tests {
             access_type: Some("offline".to_owned()),
             prompt: None,
             include_granted_scopes: None,
+            login_hint: None,
         }
     }
 
@@ -448,6 +462,25 @@ mod tests {
         online.access_type = None;
         online.prompt = Some("consent".to_owned());
         assert!(!issued(&shared, &consent(&shared, &online)).issue_refresh_token);
+    }
+
+    #[test]
+    fn each_hinted_account_gets_a_grant_of_its_own() {
+        let shared = shared();
+        let persona = consent(&shared, &request(&shared));
+        assert_eq!(issued(&shared, &persona).grantee.user, PERSONA_ACCOUNT);
+        shared
+            .lock()
+            .oauth
+            .redeem_code(&param(&persona, "code").unwrap());
+        let mut hinted = request(&shared);
+        hinted.login_hint = Some("member-2@example.com".to_owned());
+        let code = issued(&shared, &consent(&shared, &hinted));
+        assert_eq!(code.grantee.user, "member-2@example.com");
+        assert!(
+            code.issue_refresh_token,
+            "another account's first grant comes with a refresh token"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::{
 };
 
 use super::{field, form_fields, oauth_error};
-use crate::google::state::Shared;
+use crate::{google::state::Shared, journal::attribute};
 
 pub(crate) async fn revoke(
     State(shared): State<Arc<Shared>>,
@@ -29,10 +29,10 @@ pub(crate) async fn revoke(
     };
     let now = shared.now();
     let mut state = shared.lock();
-    match state.oauth.client_of(token, now) {
-        Some(client_id) => {
-            state.oauth.revoke_grant(&client_id);
-            StatusCode::OK.into_response()
+    match state.oauth.grantee_of(token, now) {
+        Some(grantee) => {
+            state.oauth.revoke_grants(|revoked| *revoked == grantee);
+            attribute(StatusCode::OK.into_response(), &grantee.user)
         }
         None => oauth_error(
             StatusCode::BAD_REQUEST,

@@ -1,6 +1,6 @@
 //! Authorization codes, grants and tokens of the simulated Google OAuth server.
 //!
-//! The persona is the only user, so a grant is identified by its OAuth client. Tokens and codes
+//! A grant belongs to a [`Grantee`]: a Google account and an OAuth client. Tokens and codes
 //! are deterministic (an HMAC of a counter under a seed-derived key, reference §8.1); the
 //! counter survives resets, so a token from before a reset never becomes valid again.
 
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 const CODE_TTL: SignedDuration = SignedDuration::from_secs(600);
 /// Google keeps at most this many refresh tokens per account and client; issuing one more
 /// silently invalidates the oldest.
-const REFRESH_TOKENS_PER_CLIENT: usize = 100;
+const REFRESH_TOKENS_PER_GRANTEE: usize = 100;
 /// A refresh token unused for six months expires.
 const REFRESH_IDLE_LIMIT: SignedDuration = SignedDuration::from_hours(24 * 182);
 /// How long a rotated-out refresh token keeps working.
@@ -28,10 +28,27 @@ pub(crate) enum ChallengeMethod {
     Plain,
 }
 
+/// Whose grant: an account (the sign-in's `login_hint`) and an OAuth client. Google keeps
+/// grants, the refresh-token cap and the per-user quota for each such pair.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Grantee {
+    pub user: String,
+    pub client_id: String,
+}
+
+impl Grantee {
+    pub(crate) fn new(user: &str, client_id: &str) -> Self {
+        Self {
+            user: user.to_owned(),
+            client_id: client_id.to_owned(),
+        }
+    }
+}
+
 /// What an authorization code was issued for.
 #[derive(Clone, Debug)]
 pub(crate) struct AuthCode {
-    pub client_id: String,
+    pub grantee: Grantee,
     pub redirect_uri: String,
     pub challenge: Option<(String, ChallengeMethod)>,
     pub scopes: Vec<String>,
@@ -43,14 +60,14 @@ pub(crate) struct AuthCode {
 
 #[derive(Clone, Debug)]
 pub(crate) struct AccessToken {
-    pub client_id: String,
+    pub grantee: Grantee,
     pub scopes: Vec<String>,
     pub expires_at: Timestamp,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct RefreshToken {
-    pub client_id: String,
+    pub grantee: Grantee,
     pub scopes: Vec<String>,
     /// Hard expiry (Testing clients: 7 days after the grant; rotation grace).
     pub expires_at: Option<Timestamp>,
@@ -72,8 +89,8 @@ pub(crate) struct OAuthStore {
     codes: HashMap<String, AuthCode>,
     access: HashMap<String, AccessToken>,
     refresh: HashMap<String, RefreshToken>,
-    /// Scopes granted per client (the persona's grants).
-    grants: HashMap<String, Vec<String>>,
+    /// Scopes granted.
+    grants: HashMap<Grantee, Vec<String>>,
 }
 
 impl OAuthStore {
@@ -114,14 +131,14 @@ impl OAuthStore {
         format!("{prefix}{}", URL_SAFE_NO_PAD.encode(&tag[..24]))
     }
 
-    /// The scopes the persona already granted to `client_id`, if it has a grant.
-    pub(crate) fn granted(&self, client_id: &str) -> Option<&[String]> {
-        self.grants.get(client_id).map(Vec::as_slice)
+    /// The scopes already granted, if there is a grant.
+    pub(crate) fn granted(&self, grantee: &Grantee) -> Option<&[String]> {
+        self.grants.get(grantee).map(Vec::as_slice)
     }
 
     pub(crate) fn issue_code(
         &mut self,
-        client_id: &str,
+        grantee: &Grantee,
         redirect_uri: &str,
         challenge: Option<(String, ChallengeMethod)>,
         scopes: Vec<String>,
@@ -132,7 +149,7 @@ impl OAuthStore {
         self.codes.insert(
             code.clone(),
             AuthCode {
-                client_id: client_id.to_owned(),
+                grantee: grantee.clone(),
                 redirect_uri: redirect_uri.to_owned(),
                 challenge,
                 scopes,
@@ -147,20 +164,20 @@ impl OAuthStore {
     pub(crate) fn code(&self, code: &str, client_id: &str, now: Timestamp) -> Option<&AuthCode> {
         self.codes
             .get(code)
-            .filter(|issued| issued.client_id == client_id && now < issued.expires_at)
+            .filter(|issued| issued.grantee.client_id == client_id && now < issued.expires_at)
     }
 
     /// Consumes a code after a successful exchange and records the grant.
     pub(crate) fn redeem_code(&mut self, code: &str) -> Option<AuthCode> {
         let issued = self.codes.remove(code)?;
         self.grants
-            .insert(issued.client_id.clone(), issued.scopes.clone());
+            .insert(issued.grantee.clone(), issued.scopes.clone());
         Some(issued)
     }
 
     pub(crate) fn issue_access_token(
         &mut self,
-        client_id: &str,
+        grantee: &Grantee,
         scopes: Vec<String>,
         ttl: SignedDuration,
         now: Timestamp,
@@ -169,7 +186,7 @@ impl OAuthStore {
         self.access.insert(
             token.clone(),
             AccessToken {
-                client_id: client_id.to_owned(),
+                grantee: grantee.clone(),
                 scopes,
                 expires_at: now + ttl,
             },
@@ -179,7 +196,7 @@ impl OAuthStore {
 
     pub(crate) fn issue_refresh_token(
         &mut self,
-        client_id: &str,
+        grantee: &Grantee,
         scopes: Vec<String>,
         expires_at: Option<Timestamp>,
         now: Timestamp,
@@ -189,22 +206,22 @@ impl OAuthStore {
         self.refresh.insert(
             token.clone(),
             RefreshToken {
-                client_id: client_id.to_owned(),
+                grantee: grantee.clone(),
                 scopes,
                 expires_at,
                 last_used: now,
                 issued,
             },
         );
-        let mut of_client: Vec<(u64, String)> = self
+        let mut of_grantee: Vec<(u64, String)> = self
             .refresh
             .iter()
-            .filter(|(_, refresh)| refresh.client_id == client_id)
+            .filter(|(_, refresh)| refresh.grantee == *grantee)
             .map(|(token, refresh)| (refresh.issued, token.clone()))
             .collect();
-        if of_client.len() > REFRESH_TOKENS_PER_CLIENT {
-            of_client.sort_unstable();
-            for (_, oldest) in &of_client[..of_client.len() - REFRESH_TOKENS_PER_CLIENT] {
+        if of_grantee.len() > REFRESH_TOKENS_PER_GRANTEE {
+            of_grantee.sort_unstable();
+            for (_, oldest) in &of_grantee[..of_grantee.len() - REFRESH_TOKENS_PER_GRANTEE] {
                 self.refresh.remove(oldest);
             }
         }
@@ -228,7 +245,7 @@ impl OAuthStore {
         let refresh = self
             .refresh
             .get_mut(token)
-            .filter(|refresh| refresh.client_id == client_id && refresh.is_valid(now))?;
+            .filter(|refresh| refresh.grantee.client_id == client_id && refresh.is_valid(now))?;
         refresh.last_used = now;
         Some(refresh.clone())
     }
@@ -241,32 +258,26 @@ impl OAuthStore {
         }
     }
 
-    /// The client whose grant a live access or refresh token belongs to.
-    pub(crate) fn client_of(&self, token: &str, now: Timestamp) -> Option<String> {
+    /// Whose grant a live access or refresh token belongs to.
+    pub(crate) fn grantee_of(&self, token: &str, now: Timestamp) -> Option<Grantee> {
         if let Some(access) = self.access_token(token, now) {
-            return Some(access.client_id.clone());
+            return Some(access.grantee.clone());
         }
         self.refresh
             .get(token)
             .filter(|refresh| refresh.is_valid(now))
-            .map(|refresh| refresh.client_id.clone())
+            .map(|refresh| refresh.grantee.clone())
     }
 
-    /// Revokes the whole grant of a client: every code, access and refresh token.
-    pub(crate) fn revoke_grant(&mut self, client_id: &str) {
-        self.codes.retain(|_, code| code.client_id != client_id);
-        self.access
-            .retain(|_, access| access.client_id != client_id);
-        self.refresh
-            .retain(|_, refresh| refresh.client_id != client_id);
-        self.grants.remove(client_id);
-    }
-
-    /// Revokes every grant (the persona removes all apps at myaccount.google.com).
-    pub(crate) fn revoke_all_grants(&mut self) -> usize {
-        let grants = self.grants.len();
-        self.clear();
-        grants
+    /// Revokes the grants for which `revoked` holds: every code, access and refresh token of
+    /// them (an account removing apps at myaccount.google.com). Returns how many grants ended.
+    pub(crate) fn revoke_grants(&mut self, revoked: impl Fn(&Grantee) -> bool) -> usize {
+        self.codes.retain(|_, code| !revoked(&code.grantee));
+        self.access.retain(|_, access| !revoked(&access.grantee));
+        self.refresh.retain(|_, refresh| !revoked(&refresh.grantee));
+        let before = self.grants.len();
+        self.grants.retain(|grantee, _| !revoked(grantee));
+        before - self.grants.len()
     }
 
     /// Makes the chosen kinds of tokens expire now. Returns how many were live.
@@ -300,6 +311,10 @@ impl OAuthStore {
 mod tests {
     use super::*;
 
+    fn grantee(client_id: &str) -> Grantee {
+        Grantee::new("persona", client_id)
+    }
+
     fn now() -> Timestamp {
         "2026-11-21T12:00:00Z".parse().unwrap()
     }
@@ -307,13 +322,23 @@ mod tests {
     #[test]
     fn tokens_are_distinct_deterministic_and_expire() {
         let mut store = OAuthStore::new(42);
-        let a = store.issue_access_token("c", vec![], SignedDuration::from_secs(3599), now());
-        let b = store.issue_access_token("c", vec![], SignedDuration::from_secs(3599), now());
+        let a = store.issue_access_token(
+            &grantee("c"),
+            vec![],
+            SignedDuration::from_secs(3599),
+            now(),
+        );
+        let b = store.issue_access_token(
+            &grantee("c"),
+            vec![],
+            SignedDuration::from_secs(3599),
+            now(),
+        );
         assert_ne!(a, b);
         assert!(a.starts_with("ya29.sim-"));
         let mut again = OAuthStore::new(42);
         assert_eq!(
-            again.issue_access_token("c", vec![], SignedDuration::from_secs(1), now()),
+            again.issue_access_token(&grantee("c"), vec![], SignedDuration::from_secs(1), now()),
             a
         );
         assert!(
@@ -331,19 +356,19 @@ mod tests {
     #[test]
     fn the_oldest_refresh_tokens_are_evicted_past_the_cap() {
         let mut store = OAuthStore::new(1);
-        let first = store.issue_refresh_token("c", vec![], None, now());
-        for _ in 0..REFRESH_TOKENS_PER_CLIENT {
-            store.issue_refresh_token("c", vec![], None, now());
+        let first = store.issue_refresh_token(&grantee("c"), vec![], None, now());
+        for _ in 0..REFRESH_TOKENS_PER_GRANTEE {
+            store.issue_refresh_token(&grantee("c"), vec![], None, now());
         }
         assert!(store.use_refresh_token(&first, "c", now()).is_none());
-        assert_eq!(store.refresh.len(), REFRESH_TOKENS_PER_CLIENT);
+        assert_eq!(store.refresh.len(), REFRESH_TOKENS_PER_GRANTEE);
     }
 
     #[test]
     fn refresh_tokens_die_when_idle_expired_or_rotated() {
         let mut store = OAuthStore::new(1);
         let token = store.issue_refresh_token(
-            "c",
+            &grantee("c"),
             vec![],
             Some(now() + SignedDuration::from_hours(24 * 7)),
             now(),
@@ -359,13 +384,13 @@ mod tests {
                 .use_refresh_token(&token, "c", now() + SignedDuration::from_hours(24 * 7))
                 .is_none()
         );
-        let idle = store.issue_refresh_token("c", vec![], None, now());
+        let idle = store.issue_refresh_token(&grantee("c"), vec![], None, now());
         assert!(
             store
                 .use_refresh_token(&idle, "c", now() + REFRESH_IDLE_LIMIT)
                 .is_none()
         );
-        let rotated = store.issue_refresh_token("c", vec![], None, now());
+        let rotated = store.issue_refresh_token(&grantee("c"), vec![], None, now());
         store.retire_refresh_token(&rotated, now());
         assert!(
             store
@@ -382,20 +407,36 @@ mod tests {
     #[test]
     fn revoking_a_grant_ends_all_its_tokens() {
         let mut store = OAuthStore::new(1);
-        let code = store.issue_code("c", "https://x/cb", None, vec!["s".into()], true, now());
+        let code = store.issue_code(
+            &grantee("c"),
+            "https://x/cb",
+            None,
+            vec!["s".into()],
+            true,
+            now(),
+        );
         assert!(store.code(&code, "other", now()).is_none());
         assert!(store.code(&code, "c", now() + CODE_TTL).is_none());
         store.redeem_code(&code).unwrap();
         assert!(store.redeem_code(&code).is_none(), "codes are single use");
-        assert_eq!(store.granted("c"), Some(&["s".to_owned()][..]));
-        let access = store.issue_access_token("c", vec![], SignedDuration::from_secs(10), now());
-        let refresh = store.issue_refresh_token("c", vec![], None, now());
-        let kept = store.issue_access_token("d", vec![], SignedDuration::from_secs(10), now());
-        assert_eq!(store.client_of(&refresh, now()).as_deref(), Some("c"));
-        store.revoke_grant("c");
+        assert_eq!(store.granted(&grantee("c")), Some(&["s".to_owned()][..]));
+        let access =
+            store.issue_access_token(&grantee("c"), vec![], SignedDuration::from_secs(10), now());
+        let refresh = store.issue_refresh_token(&grantee("c"), vec![], None, now());
+        let kept =
+            store.issue_access_token(&grantee("d"), vec![], SignedDuration::from_secs(10), now());
+        let other_user = store.issue_access_token(
+            &Grantee::new("someone-else", "c"),
+            vec![],
+            SignedDuration::from_secs(10),
+            now(),
+        );
+        assert_eq!(store.grantee_of(&refresh, now()), Some(grantee("c")));
+        assert_eq!(store.revoke_grants(|revoked| *revoked == grantee("c")), 1);
         assert!(store.access_token(&access, now()).is_none());
-        assert!(store.client_of(&refresh, now()).is_none());
+        assert!(store.grantee_of(&refresh, now()).is_none());
         assert!(store.access_token(&kept, now()).is_some());
-        assert!(store.granted("c").is_none());
+        assert!(store.access_token(&other_user, now()).is_some());
+        assert!(store.granted(&grantee("c")).is_none());
     }
 }

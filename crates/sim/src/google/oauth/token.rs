@@ -17,10 +17,16 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{field, form_fields, is_pkce_string, oauth_error, oauth_json, store::ChallengeMethod};
-use crate::google::{
-    PublishingStatus, RegisteredClient,
-    state::{Shared, SimState},
+use super::{
+    field, form_fields, is_pkce_string, oauth_error, oauth_json,
+    store::{ChallengeMethod, Grantee},
+};
+use crate::{
+    google::{
+        PublishingStatus, RegisteredClient,
+        state::{Shared, SimState},
+    },
+    journal::attribute,
 };
 
 /// Lifetime of refresh tokens of clients in "Testing" publishing status.
@@ -98,6 +104,7 @@ fn required<'a>(fields: &'a [(String, String)], name: &str) -> Result<&'a str, R
 
 /// What a grant yields besides the access token.
 struct Granted {
+    grantee: Grantee,
     scopes: Vec<String>,
     refresh_token: Option<String>,
     /// When the refresh token the client should keep expires (Testing clients).
@@ -113,7 +120,7 @@ pub(crate) async fn token(
     let now = shared.now();
     let mut state = shared.lock();
     match grant(&mut state, &headers, &fields, now) {
-        Ok(body) => oauth_json(StatusCode::OK, &body),
+        Ok((grantee, body)) => attribute(oauth_json(StatusCode::OK, &body), &grantee.user),
         Err(refusal) => oauth_error(refusal.status, refusal.error, &refusal.description),
     }
 }
@@ -123,7 +130,7 @@ fn grant(
     headers: &HeaderMap,
     fields: &[(String, String)],
     now: Timestamp,
-) -> Result<Value, Refusal> {
+) -> Result<(Grantee, Value), Refusal> {
     let grant_type = required(fields, "grant_type")?;
     let client = authenticate(state, headers, fields)?;
     let granted = match grant_type {
@@ -141,7 +148,7 @@ fn grant(
     let access_token =
         state
             .oauth
-            .issue_access_token(&client.client_id, granted.scopes.clone(), ttl, now);
+            .issue_access_token(&granted.grantee, granted.scopes.clone(), ttl, now);
     let mut body = json!({
         "access_token": access_token,
         "expires_in": ttl.as_secs(),
@@ -154,7 +161,7 @@ fn grant(
     if let Some(at) = granted.refresh_expires_at {
         body["refresh_token_expires_in"] = json!(at.duration_since(now).as_secs().max(0));
     }
-    Ok(body)
+    Ok((granted.grantee, body))
 }
 
 /// The registered client the request authenticates as.
@@ -227,6 +234,7 @@ fn exchange_code(
         .ok_or_else(|| Refusal::invalid_grant("Bad Request"))?;
     if !issued.issue_refresh_token {
         return Ok(Granted {
+            grantee: issued.grantee,
             scopes: issued.scopes,
             refresh_token: None,
             refresh_expires_at: None,
@@ -237,8 +245,9 @@ fn exchange_code(
     let refresh_token =
         state
             .oauth
-            .issue_refresh_token(&client.client_id, issued.scopes.clone(), expires_at, now);
+            .issue_refresh_token(&issued.grantee, issued.scopes.clone(), expires_at, now);
     Ok(Granted {
+        grantee: issued.grantee,
         scopes: issued.scopes,
         refresh_token: Some(refresh_token),
         refresh_expires_at: expires_at,
@@ -260,7 +269,7 @@ fn refresh(
         .ok_or_else(|| Refusal::invalid_grant("Token has been expired or revoked."))?;
     let rotated = state.knobs.rotate_refresh_tokens.then(|| {
         let rotated = state.oauth.issue_refresh_token(
-            &client.client_id,
+            &refresh.grantee,
             refresh.scopes.clone(),
             refresh.expires_at,
             now,
@@ -272,6 +281,7 @@ fn refresh(
     // one.
     let testing = client.publishing_status == PublishingStatus::Testing;
     Ok(Granted {
+        grantee: refresh.grantee,
         scopes: refresh.scopes,
         refresh_token: rotated,
         refresh_expires_at: refresh.expires_at.filter(|_| testing),
