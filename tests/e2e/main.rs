@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_callbacks;
+mod browser;
 mod crash;
 mod dev_stack;
 mod helpers;

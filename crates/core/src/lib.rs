@@ -11,6 +11,7 @@ pub mod local_redis;
 pub mod locks;
 pub mod members;
 pub mod oauth_state;
+pub mod progress;
 pub mod queue;
 pub mod redis_conn;
 pub mod staging;

@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 
 use google_health::Scope;
-use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use jiff::Timestamp;
 use oh_fitbit_core::{
     members::{IntradayResolution, SyncRecord},
+    progress::{history_start, member_time_zone},
     queue::Lease,
 };
 use serde_json::{Value, json};
@@ -22,9 +23,6 @@ use crate::{
     import::{Dialect, Import, Phase},
     publish::{self, FileDescription, Published},
 };
-
-/// Fitbit sold its first tracker in 2009: no member's history starts earlier.
-const HISTORY_FLOOR: Date = jiff::civil::date(2009, 1, 1);
 
 #[derive(Debug)]
 pub struct SyncSummary {
@@ -47,10 +45,9 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         ))?;
     let zone = member_time_zone(account.time_zone.as_deref());
     let today = Timestamp::now().to_zoned(zone).date();
-    let first = [account.membership_start, member.preferences.earliest_date]
-        .into_iter()
-        .flatten()
-        .fold(HISTORY_FLOOR, Date::max);
+    let first = history_start(&member).ok_or(oh_fitbit_core::Error::NotConnected(
+        oh_fitbit_core::Provider::Google,
+    ))?;
     let granted: Vec<Scope> = account
         .granted_scopes
         .iter()
@@ -231,17 +228,4 @@ async fn account_facts(
         facts["paired_devices"] = Value::Array(devices);
     }
     Ok(facts)
-}
-
-/// The member's zone from their Google Health settings; UTC when they have none or an unknown
-/// one, which shifts day boundaries by their offset but loses nothing.
-fn member_time_zone(name: Option<&str>) -> TimeZone {
-    match name.map(TimeZone::get) {
-        Some(Ok(zone)) => zone,
-        Some(Err(error)) => {
-            tracing::warn!(zone = name, %error, "unknown time zone, using UTC");
-            TimeZone::UTC
-        }
-        None => TimeZone::UTC,
-    }
 }

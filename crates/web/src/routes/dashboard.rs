@@ -6,8 +6,13 @@ use axum::{
     extract::State,
     response::{Html, IntoResponse, Response},
 };
-use jiff::Timestamp;
-use oh_fitbit_core::{error_chain, members::Member, queue::JobStatus};
+use jiff::{SignedDuration, Timestamp};
+use oh_fitbit_core::{
+    error_chain,
+    members::Member,
+    progress::{CategoryProgress, ImportProgress, import_progress},
+    queue::JobStatus,
+};
 
 use crate::{error::WebError, session::SignedIn, state::AppState};
 
@@ -30,7 +35,45 @@ pub struct DashboardPage {
     pub sync_message: Option<String>,
     pub last_success: Option<String>,
     pub history: Option<String>,
+    pub progress: Option<ProgressView>,
     pub files: Result<Vec<FileRow>, String>,
+}
+
+/// The history import's progress bars and a sentence about what is left.
+pub struct ProgressView {
+    pub categories: Vec<CategoryProgress>,
+    pub summary: String,
+}
+
+impl ProgressView {
+    fn of(progress: ImportProgress) -> Self {
+        let summary = match progress.time_left {
+            _ if progress.is_complete() => {
+                "Complete: every day of your history is imported.".to_owned()
+            }
+            Some(left) => format!(
+                "{} left at the pace so far (Google limits how fast data can be read).",
+                about(left)
+            ),
+            None => "Working out how long the rest takes.".to_owned(),
+        };
+        Self {
+            categories: progress.categories,
+            summary,
+        }
+    }
+}
+
+/// A duration as a person would round it: "About 40 minutes", "About 3 hours", "About 2 days".
+fn about(duration: SignedDuration) -> String {
+    let minutes = (duration.as_secs() + 59) / 60;
+    let (count, unit) = match minutes {
+        ..=1 => return "About a minute".to_owned(),
+        2..=90 => (minutes, "minutes"),
+        91..=2160 => ((minutes + 30) / 60, "hours"),
+        _ => ((minutes + 720) / 1440, "days"),
+    };
+    format!("About {count} {unit}")
 }
 
 pub async fn show(
@@ -59,6 +102,7 @@ pub async fn show(
             (Some(first), Some(last)) => Some(format!("from {first} to {last}")),
             _ => None,
         },
+        progress: import_progress(&member, Timestamp::now()).map(ProgressView::of),
         files,
     };
     let html = page.render().map_err(WebError::internal)?;
@@ -134,4 +178,18 @@ fn describe_job(member: &Member, job: &JobStatus) -> String {
 
 fn human_time(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_rounded_as_people_say_them() {
+        let minutes = |m: i64| about(SignedDuration::from_mins(m));
+        assert_eq!(minutes(0), "About a minute");
+        assert_eq!(minutes(40), "About 40 minutes");
+        assert_eq!(minutes(200), "About 3 hours");
+        assert_eq!(minutes(3 * 1440), "About 3 days");
+    }
 }
