@@ -114,6 +114,8 @@ async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyh
         worker: WorkerConfig::default(),
         sign_webhooks: true,
         more_open_humans_users: Vec::new(),
+        intraday_requires_own_client: true,
+        oauth_requests_per_minute: 30,
     })
     .await?;
     println!();

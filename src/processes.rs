@@ -56,6 +56,7 @@ pub async fn web() -> anyhow::Result<()> {
     let state = AppState::new(oh_fitbit_web::Dependencies {
         public_url: http.public_url.clone(),
         session_key: http.session_key.clone(),
+        oauth_requests_per_minute: http.oauth_requests_per_minute,
         redis: shared.connection,
         key_prefix: shared.redis.key_prefix,
         members: shared.members,

@@ -43,6 +43,11 @@ pub struct StackOptions {
     /// Open Humans accounts besides the simulator's default member, who can sign in by naming
     /// themselves (`sim_user`) on the authorize page.
     pub more_open_humans_users: Vec<SimUser>,
+    /// `INTRADAY_REQUIRES_OWN_CLIENT`: true in production and in `dev`; tests of the import
+    /// itself turn it off to read intraday data through the simulator's one client.
+    pub intraday_requires_own_client: bool,
+    /// `OAUTH_RATE_LIMIT_PER_MINUTE` of the web process.
+    pub oauth_requests_per_minute: u32,
 }
 
 pub struct LocalStack {
@@ -109,11 +114,14 @@ impl LocalStack {
             client_secret: SecretString::from(project.client_secret),
             webhook_secret: webhook_secret.clone().map(SecretString::from),
         };
-        let google_settings = GoogleConfig::simulated(
-            google.base_url(),
-            google_client.client_id.clone(),
-            SecretString::from(google_client.client_secret.clone()),
-        );
+        let google_settings = GoogleConfig {
+            intraday_requires_own_client: options.intraday_requires_own_client,
+            ..GoogleConfig::simulated(
+                google.base_url(),
+                google_client.client_id.clone(),
+                SecretString::from(google_client.client_secret.clone()),
+            )
+        };
 
         let token_key =
             SecretString::from(oh_fitbit_core::random_token() + &oh_fitbit_core::random_token());
@@ -134,6 +142,7 @@ impl LocalStack {
             session_key: SecretString::from(
                 oh_fitbit_core::random_token() + &oh_fitbit_core::random_token(),
             ),
+            oauth_requests_per_minute: options.oauth_requests_per_minute,
             redis: connection.clone(),
             key_prefix: redis.key_prefix.clone(),
             members: members.clone(),
@@ -236,6 +245,14 @@ fn worker_environment(
         (
             "GOOGLE_HEALTH_API_URL",
             text(google.health_api_url.as_str()),
+        ),
+        (
+            "GOOGLE_CLOUD_CONSOLE_URL",
+            text(google.cloud_console_url.as_str()),
+        ),
+        (
+            "INTRADAY_REQUIRES_OWN_CLIENT",
+            text(&google.intraday_requires_own_client.to_string()),
         ),
     ]
 }

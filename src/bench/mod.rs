@@ -91,6 +91,9 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
         worker: WorkerConfig::default(),
         sign_webhooks: true,
         more_open_humans_users: Vec::new(),
+        // The bench measures the importer, through the simulator's one client.
+        intraday_requires_own_client: false,
+        oauth_requests_per_minute: 30,
     })
     .await?;
     let knobs = json!({"hr_interval_s": options.hr_interval_s, "quota_per_user_per_min": u32::MAX});
@@ -124,6 +127,7 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
             &ImportPreferences {
                 intraday: Some(IntradayResolution::Raw),
                 earliest_date,
+                left_out: Default::default(),
             },
         )
         .await?;

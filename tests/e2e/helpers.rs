@@ -95,14 +95,22 @@ pub async fn start(run_worker: bool) -> TestStack {
 }
 
 pub const UNLIMITED_QUOTA: u32 = 1_000_000;
+/// The production default of `OAUTH_RATE_LIMIT_PER_MINUTE`.
+pub const OAUTH_REQUESTS_PER_MINUTE: u32 = 30;
 
 pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
-    start_stack(run_worker, worker, true, Vec::new()).await
+    start_stack(run_worker, worker, true, Vec::new(), false).await
+}
+
+/// A stack with the worker running and the production setting that intraday data needs the
+/// member's own OAuth client, as a member meets it.
+pub async fn start_as_deployed() -> TestStack {
+    start_stack(true, WorkerConfig::default(), true, Vec::new(), true).await
 }
 
 /// A stack whose Open Humans project has no webhook secret.
 pub async fn start_without_webhook_secret() -> TestStack {
-    start_stack(false, WorkerConfig::default(), false, Vec::new()).await
+    start_stack(false, WorkerConfig::default(), false, Vec::new(), false).await
 }
 
 /// A stack without a worker running, whose Open Humans simulator also has the accounts of
@@ -112,7 +120,7 @@ pub async fn start_with_members(members: &[NumberedMember]) -> TestStack {
         .iter()
         .map(|member| member.open_humans.clone())
         .collect();
-    start_stack(false, WorkerConfig::default(), true, users).await
+    start_stack(false, WorkerConfig::default(), true, users, false).await
 }
 
 async fn start_stack(
@@ -120,6 +128,7 @@ async fn start_stack(
     worker: WorkerConfig,
     sign_webhooks: bool,
     more_open_humans_users: Vec<SimUser>,
+    intraday_requires_own_client: bool,
 ) -> TestStack {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let staging = tempfile::tempdir().unwrap();
@@ -130,7 +139,14 @@ async fn start_stack(
         run_worker,
         worker,
         sign_webhooks,
+        // Many members link from one address in the tests that have many.
+        oauth_requests_per_minute: if more_open_humans_users.is_empty() {
+            OAUTH_REQUESTS_PER_MINUTE
+        } else {
+            u32::MAX
+        },
         more_open_humans_users,
+        intraday_requires_own_client,
     })
     .await
     .expect("the local stack starts (redis-server must be installed)");
@@ -197,8 +213,8 @@ pub async fn link_both_accounts(stack: &LocalStack, browser: &Client) {
     assert!(page.contains("Connected (time zone:"), "{page}");
 }
 
-/// Everything in Redis, as text, to show that a request changed nothing or that a secret is
-/// absent.
+/// Everything in Redis but rate-limit counters, as text, to show that a request changed
+/// nothing or that a secret is absent.
 pub async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
     use secrecy::ExposeSecret;
     let client = redis::Client::open(stack.redis.url.expose_secret()).unwrap();
@@ -208,6 +224,8 @@ pub async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
         .query_async(&mut connection)
         .await
         .unwrap();
+    // Rate-limit counters count every request, refused or not; they hold nothing of a member.
+    let keys = keys.into_iter().filter(|key| !key.contains(":ratelimit:"));
     let mut snapshot = BTreeMap::new();
     for key in keys {
         let kind: String = redis::cmd("TYPE")
@@ -481,6 +499,7 @@ pub fn recent(days: i64) -> ImportPreferences {
         earliest_date: Some(
             Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() - days.days(),
         ),
+        left_out: Default::default(),
     }
 }
 
@@ -611,4 +630,33 @@ pub fn assert_daily_values_match_truth(
     }
     let imported: Vec<Date> = dates.into_iter().filter(|date| *date <= last).collect();
     assert_eq!(imported, expected_dates, "{data_type}: the days with data");
+}
+
+/// The member leaves the project on Open Humans, asking for their data to be erased; Open
+/// Humans posts the deauthorisation webhook.
+pub async fn leave_on_open_humans(stack: &LocalStack) -> Value {
+    reqwest::Client::new()
+        .post(
+            stack
+                .open_humans
+                .base_url()
+                .join(&format!("__admin/members/{MEMBER}/leave"))
+                .unwrap(),
+        )
+        .json(&serde_json::json!({"erasure_requested": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The CSRF token of the first form on `page`.
+pub fn csrf_of(page: &str) -> String {
+    let start = page
+        .find(r#"name="csrf" value=""#)
+        .expect("the form has a CSRF token")
+        + 19;
+    page[start..].split('"').next().unwrap().to_owned()
 }

@@ -106,10 +106,11 @@ async fn journey(convention: RollupConvention) {
 
     let persona = stack.google.persona();
     let today = persona.today(Timestamp::now());
-    // The API's JSON omits a zero count, and empty windows carry none: both are null.
+    // The API's JSON omits a zero count, and empty windows carry none: both are null. Today is
+    // still being walked (the persona's total is the whole day's), so through yesterday.
     let mut expected = Vec::new();
     let mut day = persona.history_start();
-    while day <= today {
+    while day < today {
         match (persona.daily_steps(day), &convention) {
             (Some(steps), _) => expected.push((day, Some(steps).filter(|&n| n > 0))),
             (None, RollupConvention::EmptyExclusive) => expected.push((day, None)),
@@ -122,9 +123,12 @@ async fn journey(convention: RollupConvention) {
         counted > 3000,
         "the persona has about ten years of days with data"
     );
+    let imported: Vec<_> = steps_in_file(&json)
+        .into_iter()
+        .filter(|(day, _)| *day < today)
+        .collect();
     assert_eq!(
-        steps_in_file(&json),
-        expected,
+        imported, expected,
         "the file holds exactly the simulator's step counts"
     );
 

@@ -11,8 +11,9 @@ use sha1::Sha1;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, TestStack, browser, connected_with, get_page, link_both_accounts, member_id, recent,
-    redis_snapshot, run_one_job, start, start_without_webhook_secret,
+    MEMBER, TestStack, browser, connected_with, csrf_of, get_page, leave_on_open_humans,
+    link_both_accounts, member_id, recent, redis_snapshot, run_one_job, start,
+    start_without_webhook_secret,
 };
 
 fn revocations(stack: &TestStack) -> Vec<u16> {
@@ -178,24 +179,6 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
     stack.stack.stop().await;
 }
 
-async fn leave_on_open_humans(stack: &TestStack) -> Value {
-    Client::new()
-        .post(
-            stack
-                .open_humans
-                .base_url()
-                .join(&format!("__admin/members/{MEMBER}/leave"))
-                .unwrap(),
-        )
-        .json(&json!({"erasure_requested": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Without a webhook secret anybody could post a member id: the claim is believed only once
 /// Open Humans refuses the member's token.
 #[tokio::test]
@@ -218,14 +201,6 @@ async fn an_unsigned_webhook_is_believed_only_when_open_humans_refuses_the_membe
     assert_eq!(revocations(&stack), [200]);
     assert!(stack.members.load(&member_id()).await.unwrap().is_none());
     stack.stack.stop().await;
-}
-
-fn csrf_of(page: &str) -> String {
-    let start = page
-        .find(r#"name="csrf" value=""#)
-        .expect("the form has a CSRF token")
-        + 19;
-    page[start..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_callbacks;
+mod bad_forms;
 mod browser;
 mod crash;
 mod dev_stack;

@@ -386,6 +386,7 @@ async fn assert_steps_add_up_per_civil_day(
     let preferences = ImportPreferences {
         intraday: Some(IntradayResolution::Raw),
         earliest_date: Some(earliest),
+        left_out: Default::default(),
     };
     let stack = linked_with(json!({}), preferences).await;
     stack.google.instruments().clock.set(now.parse().unwrap());

@@ -5,10 +5,11 @@
 //! with the [`TokenCipher`] before they reach Redis, with the member id as associated data.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 
+use google_health::Scope;
 use jiff::{Timestamp, civil::Date};
 use open_humans::ProjectMemberId;
 use redis::{AsyncCommands, Script, aio::ConnectionManager};
@@ -27,6 +28,8 @@ const FIELD_GOOGLE_TOKENS: &str = "google_tokens";
 const FIELD_SYNC: &str = "sync";
 const FIELD_PREFERENCES: &str = "preferences";
 const FIELD_PENDING: &str = "pending_periods";
+const FIELD_OWN_CLIENT: &str = "own_client";
+const FIELD_EXPIRY_ANNOUNCED: &str = "expiry_announced";
 /// One field per tier and data type (`cursor:standard:steps`), so progress is saved type by
 /// type as an import goes.
 const CURSOR_FIELD_PREFIX: &str = "cursor:";
@@ -64,6 +67,27 @@ pub struct FitbitAccount {
     /// Full scope strings Google granted (the member may untick some on the consent screen).
     pub granted_scopes: Vec<String>,
     pub connected_at: Timestamp,
+    /// The grant was made to the member's own OAuth client ([`Member::own_client`]), which
+    /// must then refresh its tokens too.
+    #[serde(default)]
+    pub via_own_client: bool,
+}
+
+/// How long before a time-limited Google grant ends (a client in Testing status) the member
+/// is warned, on the dashboard and by an Open Humans message: daily syncs see it at least once.
+pub const EXPIRY_WARNING: jiff::SignedDuration = jiff::SignedDuration::from_hours(48);
+
+/// The member's own Google Cloud OAuth client, for intraday data with its own quota.
+#[derive(Clone, Debug)]
+pub struct OwnClient {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedClient {
+    client_id: String,
+    client_secret: String,
 }
 
 /// What the last successful sync produced.
@@ -84,6 +108,16 @@ pub struct ImportPreferences {
     /// Nothing before this day is imported.
     #[serde(default)]
     pub earliest_date: Option<Date>,
+    /// Data categories (by their scope) the member chose not to import; everything else the
+    /// member granted is read.
+    #[serde(default)]
+    pub left_out: BTreeSet<Scope>,
+}
+
+impl ImportPreferences {
+    pub fn includes(&self, category: Scope) -> bool {
+        !self.left_out.contains(&category)
+    }
 }
 
 /// How finely intraday data is kept.
@@ -119,6 +153,10 @@ pub struct Cursor {
     /// The walk back in time reached the start of the member's history.
     #[serde(default)]
     pub complete: bool,
+    /// The resolution an intraday cursor's days were read at: a member who changes it starts
+    /// the intraday import again (a cursor of another resolution counts as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<IntradayResolution>,
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +166,9 @@ pub struct Member {
     pub open_humans: OpenHumansTokens,
     pub fitbit: Option<FitbitAccount>,
     pub google_tokens: Option<GoogleTokens>,
+    pub own_client: Option<OwnClient>,
+    /// The end of a time-limited grant the member was already told about.
+    pub expiry_announced: Option<Timestamp>,
     pub sync: SyncRecord,
     pub preferences: ImportPreferences,
     /// Staged periods (`standard:2016`, `intraday:2016-03`) whose files have not been
@@ -138,6 +179,20 @@ pub struct Member {
     pub cursors: BTreeMap<String, Cursor>,
     pub(crate) open_humans_revision: String,
     pub(crate) google_revision: String,
+}
+
+impl Member {
+    /// The resolution intraday data is read at: `None` when the member has not turned it on,
+    /// or when the deployment requires their own OAuth client and the grant is not to it.
+    pub fn intraday_resolution(&self, requires_own_client: bool) -> Option<IntradayResolution> {
+        let via_own_client = self
+            .fitbit
+            .as_ref()
+            .is_some_and(|account| account.via_own_client);
+        self.preferences
+            .intraday
+            .filter(|_| via_own_client || !requires_own_client)
+    }
 }
 
 /// What of a member's data is to be erased.
@@ -305,6 +360,32 @@ impl MemberStore {
         self.set_fields(id, &[(FIELD_PREFERENCES, json)]).await
     }
 
+    /// Stores the member's own OAuth client, its secret sealed like their tokens.
+    pub async fn save_own_client(
+        &self,
+        id: &ProjectMemberId,
+        client: &OwnClient,
+    ) -> Result<(), Error> {
+        let sealed = SealedClient {
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.expose_secret().to_owned(),
+        };
+        let json = serde_json::to_vec(&sealed).expect("client JSON always serialises");
+        let sealed = self
+            .cipher
+            .seal(id.as_ref(), Purpose::GoogleClientSecret, &json);
+        self.set_fields(id, &[(FIELD_OWN_CLIENT, sealed)]).await
+    }
+
+    pub async fn save_expiry_announced(
+        &self,
+        id: &ProjectMemberId,
+        ends: Timestamp,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(&ends).map_err(Error::Encode)?;
+        self.set_fields(id, &[(FIELD_EXPIRY_ANNOUNCED, json)]).await
+    }
+
     pub async fn save_pending_periods(
         &self,
         id: &ProjectMemberId,
@@ -351,6 +432,10 @@ impl MemberStore {
             .get(FIELD_GOOGLE_TOKENS)
             .map(|sealed| self.open_tokens(id, Purpose::GoogleTokens, sealed))
             .transpose()?;
+        let own_client = fields
+            .get(FIELD_OWN_CLIENT)
+            .map(|sealed| self.open_client(id, sealed))
+            .transpose()?;
         Ok(Some(Member {
             id: id.clone(),
             created_at,
@@ -366,6 +451,12 @@ impl MemberStore {
                 expires_at: tokens.expires_at,
                 refresh_expires_at: tokens.refresh_expires_at,
             }),
+            own_client,
+            expiry_announced: decode_json(
+                id,
+                FIELD_EXPIRY_ANNOUNCED,
+                fields.get(FIELD_EXPIRY_ANNOUNCED),
+            )?,
             sync: decode_json(id, FIELD_SYNC, fields.get(FIELD_SYNC))?.unwrap_or_default(),
             pending_periods: decode_json(id, FIELD_PENDING, fields.get(FIELD_PENDING))?
                 .unwrap_or_default(),
@@ -395,15 +486,20 @@ impl MemberStore {
         }))
     }
 
-    /// Drops the member's Fitbit link and Google tokens (their grant is gone); their cursors
-    /// stay, so reconnecting continues the import where it stopped.
+    /// Drops the member's Fitbit link, Google tokens (their grant is gone) and own OAuth
+    /// client; their cursors stay, so reconnecting continues the import where it stopped.
     pub async fn disconnect_fitbit(&self, id: &ProjectMemberId) -> Result<(), Error> {
         let _: () = self
             .redis
             .clone()
             .hdel(
                 self.member_key(id),
-                &[FIELD_FITBIT, FIELD_GOOGLE_TOKENS, FIELD_GOOGLE_REVISION],
+                &[
+                    FIELD_FITBIT,
+                    FIELD_GOOGLE_TOKENS,
+                    FIELD_GOOGLE_REVISION,
+                    FIELD_OWN_CLIENT,
+                ],
             )
             .await?;
         Ok(())
@@ -559,6 +655,18 @@ impl MemberStore {
         let plain = self.cipher.open(id.as_ref(), purpose, sealed)?;
         serde_json::from_slice(plain.expose_secret())
             .map_err(|error| Error::Corrupt(format!("member {id} tokens: {error}")))
+    }
+
+    fn open_client(&self, id: &ProjectMemberId, sealed: &str) -> Result<OwnClient, Error> {
+        let plain = self
+            .cipher
+            .open(id.as_ref(), Purpose::GoogleClientSecret, sealed)?;
+        let client: SealedClient = serde_json::from_slice(plain.expose_secret())
+            .map_err(|error| Error::Corrupt(format!("member {id} own client: {error}")))?;
+        Ok(OwnClient {
+            client_id: client.client_id,
+            client_secret: client.client_secret.into(),
+        })
     }
 }
 

@@ -62,7 +62,18 @@ pub fn member_time_zone(name: Option<&str>) -> TimeZone {
     }
 }
 
-fn category_name(scope: Scope) -> &'static str {
+/// The data categories a member chooses among, by the scope that grants them. Activity and
+/// fitness is always read: it is what the service is for.
+pub const DATA_CATEGORIES: [Scope; 6] = [
+    Scope::ActivityAndFitness,
+    Scope::HealthMetricsAndMeasurements,
+    Scope::Sleep,
+    Scope::Nutrition,
+    Scope::Ecg,
+    Scope::Irn,
+];
+
+pub fn category_name(scope: Scope) -> &'static str {
     match scope {
         Scope::ActivityAndFitness => "Activity and fitness",
         Scope::HealthMetricsAndMeasurements => "Health metrics",
@@ -81,12 +92,7 @@ fn days_covered(cursor: &Cursor, first: Date, today: Date) -> i32 {
     let (Some(newest), Some(oldest)) = (cursor.newest, cursor.oldest) else {
         return 0;
     };
-    let oldest = if cursor.complete {
-        first
-    } else {
-        oldest.max(first)
-    };
-    days_between(oldest, newest.min(today))
+    days_between(oldest.max(first), newest.min(today))
 }
 
 /// Days from `from` through `to`, both included; 0 when `to` is before `from`.
@@ -110,8 +116,13 @@ pub fn import_progress(member: &Member, now: Timestamp) -> Option<ImportProgress
             continue;
         };
         let name = match (tier, catalogue::data_type(id)) {
-            (STANDARD_TIER, Some(data_type)) => category_name(data_type.scope),
-            (INTRADAY_TIER, Some(_)) if member.preferences.intraday.is_some() => {
+            (STANDARD_TIER, Some(data_type)) if member.preferences.includes(data_type.scope) => {
+                category_name(data_type.scope)
+            }
+            (INTRADAY_TIER, Some(_))
+                if member.preferences.intraday.is_some()
+                    && cursor.resolution == member.preferences.intraday =>
+            {
                 "Intraday (minute by minute)"
             }
             _ => continue,
@@ -172,17 +183,32 @@ mod tests {
                 membership_start: Some(date(2026, 1, 1)),
                 granted_scopes: Vec::new(),
                 connected_at: "2026-11-21T10:00:00Z".parse().unwrap(),
+                via_own_client: true,
             }),
             google_tokens: None,
+            own_client: None,
+            expiry_announced: None,
             sync: SyncRecord::default(),
             preferences: ImportPreferences {
                 intraday: intraday.then_some(IntradayResolution::Raw),
                 earliest_date: Some(date(2026, 11, 1)),
+                left_out: Default::default(),
             },
             pending_periods: Default::default(),
             cursors: cursors
                 .iter()
-                .map(|(key, cursor)| ((*key).to_owned(), *cursor))
+                .map(|(key, cursor)| {
+                    let resolution = key
+                        .starts_with("intraday:")
+                        .then_some(IntradayResolution::Raw);
+                    (
+                        (*key).to_owned(),
+                        Cursor {
+                            resolution,
+                            ..*cursor
+                        },
+                    )
+                })
                 .collect::<BTreeMap<_, _>>(),
             open_humans_revision: String::new(),
             google_revision: String::new(),
@@ -194,6 +220,7 @@ mod tests {
             newest: Some(newest),
             oldest: Some(oldest),
             complete,
+            resolution: None,
         }
     }
 
@@ -256,6 +283,29 @@ mod tests {
         assert!(progress.is_complete());
         assert_eq!(progress.time_left, None);
         assert_eq!(import_progress(&member_without_cursors(), now), None);
+    }
+
+    #[test]
+    fn left_out_categories_and_intraday_of_another_resolution_have_no_bar() {
+        let now: Timestamp = "2026-11-21T12:00:00Z".parse().unwrap();
+        let today = date(2026, 11, 21);
+        let mut member = member(
+            &[
+                ("standard:steps", cursor(date(2026, 11, 1), today, true)),
+                ("standard:sleep", cursor(date(2026, 11, 1), today, true)),
+                ("intraday:steps", cursor(date(2026, 10, 1), today, true)),
+            ],
+            true,
+        );
+        member.preferences.left_out.insert(Scope::Sleep);
+        member.preferences.intraday = Some(IntradayResolution::FiveMinutes);
+        let names: Vec<&str> = import_progress(&member, now)
+            .unwrap()
+            .categories
+            .iter()
+            .map(|category| category.name)
+            .collect();
+        assert_eq!(names, ["Activity and fitness"]);
     }
 
     fn member_without_cursors() -> Member {

@@ -182,7 +182,7 @@ impl TokenKeeper {
         }
         let fresh = self
             .google
-            .refresh(&self.google_client, &tokens.refresh_token)
+            .refresh(&self.google_client_of(&current)?, &tokens.refresh_token)
             .await
             .map_err(|error| match error {
                 OAuthError::InvalidGrant => Error::GrantRevoked(Provider::Google),
@@ -210,6 +210,25 @@ impl TokenKeeper {
             .replace_google_tokens(&current, &renewed)
             .await?;
         self.load(id).await
+    }
+
+    /// The client the member's grant was made to: a refresh token only works with it.
+    pub fn google_client_of(&self, member: &Member) -> Result<ClientCredentials, Error> {
+        let via_own_client = member
+            .fitbit
+            .as_ref()
+            .is_some_and(|account| account.via_own_client);
+        if !via_own_client {
+            return Ok(self.google_client.clone());
+        }
+        let own = member
+            .own_client
+            .as_ref()
+            .ok_or(Error::GrantRevoked(Provider::Google))?;
+        Ok(ClientCredentials {
+            client_id: own.client_id.clone(),
+            client_secret: own.client_secret.clone(),
+        })
     }
 
     async fn refresh_open_humans(

@@ -17,6 +17,7 @@
 mod api;
 pub mod catalogue;
 mod civil;
+mod client_check;
 mod error;
 mod list_page;
 mod oauth;
@@ -25,6 +26,7 @@ mod scope;
 mod types;
 
 pub use api::HealthApi;
+pub use client_check::ClientCheck;
 pub use error::{ApiError, OAuthError};
 pub use list_page::{ListPage, PointSink};
 pub use oauth::{

@@ -76,8 +76,8 @@ pub struct AuthorizationRequest<'a> {
 /// is an attack, not a feature.
 #[derive(Clone, Debug)]
 pub struct GoogleOAuth {
-    http: reqwest::Client,
-    endpoints: OAuthEndpoints,
+    pub(crate) http: reqwest::Client,
+    pub(crate) endpoints: OAuthEndpoints,
 }
 
 /// Tokens from a code exchange or a refresh.

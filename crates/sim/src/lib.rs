@@ -2,7 +2,8 @@
 //! `reference/google-health-api.md` §8 and `reference/openhumans-api.md` §11:
 //!
 //! * `google`: Google OAuth 2.0 (authorize, token, revoke) and the Google Health API v4, serving a
-//!   deterministic persona with about ten years of history;
+//!   deterministic persona with about ten years of history, plus the Google Cloud console page
+//!   that creates an OAuth client (`/console/clients/new`);
 //! * `openhumans`: the Open Humans project API (OAuth2, exchange-member, the 3-step direct upload
 //!   with a presigned S3 PUT, complete, delete, downloads, messages).
 //!

@@ -37,6 +37,57 @@ pub enum AccountProblem {
     ActivityNotGranted,
 }
 
+/// What is wrong with the member's own OAuth client (intraday setup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnClientProblem {
+    MalformedId,
+    MalformedSecret,
+    /// Google knows no client with this id.
+    UnknownClient,
+    RedirectUriNotRegistered,
+    WrongSecret,
+    /// Google refused the client when the consent's code was exchanged (deleted or its secret
+    /// reset after the check).
+    RefusedByGoogle,
+}
+
+impl OwnClientProblem {
+    /// What happened and what to do, for the setup page.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::MalformedId => {
+                "That is not a Google OAuth client ID. It looks like \
+                 123456789012-abc123.apps.googleusercontent.com: copy it from the \
+                 \"Client ID\" field of your client in Google Cloud."
+            }
+            Self::MalformedSecret => {
+                "That is not a Google OAuth client secret. It usually starts with GOCSPX- and \
+                 has only letters, digits, - and _: copy it from the \"Client secret\" field of \
+                 your client in Google Cloud."
+            }
+            Self::UnknownClient => {
+                "Google does not know this client ID (invalid_client). Check that you copied \
+                 the whole ID of a client that still exists in your Google Cloud project."
+            }
+            Self::RedirectUriNotRegistered => {
+                "Google refuses this service's redirect URI for your client \
+                 (redirect_uri_mismatch). Add the redirect URI shown on this page, exactly as \
+                 shown, under \"Authorized redirect URIs\" of your client, save, wait a minute \
+                 and try again."
+            }
+            Self::WrongSecret => {
+                "Google knows this client ID but not with this secret (invalid_client). Copy \
+                 the secret again, or reset it in Google Cloud and paste the new one."
+            }
+            Self::RefusedByGoogle => {
+                "Google refused your OAuth client when finishing the connection \
+                 (invalid_client): it may have been deleted, or its secret reset. Enter its \
+                 current ID and secret again."
+            }
+        }
+    }
+}
+
 /// Why a deauthorisation webhook was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookProblem {
@@ -73,6 +124,14 @@ pub enum WebError {
     FormExpired,
     #[error("a form that is not what the page sends")]
     BadForm,
+    #[error("the member's own OAuth client was refused: {0:?}")]
+    OwnClient(OwnClientProblem),
+    #[error("a consent with the member's own client, which is not set up")]
+    NoOwnClient,
+    #[error("too many requests from one address to the sign-in routes")]
+    TooManyAttempts,
+    #[error("a manual sync asked for too soon after the last one")]
+    SyncTooSoon { next_allowed: String },
     #[error("refused deauthorisation webhook: {0:?}")]
     BadWebhook(WebhookProblem),
     #[error("internal error")]
@@ -282,6 +341,49 @@ impl IntoResponse for WebError {
                     "This form could not be read",
                     "What was sent is not what the page's form sends. Nothing was changed. Open \
                      your dashboard and try again.",
+                    "/dashboard",
+                    "Open your dashboard",
+                ),
+            ),
+            WebError::OwnClient(problem) => (
+                StatusCode::BAD_REQUEST,
+                ErrorPage::new(
+                    "Your Google client was refused",
+                    format!("{} Nothing was changed.", problem.explanation()),
+                    "/intraday",
+                    "Set up your client again",
+                ),
+            ),
+            WebError::NoOwnClient => (
+                StatusCode::CONFLICT,
+                ErrorPage::new(
+                    "Your own Google client is not set up",
+                    "Intraday data is read through your own Google OAuth client, and none is set \
+                     up for your account (it is deleted when you disconnect Fitbit). Nothing was \
+                     changed. Set it up again, or skip intraday data.",
+                    "/intraday",
+                    "Set up intraday data",
+                ),
+            ),
+            WebError::TooManyAttempts => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorPage::new(
+                    "Too many attempts",
+                    "There were too many sign-in attempts from your network in the last minute. \
+                     Nothing was changed. Please wait a minute and try again.",
+                    "/",
+                    "Back to the start page",
+                ),
+            ),
+            WebError::SyncTooSoon { next_allowed } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorPage::new(
+                    "A sync was asked for a moment ago",
+                    format!(
+                        "Each sync reads from Google, which limits how often data can be read, so \
+                         a new one can be asked for from {next_allowed}. The daily sync runs by \
+                         itself meanwhile."
+                    ),
                     "/dashboard",
                     "Open your dashboard",
                 ),

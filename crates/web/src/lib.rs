@@ -3,6 +3,8 @@
 //! shutdown.
 
 mod error;
+mod forms;
+mod rate_limit;
 mod routes;
 mod session;
 mod state;
@@ -12,6 +14,7 @@ use std::{future::Future, time::Duration};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware,
     routing::{get, post},
 };
 use tower_http::{
@@ -19,36 +22,28 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-pub use state::{AppState, Dependencies, REQUESTED_SCOPES};
+pub use state::{AppState, Dependencies};
 
 /// Forms on these pages are tiny; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn app(state: AppState) -> Router {
+    // Forms post here; some (intraday setup, settings) are answered with a redirect on to
+    // Google's consent page, which `form-action` governs too.
+    let policy = format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; \
+         form-action 'self' {}; base-uri 'none'",
+        state.google_consent_origin
+    );
+    let mut router = routes(&state).layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&policy).expect("an origin is a valid header value"),
+    ));
     let security_headers = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; \
-             form-action 'self' https:; base-uri 'none'",
-        ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];
-    let mut router = Router::new()
-        .route("/", get(routes::pages::landing))
-        .route("/healthz", get(routes::pages::health))
-        .route("/static/style.css", get(routes::pages::stylesheet))
-        .route("/openhumans/login", get(routes::openhumans::login))
-        .route("/openhumans/callback", get(routes::openhumans::callback))
-        .route("/fitbit/connect", get(routes::fitbit::connect))
-        .route("/fitbit/callback", get(routes::fitbit::callback))
-        .route(
-            "/fitbit/disconnect",
-            get(routes::disconnect::confirm).post(routes::disconnect::disconnect),
-        )
-        .route("/openhumans/deauth", post(routes::deauth::receive))
-        .route("/dashboard", get(routes::dashboard::show));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::overriding(
             name,
@@ -76,6 +71,40 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+fn routes(state: &AppState) -> Router<AppState> {
+    let oauth = Router::new()
+        .route("/openhumans/login", get(routes::openhumans::login))
+        .route("/openhumans/callback", get(routes::openhumans::callback))
+        .route("/fitbit/connect", get(routes::fitbit::connect))
+        .route("/fitbit/callback", get(routes::fitbit::callback))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_oauth,
+        ));
+    Router::new()
+        .route("/", get(routes::pages::landing))
+        .route("/healthz", get(routes::pages::health))
+        .route("/static/style.css", get(routes::pages::stylesheet))
+        .route("/static/copy.js", get(routes::pages::copy_script))
+        .merge(oauth)
+        .route(
+            "/fitbit/disconnect",
+            get(routes::disconnect::confirm).post(routes::disconnect::disconnect),
+        )
+        .route("/openhumans/deauth", post(routes::deauth::receive))
+        .route("/dashboard", get(routes::dashboard::show))
+        .route("/sync", post(routes::sync_now::sync_now))
+        .route(
+            "/settings",
+            get(routes::settings::show).post(routes::settings::save),
+        )
+        .route(
+            "/intraday",
+            get(routes::intraday::show).post(routes::intraday::save_client),
+        )
+        .route("/intraday/skip", post(routes::intraday::skip))
+}
+
 /// The path only: query strings carry OAuth codes and states, which never go to a log.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
@@ -86,7 +115,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer's address is what the OAuth routes' rate limit counts without a proxy.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

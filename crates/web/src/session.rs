@@ -100,6 +100,9 @@ pub struct PendingFlow {
     pub verifier: Option<String>,
     /// The member who started a Google flow.
     pub member: Option<ProjectMemberId>,
+    /// A Google flow with the member's own OAuth client rather than this service's.
+    #[serde(default)]
+    pub own_client: bool,
     pub started_at: Timestamp,
 }
 

@@ -9,29 +9,31 @@ use oh_fitbit_core::{
     clients,
     config::{GoogleConfig, OpenHumansConfig, PublicUrl},
     locks::Locks,
-    members::MemberStore,
+    members::{ImportPreferences, Member, MemberStore},
     oauth_state::OAuthStates,
+    progress::DATA_CATEGORIES,
     queue::JobQueue,
     tokens::TokenKeeper,
 };
-use open_humans::OpenHumans;
+use open_humans::{OpenHumans, ProjectMemberId};
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 
-/// The read scopes asked for: every data category the import reads, where history starts, and
-/// the member's time zone and devices. The member may untick any but activity on Google's
+use crate::error::WebError;
+
+/// The read scopes asked for: the data categories the member chose, and where history starts
+/// and the member's time zone. The member may still untick any but activity on Google's
 /// consent screen; the types of an unticked category are skipped. (Location is not asked for:
 /// it only serves GPS track exports, which the import does not read.)
-pub const REQUESTED_SCOPES: &[Scope] = &[
-    Scope::ActivityAndFitness,
-    Scope::HealthMetricsAndMeasurements,
-    Scope::Sleep,
-    Scope::Nutrition,
-    Scope::Ecg,
-    Scope::Irn,
-    Scope::Profile,
-    Scope::Settings,
-];
+pub fn requested_scopes(preferences: &ImportPreferences) -> Vec<Scope> {
+    DATA_CATEGORIES
+        .into_iter()
+        .filter(|category| {
+            *category == Scope::ActivityAndFitness || preferences.includes(*category)
+        })
+        .chain([Scope::Profile, Scope::Settings])
+        .collect()
+}
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -49,6 +51,12 @@ pub struct Inner {
     pub google_client: ClientCredentials,
     pub health: HealthApi,
     pub webhook_secret: Option<SecretString>,
+    pub intraday_requires_own_client: bool,
+    pub cloud_console_url: url::Url,
+    /// Where the consent page is (`https://accounts.google.com`): forms may lead there.
+    pub google_consent_origin: String,
+    pub key_prefix: String,
+    pub oauth_requests_per_minute: u32,
 }
 
 /// What the state is built from.
@@ -56,6 +64,7 @@ pub struct Dependencies {
     pub public_url: PublicUrl,
     /// At least 32 bytes; the cookie keys are derived from it.
     pub session_key: SecretString,
+    pub oauth_requests_per_minute: u32,
     pub redis: ConnectionManager,
     pub key_prefix: String,
     pub members: MemberStore,
@@ -82,6 +91,11 @@ impl AppState {
             states: OAuthStates::new(deps.redis.clone(), &deps.key_prefix),
             health: clients::health_api(&deps.google, http),
             webhook_secret: deps.open_humans.webhook_secret.clone(),
+            intraday_requires_own_client: deps.google.intraday_requires_own_client,
+            cloud_console_url: deps.google.cloud_console_url.clone(),
+            google_consent_origin: deps.google.authorize_url.origin().ascii_serialization(),
+            key_prefix: deps.key_prefix.clone(),
+            oauth_requests_per_minute: deps.oauth_requests_per_minute,
             public_url: deps.public_url,
             redis: deps.redis,
             members: deps.members,
@@ -90,6 +104,11 @@ impl AppState {
             google_oauth,
             google_client,
         }))
+    }
+
+    /// The signed-in member's record; gone means the session outlived them (they left).
+    pub async fn signed_in_member(&self, id: &ProjectMemberId) -> Result<Member, WebError> {
+        self.members.load(id).await?.ok_or(WebError::NotSignedIn)
     }
 
     /// Whether cookies may be marked `Secure` (the public URL is https).

@@ -232,6 +232,7 @@ fn coverage(facts: &MemberFacts<'_>, tier: Tier) -> Value {
             facts.cursors.get(&cursor_key(tier, data_type)),
         ) {
             (Some(Skipped::ScopeNotGranted), _) => json!({"status": "scope_not_granted"}),
+            (Some(Skipped::LeftOut), _) => json!({"status": "left_out_by_member"}),
             (None, Some(cursor)) => json!({
                 "status": if cursor.complete { "imported" } else { "importing" },
                 "first_date": cursor.oldest,

@@ -24,6 +24,8 @@ pub struct WorkerContext {
     pub config: WorkerConfig,
     /// Where a member sees their status and reconnects, for messages to them.
     pub dashboard_url: String,
+    /// Intraday data only through a member's own OAuth client (operator setting).
+    pub intraday_requires_own_client: bool,
 }
 
 /// What the context is built from.
@@ -58,6 +60,7 @@ impl WorkerContext {
             health: clients::health_api(&deps.google, http),
             config: deps.config,
             dashboard_url: deps.public_url.join("dashboard").to_string(),
+            intraday_requires_own_client: deps.google.intraday_requires_own_client,
         })
     }
 }

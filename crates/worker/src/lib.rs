@@ -11,6 +11,7 @@ mod erase;
 mod error;
 mod google;
 mod import;
+mod notices;
 mod outcome;
 mod points;
 mod publish;
@@ -37,7 +38,6 @@ pub use context::{Dependencies, WorkerContext};
 pub use error::SyncError;
 
 const REAP_EVERY: Duration = Duration::from_secs(30);
-const RECONNECT_SUBJECT: &str = "Reconnect Fitbit to continue your import";
 /// Longest idle wait before checking the queue again (scheduled runs become due silently).
 const IDLE_WAIT: Duration = Duration::from_secs(5);
 /// Members found without a job at start run within this long.
@@ -116,48 +116,14 @@ impl Worker {
             ),
             Err(error) => tracing::warn!(error = %error_chain(error), "sync failed"),
         }
-        if let Err(SyncError::Core(oh_fitbit_core::Error::GrantRevoked(Provider::Google))) = &result
-        {
-            self.ask_to_reconnect(&lease.member).await;
+        match &result {
+            Err(SyncError::Core(oh_fitbit_core::Error::GrantRevoked(Provider::Google))) => {
+                notices::ask_to_reconnect(&self.ctx, &lease.member).await;
+            }
+            Ok(_) => notices::announce_expiry(&self.ctx, &lease.member).await,
+            Err(_) => {}
         }
         outcome::outcome(&result, lease.attempts, &self.ctx.config)
-    }
-
-    /// Tells a member whose Google grant expired or was revoked, by an Open Humans message, to
-    /// reconnect. Sent once: the job is parked and not retried until they reconnect.
-    async fn ask_to_reconnect(&self, member: &ProjectMemberId) {
-        let sent = async {
-            let mut member = self
-                .ctx
-                .members
-                .load(member)
-                .await?
-                .ok_or(SyncError::MemberGone)?;
-            if member.google_tokens.is_none() {
-                // They disconnected Fitbit themselves meanwhile: nothing to reconnect.
-                return Ok(());
-            }
-            let body = format!(
-                "Google no longer gives the Fitbit data source access to your Fitbit data: the \
-                 access expired or was revoked. Your files on Open Humans are kept. To continue \
-                 the import, reconnect Fitbit at {}",
-                self.ctx.dashboard_url
-            );
-            self.ctx
-                .tokens
-                .with_open_humans(&mut member, |api, token| {
-                    let body = body.clone();
-                    async move { api.message(&token, RECONNECT_SUBJECT, &body).await }
-                })
-                .await??;
-            Ok::<(), SyncError>(())
-        };
-        match sent.await {
-            Ok(()) => tracing::info!("asked the member to reconnect Fitbit"),
-            Err(error) => {
-                tracing::warn!(error = %error_chain(&error), "could not ask the member to reconnect")
-            }
-        }
     }
 
     /// Queues every member who connected Fitbit but has no job at all (the process crashed

@@ -2,12 +2,12 @@
 //! the next stretch of the past) from the Google Health API into staging, then rebuild and
 //! replace the member's files on Open Humans whose periods changed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use google_health::Scope;
 use jiff::Timestamp;
 use oh_fitbit_core::{
-    members::{IntradayResolution, SyncRecord},
+    members::{Cursor, IntradayResolution, SyncRecord},
     progress::{history_start, member_time_zone},
     queue::Lease,
 };
@@ -53,8 +53,9 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         .iter()
         .filter_map(|scope| scope.parse().ok())
         .collect();
-    let resolution = member.preferences.intraday;
-    let cursors = member.cursors.clone();
+    let left_out = member.preferences.left_out.clone();
+    let resolution = member.intraday_resolution(ctx.intraday_requires_own_client);
+    let cursors = current_cursors(&member.cursors, resolution);
     let pending = member.pending_periods.clone();
     let last_synced_day = member.sync.last_day;
     let dialect = Dialect::load(ctx.members.dialect()).await?;
@@ -70,7 +71,8 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         today,
         last_synced_day,
         granted,
-        intraday_window_s: resolution.and_then(IntradayResolution::window_seconds),
+        left_out,
+        intraday_resolution: resolution,
         cursors,
         skipped: Default::default(),
         pending,
@@ -105,6 +107,21 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
     };
     ctx.members.save_sync(&lease.member, &record).await?;
     Ok(SyncSummary { requests, files })
+}
+
+/// The cursors this sync continues from: intraday cursors of another resolution than the
+/// member's current choice count as none, so a change of resolution reads intraday data again.
+fn current_cursors(
+    cursors: &BTreeMap<String, Cursor>,
+    resolution: Option<IntradayResolution>,
+) -> BTreeMap<String, Cursor> {
+    cursors
+        .iter()
+        .filter(|(key, cursor)| {
+            !key.starts_with(Tier::Intraday.name()) || cursor.resolution == resolution
+        })
+        .map(|(key, cursor)| (key.clone(), *cursor))
+        .collect()
 }
 
 /// Rebuilds and replaces the files of every pending period, then clears them.

@@ -2,5 +2,7 @@
 //! (both installed by `scripts/test`). Each test saves screenshots of its steps under
 //! `target/tmp/screenshots/<test>/`.
 
+mod journeys;
 mod linking;
+mod steps;
 mod webdriver;

@@ -180,6 +180,37 @@ impl Browser {
         .await;
     }
 
+    /// Runs `script` in the page (for what WebDriver cannot type, such as a date field's
+    /// value, whose keyboard format depends on the locale).
+    pub async fn execute(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Clicks `css` (a submit button or a link) and waits until the page it leads to has
+    /// loaded, through any redirects: a click returns as soon as it is dispatched.
+    pub async fn click_through(&self, css: &str) {
+        self.execute("window.__leaving = true;").await;
+        self.find(css).await.click().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let arrived = self
+                .execute(
+                    "return window.__leaving === undefined && document.readyState === 'complete';",
+                )
+                .await;
+            if arrived == Value::Bool(true) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{css} led nowhere");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn close(self) {
         self.call(reqwest::Method::DELETE, "", None).await;
     }
@@ -197,6 +228,25 @@ impl Element<'_> {
                 reqwest::Method::POST,
                 &format!("/element/{}/click", self.id),
                 Some(json!({})),
+            )
+            .await;
+    }
+
+    /// Replaces the field's content with `text`, typed.
+    pub async fn fill(&self, text: &str) {
+        let path = format!("/element/{}", self.id);
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &format!("{path}/clear"),
+                Some(json!({})),
+            )
+            .await;
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &format!("{path}/value"),
+                Some(json!({ "text": text })),
             )
             .await;
     }

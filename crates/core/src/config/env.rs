@@ -82,13 +82,19 @@ impl Environment {
     }
 
     pub fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        self.flag_or(name, false)
+    }
+
+    /// A true/false variable, `default` when unset.
+    pub fn flag_or(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self
             .var(name)
             .as_deref()
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None | Some("0" | "false" | "no" | "off") => Ok(false),
+            None => Ok(default),
+            Some("0" | "false" | "no" | "off") => Ok(false),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some(other) => Err(ConfigError::new(
                 name,

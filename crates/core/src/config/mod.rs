@@ -147,6 +147,12 @@ pub struct GoogleConfig {
     pub token_url: Url,
     pub revoke_url: Url,
     pub health_api_url: Url,
+    /// Intraday data is only read through a member's own OAuth client, with its own quota
+    /// (`INTRADAY_REQUIRES_OWN_CLIENT`, default true). Off, members may turn intraday on with
+    /// this service's client, whose per-project quota they then share.
+    pub intraday_requires_own_client: bool,
+    /// Where members create their own OAuth client (the intraday guide links to it).
+    pub cloud_console_url: Url,
 }
 
 impl GoogleConfig {
@@ -174,6 +180,12 @@ impl GoogleConfig {
                 "GOOGLE_HEALTH_API_URL",
                 "https://health.googleapis.com/",
             )?,
+            intraday_requires_own_client: env.flag_or("INTRADAY_REQUIRES_OWN_CLIENT", true)?,
+            cloud_console_url: url_var(
+                env,
+                "GOOGLE_CLOUD_CONSOLE_URL",
+                "https://console.cloud.google.com/auth/clients/create",
+            )?,
         })
     }
 
@@ -187,6 +199,8 @@ impl GoogleConfig {
             token_url: at("token"),
             revoke_url: at("revoke"),
             health_api_url: base.clone(),
+            intraday_requires_own_client: true,
+            cloud_console_url: at("console/clients/new"),
         }
     }
 }
@@ -198,6 +212,8 @@ pub struct HttpConfig {
     pub port: u16,
     /// Master key for the private (encrypted and signed) cookies.
     pub session_key: SecretString,
+    /// Requests per client address per minute to the OAuth start and callback routes.
+    pub oauth_requests_per_minute: u32,
 }
 
 impl HttpConfig {
@@ -220,6 +236,7 @@ impl HttpConfig {
             bind: env.parsed_or("BIND_ADDRESS", default_bind.parse().expect("valid address"))?,
             port: env.parsed_or("PORT", 8080)?,
             session_key,
+            oauth_requests_per_minute: env.parsed_or("OAUTH_RATE_LIMIT_PER_MINUTE", 30)?,
         })
     }
 }

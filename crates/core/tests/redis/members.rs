@@ -58,6 +58,7 @@ async fn a_member_round_trips_and_tokens_are_not_readable_in_redis() {
             "https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly".into(),
         ],
         connected_at: Timestamp::from_second(1_800_000_000).unwrap(),
+        via_own_client: false,
     };
     store
         .connect_fitbit(&member, &account, &google_tokens("ya29.google-SECRET"))
@@ -133,6 +134,7 @@ async fn writes_to_a_missing_member_do_not_create_it() {
         membership_start: None,
         granted_scopes: vec![],
         connected_at: Timestamp::now(),
+        via_own_client: false,
     };
     assert!(matches!(
         store
@@ -203,6 +205,7 @@ fn account() -> FitbitAccount {
         membership_start: None,
         granted_scopes: vec![],
         connected_at: Timestamp::now(),
+        via_own_client: false,
     }
 }
 
@@ -262,5 +265,50 @@ async fn a_refresh_result_is_not_stored_over_a_reconnect() {
         outcome,
         Replaced::Written,
         "the Open Humans tokens did not change meanwhile"
+    );
+}
+
+#[tokio::test]
+async fn an_own_client_is_sealed_and_goes_with_a_disconnect() {
+    let redis = TestRedis::start().await;
+    let store = store(&redis);
+    let member = id("33333333");
+    store
+        .save_open_humans_link(&member, &oh_tokens("a"))
+        .await
+        .unwrap();
+    let secret = "GOCSPX-member-own-secret-0123456789";
+    let client = oh_fitbit_core::members::OwnClient {
+        client_id: "123456789012-abc.apps.googleusercontent.com".into(),
+        client_secret: secret.to_owned().into(),
+    };
+    store.save_own_client(&member, &client).await.unwrap();
+    let redis::Value::BulkString(sealed) = redis
+        .raw(&["HGET", "test:member:33333333", "own_client"])
+        .await
+    else {
+        panic!("the own client is stored");
+    };
+    let sealed = String::from_utf8(sealed).unwrap();
+    assert!(!sealed.contains(secret) && !sealed.contains("apps.googleusercontent"));
+    let loaded = store
+        .load(&member)
+        .await
+        .unwrap()
+        .unwrap()
+        .own_client
+        .unwrap();
+    assert_eq!(loaded.client_id, client.client_id);
+    assert_eq!(loaded.client_secret.expose_secret(), secret);
+
+    store.disconnect_fitbit(&member).await.unwrap();
+    assert!(
+        store
+            .load(&member)
+            .await
+            .unwrap()
+            .unwrap()
+            .own_client
+            .is_none()
     );
 }

@@ -3,6 +3,8 @@
 //!
 //! * `POST /__admin/reset` `{"seed"?: u64, "knobs"?: {…}}`: a fresh persona and knobs (defaults
 //!   overlaid with the given fields); clears codes, tokens, grants, quota, journal and faults.
+//!   Registered clients (configured, added with `register_client` or created in the console)
+//!   stay.
 //! * `GET /__admin/knobs`, `POST /__admin/knobs` `{…}`: read, or change the given fields.
 //! * `POST /__admin/tokens/expire` `{"access"?: true, "refresh"?: false}`: expire live tokens now.
 //! * `POST /__admin/grants/revoke` `{"client_id"?: "…", "account"?: "…"}`: accounts (all, or

@@ -1,7 +1,8 @@
 //! Google OAuth 2.0 and Google Health API v4 simulator (reference `google-health-api.md` §8).
 //!
 //! One HTTP server plays both Google hosts: OAuth at `{base}o/oauth2/v2/auth`, `{base}token`,
-//! `{base}revoke`, the Health API at `{base}v4/…`, and the test controls under `{base}__admin/`.
+//! `{base}revoke`, the Health API at `{base}v4/…`, the test controls under `{base}__admin/`,
+//! and the Google Cloud console's "Create OAuth client ID" page under `{base}console/`.
 //! Data comes from a deterministic [`Persona`] (about ten years of history up to the shared
 //! [`SimClock`]'s today), and every switch of §8.6 that applies is a [`Knobs`] field.
 //!
@@ -30,11 +31,19 @@
 //! * Many accounts can sign in, each with its own grants, tokens, quota and identity, all
 //!   wearing the persona's tracker (`accounts`); `login_hint` picks one.
 //! * Tokens and codes are deterministic per simulator instance rather than random.
+//! * A sliver of the Google Cloud console (`console`), for the "bring your own client" path
+//!   (reference §1.9): `GET {base}console/clients/new` is the "Create OAuth client ID" form (a
+//!   Web application client with one authorized redirect URI, Testing or In production), and
+//!   `POST {base}console/clients` registers the client with a random id and secret in Google's
+//!   shapes and shows them, so a person or a browser test sets the client up as a member
+//!   would. Like the `__admin` routes, the console is neither journaled nor subject to faults,
+//!   and its clients, like all registered ones, survive `POST /__admin/reset`.
 
 mod accounts;
 mod admin;
 mod api;
 mod civil;
+mod console;
 mod knobs;
 mod oauth;
 mod persona;
@@ -133,7 +142,8 @@ impl GoogleSim {
             .with_state(shared.clone());
         let router = instruments
             .instrument(service)
-            .merge(admin::routes(shared.clone()));
+            .merge(admin::routes(shared.clone()))
+            .merge(console::routes(shared.clone()));
         Ok(Self {
             server: SimServer::serve(listener, base_url, router),
             shared,
@@ -167,6 +177,13 @@ impl GoogleSim {
     /// (e.g. `{"countSum":"8412"}`), or `None` when that window has no data.
     pub fn ground_truth_daily_roll_up(&self, data_type: &str, date: Date) -> Option<Value> {
         api::ground_truth_daily_roll_up(&self.shared, data_type, date)
+    }
+
+    /// The registered clients, in the order they were added: the configured ones, then those
+    /// of [`GoogleSim::register_client`] (a replaced one moves to the end) and of the
+    /// console's `POST /console/clients`.
+    pub fn clients(&self) -> Vec<RegisteredClient> {
+        self.shared.lock().clients.clone()
     }
 
     /// Adds a client, or replaces the one with the same id.

@@ -269,6 +269,19 @@ impl IntoResponse for GoogleError {
     }
 }
 
+/// An HTML page, never cached (the console's pages show client secrets).
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HTML),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

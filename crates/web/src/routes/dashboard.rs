@@ -6,6 +6,7 @@ use axum::{
     extract::State,
     response::{Html, IntoResponse, Response},
 };
+use axum_extra::extract::PrivateCookieJar;
 use jiff::{SignedDuration, Timestamp};
 use oh_fitbit_core::{
     error_chain,
@@ -14,7 +15,13 @@ use oh_fitbit_core::{
     queue::JobStatus,
 };
 
-use crate::{error::WebError, session::SignedIn, state::AppState};
+use crate::{
+    error::WebError,
+    forms,
+    routes::sync_now,
+    session::{self, SignedIn},
+    state::AppState,
+};
 
 const UNAVAILABLE: &str = "Open Humans did not answer just now; reload the page in a minute.";
 
@@ -37,7 +44,25 @@ pub struct DashboardPage {
     pub history: Option<String>,
     pub progress: Option<ProgressView>,
     pub files: Result<Vec<FileRow>, String>,
+    pub csrf: String,
+    /// What intraday data does for this member, in a sentence.
+    pub intraday: String,
+    /// Google ends the grant then (a client in Testing status).
+    pub access_ends: Option<AccessEnds>,
+    /// When the member may ask for a sync by hand again; `None`: now.
+    pub manual_sync_from: Option<String>,
 }
+
+/// The end of a time-limited grant, announced ahead with a one-click reconnect.
+pub struct AccessEnds {
+    pub at: String,
+    /// Within [`EXPIRY_WARNING`]: shown as a warning rather than as a fact.
+    pub soon: bool,
+    pub reconnect_href: &'static str,
+}
+
+/// How long before a grant ends the member is warned, here and by an Open Humans message.
+pub const EXPIRY_WARNING: SignedDuration = oh_fitbit_core::members::EXPIRY_WARNING;
 
 /// The history import's progress bars and a sentence about what is left.
 pub struct ProgressView {
@@ -79,15 +104,17 @@ fn about(duration: SignedDuration) -> String {
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
+    jar: PrivateCookieJar,
 ) -> Result<Response, WebError> {
-    let mut member = state
-        .members
-        .load(&id)
-        .await?
-        .ok_or(WebError::NotSignedIn)?;
+    let mut member = state.signed_in_member(&id).await?;
     let job = state.queue.status(&id).await?;
     let files = files_on_open_humans(&state, &mut member).await;
+    let manual_sync_from = sync_now::next_allowed(&state, &id).await?.map(human_time);
     let page = DashboardPage {
+        csrf: session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?,
+        intraday: describe_intraday(&member, state.intraday_requires_own_client),
+        access_ends: access_ends(&member),
+        manual_sync_from,
         member_id: id.to_string(),
         fitbit_connected: member.fitbit.is_some(),
         time_zone: member
@@ -156,6 +183,37 @@ async fn files_on_open_humans(
     Ok(rows)
 }
 
+fn describe_intraday(member: &Member, requires_own_client: bool) -> String {
+    let Some(chosen) = member.preferences.intraday else {
+        return "Off: daily data only.".to_owned();
+    };
+    let label = forms::intraday_label(Some(chosen)).to_lowercase();
+    match member.intraday_resolution(requires_own_client) {
+        Some(_) => format!("On, {label}, one file per month."),
+        None if member.fitbit.is_none() => format!("On, {label}, once Fitbit is connected."),
+        None => {
+            format!("Chosen ({label}), waiting for your own Google client: set it up to start.")
+        }
+    }
+}
+
+fn access_ends(member: &Member) -> Option<AccessEnds> {
+    let ends = member.google_tokens.as_ref()?.refresh_expires_at?;
+    let via_own_client = member
+        .fitbit
+        .as_ref()
+        .is_some_and(|account| account.via_own_client);
+    Some(AccessEnds {
+        at: human_time(ends),
+        soon: ends < Timestamp::now() + EXPIRY_WARNING,
+        reconnect_href: if via_own_client {
+            "/fitbit/connect?client=own"
+        } else {
+            "/fitbit/connect"
+        },
+    })
+}
+
 fn describe_job(member: &Member, job: &JobStatus) -> String {
     if member.fitbit.is_none() {
         return "Connect Fitbit to start importing your data.".to_owned();
@@ -176,7 +234,7 @@ fn describe_job(member: &Member, job: &JobStatus) -> String {
     }
 }
 
-fn human_time(at: Timestamp) -> String {
+pub fn human_time(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 

@@ -53,11 +53,7 @@ pub async fn disconnect(
         Some("yes") => true,
         Some(_) => return Err(WebError::BadForm),
     };
-    let member = state
-        .members
-        .load(&id)
-        .await?
-        .ok_or(WebError::NotSignedIn)?;
+    let member = state.signed_in_member(&id).await?;
     state
         .tokens
         .revoke_google(&member)

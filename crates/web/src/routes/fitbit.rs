@@ -6,29 +6,45 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::PrivateCookieJar;
-use google_health::{ApiError, AuthorizationRequest, OAuthError, Pkce, Scope};
+use google_health::{ApiError, AuthorizationRequest, ClientCredentials, OAuthError, Pkce, Scope};
 use jiff::Timestamp;
 use oh_fitbit_core::{
     Provider,
     clients::GOOGLE_CALLBACK,
     error_chain,
-    members::{FitbitAccount, GoogleTokens},
+    members::{FitbitAccount, GoogleTokens, Member},
     random_token,
 };
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 use crate::{
-    error::{AccountProblem, CallbackProblem, WebError},
+    error::{AccountProblem, CallbackProblem, OwnClientProblem, WebError},
     routes::callback::{self, CallbackQuery},
     session::{self, FLOW_LIFETIME, FlowProvider, PendingFlow, SignedIn},
-    state::{AppState, REQUESTED_SCOPES},
+    state::{AppState, requested_scopes},
 };
+
+/// `?client=own` runs consent with the member's own OAuth client (set up on the intraday
+/// page); otherwise with this service's.
+#[derive(Deserialize)]
+pub struct ConnectQuery {
+    client: Option<String>,
+}
 
 pub async fn connect(
     State(state): State<AppState>,
-    SignedIn(member): SignedIn,
+    SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
+    Query(query): Query<ConnectQuery>,
 ) -> Result<Response, WebError> {
+    let own_client = match query.client.as_deref() {
+        None | Some("service") => false,
+        Some("own") => true,
+        Some(_) => return Err(WebError::BadForm),
+    };
+    let member = state.signed_in_member(&id).await?;
+    let credentials = client_for(&state, &member, own_client)?;
     let csrf = random_token();
     let pkce = Pkce::generate();
     state
@@ -37,9 +53,9 @@ pub async fn connect(
         .await?;
     let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
     let url = state.google_oauth.authorize_url(&AuthorizationRequest {
-        credentials: &state.google_client,
+        credentials: &credentials,
         redirect_uri: &redirect_uri,
-        scopes: REQUESTED_SCOPES,
+        scopes: &requested_scopes(&member.preferences),
         state: &csrf,
         code_challenge: pkce.challenge(),
     });
@@ -47,11 +63,29 @@ pub async fn connect(
         provider: FlowProvider::Google,
         state: csrf,
         verifier: Some(pkce.verifier().expose_secret().to_owned()),
-        member: Some(member),
+        member: Some(id),
+        own_client,
         started_at: Timestamp::now(),
     };
     let jar = session::start_flow(jar, &flow, state.secure_cookies());
     Ok((jar, Redirect::to(url.as_str())).into_response())
+}
+
+/// This service's client, or the member's own: a member who has none set up is sent to set
+/// it up.
+fn client_for(
+    state: &AppState,
+    member: &Member,
+    own_client: bool,
+) -> Result<ClientCredentials, WebError> {
+    if !own_client {
+        return Ok(state.google_client.clone());
+    }
+    let own = member.own_client.as_ref().ok_or(WebError::NoOwnClient)?;
+    Ok(ClientCredentials {
+        client_id: own.client_id.clone(),
+        client_secret: own.client_secret.clone(),
+    })
 }
 
 pub async fn callback(
@@ -81,18 +115,21 @@ async fn connect_account(
         return Err(wrong_member());
     }
     let verifier = SecretString::from(verified.flow.verifier.ok_or_else(wrong_member)?);
+    let own_client = verified.flow.own_client;
+    let previous = state.signed_in_member(member).await?;
+    let credentials = client_for(state, &previous, own_client)?;
     let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
     let tokens = state
         .google_oauth
-        .exchange_code(
-            &state.google_client,
-            &verified.code,
-            &redirect_uri,
-            &verifier,
-        )
+        .exchange_code(&credentials, &verified.code, &redirect_uri, &verifier)
         .await
         .map_err(|error| match error {
             OAuthError::InvalidGrant => WebError::CodeRefused(Provider::Google),
+            // The member's own client may have been deleted or its secret reset since it was
+            // checked; this service's client being refused is the operator's to fix.
+            OAuthError::InvalidClient if own_client => {
+                WebError::OwnClient(OwnClientProblem::RefusedByGoogle)
+            }
             OAuthError::InvalidClient => WebError::internal(error),
             other => WebError::unavailable(Provider::Google, other),
         })?;
@@ -124,6 +161,7 @@ async fn connect_account(
             .map(|scope| scope.url().to_owned())
             .collect(),
         connected_at: now,
+        via_own_client: own_client,
     };
     let stored = GoogleTokens {
         access_token: tokens.access_token,
@@ -137,6 +175,16 @@ async fn connect_account(
         .members
         .connect_fitbit(member, &account, &stored)
         .await?;
+    let switched_client = previous
+        .fitbit
+        .as_ref()
+        .is_some_and(|earlier| earlier.via_own_client != own_client);
+    if switched_client {
+        // The grant to the other client is no longer used: hand it back.
+        if let Err(error) = state.tokens.revoke_google(&previous).await {
+            tracing::warn!(error = %error_chain(&error), "revoking the replaced grant failed");
+        }
+    }
     let queued = state.queue.enqueue(member, now).await?;
     tracing::info!(%member, ?queued, "member connected Fitbit; first sync queued");
     Ok(())

@@ -3,5 +3,8 @@ pub mod dashboard;
 pub mod deauth;
 pub mod disconnect;
 pub mod fitbit;
+pub mod intraday;
 pub mod openhumans;
 pub mod pages;
+pub mod settings;
+pub mod sync_now;

@@ -29,6 +29,7 @@ pub async fn login(
         state: csrf.clone(),
         verifier: None,
         member: None,
+        own_client: false,
         started_at: Timestamp::now(),
     };
     let jar = session::start_flow(jar, &flow, state.secure_cookies());

@@ -1,4 +1,4 @@
-//! The landing page, the health check and the stylesheet.
+//! The landing page, the health check and the static files.
 
 use askama::Template;
 use axum::{
@@ -38,12 +38,27 @@ pub async fn health(State(state): State<AppState>) -> Response {
 }
 
 pub async fn stylesheet() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../static/style.css"),
+    )
+}
+
+/// The copy buttons (the pages work without it).
+pub async fn copy_script() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/copy.js"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/style.css"),
+        body,
     )
         .into_response()
 }

@@ -18,7 +18,10 @@ use google_health::{
     catalogue::{CATALOGUE, DataType, Intraday, Standard},
 };
 use jiff::{ToSpan, civil::Date};
-use oh_fitbit_core::{members::Cursor, queue::Lease};
+use oh_fitbit_core::{
+    members::{Cursor, IntradayResolution},
+    queue::Lease,
+};
 use open_humans::ProjectMemberId;
 
 pub use self::dialect::Dialect;
@@ -44,6 +47,8 @@ pub enum Phase {
 pub enum Skipped {
     /// The member did not grant the type's scope on Google's consent screen.
     ScopeNotGranted,
+    /// The member left the type's category out in their settings.
+    LeftOut,
 }
 
 pub struct Import<'a, 's> {
@@ -60,8 +65,10 @@ pub struct Import<'a, 's> {
     /// `today` of the member's last successful sync; `None` before the first.
     pub last_synced_day: Option<Date>,
     pub granted: Vec<Scope>,
-    /// `rollUp` window for intraday data; `None` for raw points.
-    pub intraday_window_s: Option<u32>,
+    /// Categories the member chose not to import.
+    pub left_out: std::collections::BTreeSet<Scope>,
+    /// The resolution intraday data is read at (`None`: intraday is off).
+    pub intraday_resolution: Option<IntradayResolution>,
     pub cursors: BTreeMap<String, Cursor>,
     pub skipped: BTreeMap<&'static str, Skipped>,
     /// Periods staged but not yet published (`standard:2016`, `intraday:2016-03`).
@@ -76,6 +83,10 @@ impl Import<'_, '_> {
             .filter(|data_type| in_tier(data_type, tier))
         {
             if self.skipped.contains_key(data_type.id) {
+                continue;
+            }
+            if self.left_out.contains(&data_type.scope) {
+                self.skipped.insert(data_type.id, Skipped::LeftOut);
                 continue;
             }
             if !self.granted.contains(&data_type.scope) {
@@ -130,8 +141,9 @@ impl Import<'_, '_> {
                 };
                 (start.max(self.first), tomorrow)
             }
-            Phase::Backfill => match (cursor.complete, cursor.oldest) {
-                (false, Some(oldest)) if oldest > self.first => (self.first, oldest),
+            // Not `complete` alone: a member who moves their earliest date back reopens it.
+            Phase::Backfill => match cursor.oldest {
+                Some(oldest) if oldest > self.first => (self.first, oldest),
                 _ => return Ok(()),
             },
         };
@@ -143,8 +155,12 @@ impl Import<'_, '_> {
         if phase == Phase::Recent {
             cursor.newest = Some(self.today);
         }
-        cursor.oldest = Some(cursor.oldest.map_or(from, |oldest| oldest.min(from)));
-        cursor.complete |= from <= self.first;
+        if tier == Tier::Intraday {
+            cursor.resolution = self.intraday_resolution;
+        }
+        let oldest = cursor.oldest.map_or(from, |oldest| oldest.min(from));
+        cursor.oldest = Some(oldest);
+        cursor.complete = oldest <= self.first;
         self.save_cursor(&key).await
     }
 
@@ -156,7 +172,10 @@ impl Import<'_, '_> {
         from: Date,
         to: Date,
     ) -> Result<(), SyncError> {
-        match (tier, data_type.standard, self.intraday_window_s) {
+        let window_s = self
+            .intraday_resolution
+            .and_then(IntradayResolution::window_seconds);
+        match (tier, data_type.standard, window_s) {
             (Tier::Standard, Standard::DailyRollUp, _) => {
                 self.daily_roll_ups(data_type, from, to).await
             }
