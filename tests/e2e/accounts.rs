@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     MEMBER, ManualBrowser, admin, browser, get_page, job_status, link_both_accounts, member_id,
-    run_one_job, start, start_with,
+    recent, run_one_job, start, start_with,
 };
 
 #[tokio::test]
@@ -172,4 +172,80 @@ async fn a_job_running_at_shutdown_is_handed_back_without_costing_an_attempt() {
     assert_eq!(status.last_outcome.as_deref(), Some("later"));
     assert_eq!(status.attempts, 0);
     assert!(status.run_at.unwrap() <= jiff::Timestamp::now());
+}
+
+/// A grant from a client in Google's Testing status ends after 7 days: two days before, the
+/// dashboard warns with a one-click reconnect and the member gets one Open Humans message.
+#[tokio::test]
+async fn a_member_is_told_ahead_when_a_testing_grant_is_about_to_end() {
+    use oh_fitbit_sim::google::PublishingStatus;
+    let stack = start(false).await;
+    let mut client = stack.google.clients()[0].clone();
+    client.publishing_status = PublishingStatus::Testing;
+    stack.google.register_client(client);
+    let member = browser();
+    link_both_accounts(&stack, &member).await;
+    stack
+        .members
+        .save_preferences(&member_id(), &recent(2))
+        .await
+        .unwrap();
+    let record = stack.members.load(&member_id()).await.unwrap().unwrap();
+    let granted = record.google_tokens.clone().unwrap();
+    let ends = granted.refresh_expires_at.expect("a Testing grant ends");
+    assert!(ends > jiff::Timestamp::now() + SignedDuration::from_hours(24 * 6));
+
+    let (_, _, dashboard) = get_page(&member, stack.url("dashboard")).await;
+    assert!(
+        dashboard.contains(r#"class="notice" id="access-ends""#),
+        "{dashboard}"
+    );
+    run_one_job(&stack, &CancellationToken::new()).await;
+    assert!(
+        stack.open_humans.messages().is_empty(),
+        "a week ahead is no news"
+    );
+
+    // Five days later (our clock cannot move: the grant's end moves instead).
+    let soon = oh_fitbit_core::members::GoogleTokens {
+        refresh_expires_at: Some(jiff::Timestamp::now() + SignedDuration::from_hours(30)),
+        ..granted
+    };
+    stack
+        .members
+        .replace_google_tokens(&record, &soon)
+        .await
+        .unwrap();
+    let (_, _, dashboard) = get_page(&member, stack.url("dashboard")).await;
+    assert!(
+        dashboard.contains(r#"class="error" id="access-ends""#),
+        "{dashboard}"
+    );
+    assert!(
+        dashboard.contains(r#"href="/fitbit/connect""#),
+        "{dashboard}"
+    );
+    for _ in 0..2 {
+        stack
+            .worker
+            .context()
+            .queue
+            .enqueue(&member_id(), jiff::Timestamp::now())
+            .await
+            .unwrap();
+        run_one_job(&stack, &CancellationToken::new()).await;
+    }
+    let messages = stack.open_humans.messages();
+    assert_eq!(messages.len(), 1, "told once: {messages:?}");
+    assert!(
+        messages[0].body.contains("Testing status"),
+        "{}",
+        messages[0].body
+    );
+    assert!(
+        messages[0]
+            .body
+            .contains(&stack.url("dashboard").to_string())
+    );
+    stack.stack.stop().await;
 }

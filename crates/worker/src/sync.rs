@@ -246,3 +246,26 @@ async fn account_facts(
     }
     Ok(facts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_of_resolution_starts_intraday_again_and_keeps_daily_data() {
+        let at = |resolution| Cursor {
+            newest: Some(jiff::civil::date(2026, 11, 20)),
+            oldest: Some(jiff::civil::date(2026, 10, 1)),
+            complete: true,
+            resolution,
+        };
+        let raw = Some(IntradayResolution::Raw);
+        let cursors = BTreeMap::from([
+            ("standard:steps".to_owned(), at(None)),
+            ("intraday:steps".to_owned(), at(raw)),
+        ]);
+        assert_eq!(current_cursors(&cursors, raw), cursors);
+        let five = current_cursors(&cursors, Some(IntradayResolution::FiveMinutes));
+        assert_eq!(five.keys().collect::<Vec<_>>(), ["standard:steps"]);
+    }
+}

@@ -6,7 +6,8 @@ use askama::Template;
 use axum::{
     Form,
     extract::{State, rejection::FormRejection},
-    response::{Html, IntoResponse, Redirect, Response},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::PrivateCookieJar;
 use jiff::Timestamp;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 use crate::{
     error::WebError,
+    routes::render,
     session::{self, SignedIn},
     state::AppState,
 };
@@ -27,10 +29,7 @@ struct DisconnectPage {
 
 pub async fn confirm(SignedIn(_): SignedIn, jar: PrivateCookieJar) -> Result<Response, WebError> {
     let csrf = session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?;
-    let html = DisconnectPage { csrf }
-        .render()
-        .map_err(WebError::internal)?;
-    Ok(Html(html).into_response())
+    render(&DisconnectPage { csrf }, StatusCode::OK)
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use axum::{
     Form,
     extract::{State, rejection::FormRejection},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::PrivateCookieJar;
 use google_health::{ClientCheck, ClientCredentials};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::{
     error::{OwnClientProblem, WebError},
     forms::{self, RESOLUTIONS},
+    routes::render,
     session::{self, SignedIn},
     state::AppState,
 };
@@ -67,11 +68,6 @@ impl IntradayPage {
             problem: None,
         }
     }
-
-    fn respond(&self, status: StatusCode) -> Result<Response, WebError> {
-        let html = self.render().map_err(WebError::internal)?;
-        Ok((status, Html(html)).into_response())
-    }
 }
 
 pub async fn show(
@@ -81,7 +77,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let csrf = session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?;
     let member = state.signed_in_member(&id).await?;
-    IntradayPage::of(&state, &member, csrf).respond(StatusCode::OK)
+    render(&IntradayPage::of(&state, &member, csrf), StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -115,7 +111,7 @@ pub async fn save_client(
         page.resolution = forms::intraday_value(Some(resolution));
         page.problem = Some(problem.explanation());
         tracing::info!(member = %id, ?problem, "own OAuth client refused");
-        page.respond(StatusCode::BAD_REQUEST)
+        render(&page, StatusCode::BAD_REQUEST)
     };
     let Some(client_id) = forms::parse_client_id(&entered_id) else {
         return refuse(OwnClientProblem::MalformedId);

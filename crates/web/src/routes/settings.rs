@@ -10,7 +10,7 @@ use axum::{
     Form,
     extract::{State, rejection::FormRejection},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::PrivateCookieJar;
 use google_health::Scope;
@@ -23,6 +23,7 @@ use oh_fitbit_core::{
 use crate::{
     error::WebError,
     forms::{self, RESOLUTIONS},
+    routes::render,
     session::{self, SignedIn},
     state::{AppState, requested_scopes},
 };
@@ -74,11 +75,6 @@ impl SettingsPage {
             problem: None,
         }
     }
-
-    fn respond(&self, status: StatusCode) -> Result<Response, WebError> {
-        let html = self.render().map_err(WebError::internal)?;
-        Ok((status, Html(html)).into_response())
-    }
 }
 
 pub async fn show(
@@ -88,7 +84,10 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let csrf = session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?;
     let member = state.signed_in_member(&id).await?;
-    SettingsPage::of(&member, &member.preferences, csrf).respond(StatusCode::OK)
+    render(
+        &SettingsPage::of(&member, &member.preferences, csrf),
+        StatusCode::OK,
+    )
 }
 
 /// The form as sent: `category` repeats, once per ticked box.
@@ -158,7 +157,7 @@ pub async fn save(
                 let mut page = SettingsPage::of(&member, &chosen, csrf);
                 page.earliest_date = form.earliest_date.chars().take(40).collect();
                 page.problem = Some(problem);
-                return page.respond(StatusCode::BAD_REQUEST);
+                return render(&page, StatusCode::BAD_REQUEST);
             }
         }
     }
