@@ -182,16 +182,18 @@ pub struct Member {
 }
 
 impl Member {
+    /// Whether the member's Google grant is to their own OAuth client.
+    pub fn connected_via_own_client(&self) -> bool {
+        self.fitbit
+            .as_ref()
+            .is_some_and(|account| account.via_own_client)
+    }
+
     /// The resolution intraday data is read at: `None` when the member has not turned it on,
     /// or when the deployment requires their own OAuth client and the grant is not to it.
     pub fn intraday_resolution(&self, requires_own_client: bool) -> Option<IntradayResolution> {
-        let via_own_client = self
-            .fitbit
-            .as_ref()
-            .is_some_and(|account| account.via_own_client);
-        self.preferences
-            .intraday
-            .filter(|_| via_own_client || !requires_own_client)
+        let allowed = self.connected_via_own_client() || !requires_own_client;
+        self.preferences.intraday.filter(|_| allowed)
     }
 }
 

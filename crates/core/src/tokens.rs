@@ -214,11 +214,7 @@ impl TokenKeeper {
 
     /// The client the member's grant was made to: a refresh token only works with it.
     pub fn google_client_of(&self, member: &Member) -> Result<ClientCredentials, Error> {
-        let via_own_client = member
-            .fitbit
-            .as_ref()
-            .is_some_and(|account| account.via_own_client);
-        if !via_own_client {
+        if !member.connected_via_own_client() {
             return Ok(self.google_client.clone());
         }
         let own = member

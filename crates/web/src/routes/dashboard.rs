@@ -199,14 +199,10 @@ fn describe_intraday(member: &Member, requires_own_client: bool) -> String {
 
 fn access_ends(member: &Member) -> Option<AccessEnds> {
     let ends = member.google_tokens.as_ref()?.refresh_expires_at?;
-    let via_own_client = member
-        .fitbit
-        .as_ref()
-        .is_some_and(|account| account.via_own_client);
     Some(AccessEnds {
         at: human_time(ends),
         soon: ends < Timestamp::now() + EXPIRY_WARNING,
-        reconnect_href: if via_own_client {
+        reconnect_href: if member.connected_via_own_client() {
             "/fitbit/connect?client=own"
         } else {
             "/fitbit/connect"

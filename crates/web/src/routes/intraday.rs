@@ -56,10 +56,7 @@ impl IntradayPage {
             requires_own_client: state.intraday_requires_own_client,
             entered_client_id: current_client_id.clone().unwrap_or_default(),
             current_client_id,
-            connected_via_own_client: member
-                .fitbit
-                .as_ref()
-                .is_some_and(|account| account.via_own_client),
+            connected_via_own_client: member.connected_via_own_client(),
             resolution: match member.preferences.intraday {
                 None => DEFAULT_RESOLUTION,
                 chosen => forms::intraday_value(chosen),
