@@ -660,3 +660,30 @@ pub fn csrf_of(page: &str) -> String {
         + 19;
     page[start..].split('"').next().unwrap().to_owned()
 }
+
+/// The civil day that places a point: its start, or a sleep session's end.
+pub fn placing_date(data_type: &google_health::catalogue::DataType, point: &Value) -> Date {
+    let value = &point[data_type.union_key];
+    let civil = |instant: &Value, offset: &Value| -> Date {
+        let instant: Timestamp = instant.as_str().unwrap().parse().unwrap();
+        let offset: i64 = offset
+            .as_str()
+            .map_or(0, |text| text.trim_end_matches('s').parse().unwrap());
+        (instant + offset.seconds())
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+    };
+    if let Some(date) = value.get("date") {
+        let part = |name: &str| date[name].as_i64().unwrap_or(0);
+        return jiff::civil::date(part("year") as i16, part("month") as i8, part("day") as i8);
+    }
+    if let Some(sample) = value.get("sampleTime") {
+        return civil(&sample["physicalTime"], &sample["utcOffset"]);
+    }
+    let interval = &value["interval"];
+    if data_type.id == "sleep" {
+        civil(&interval["endTime"], &interval["endUtcOffset"])
+    } else {
+        civil(&interval["startTime"], &interval["startUtcOffset"])
+    }
+}

@@ -2,12 +2,13 @@
 //! who opt in, consent and dialect variants, checked against the simulator's ground truth.
 
 use google_health::catalogue::Standard;
-use jiff::{Timestamp, ToSpan, civil::Date};
+use jiff::{Timestamp, civil::Date};
 use oh_fitbit_core::members::{ImportPreferences, IntradayResolution};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    assert_daily_values_match_truth, connected_with, files, recent, runs, sim_today, truth_points,
+    assert_daily_values_match_truth, connected_with, files, placing_date, recent, runs, sim_today,
+    truth_points,
 };
 
 #[tokio::test]
@@ -243,31 +244,4 @@ async fn the_whole_ten_year_history_equals_the_ground_truth() {
         assert!(got == expected, "{id}: every record as listed");
     }
     stack.stack.stop().await;
-}
-
-/// The civil day that places a point: its start, or a sleep session's end.
-fn placing_date(data_type: &google_health::catalogue::DataType, point: &Value) -> Date {
-    let value = &point[data_type.union_key];
-    let civil = |instant: &Value, offset: &Value| -> Date {
-        let instant: Timestamp = instant.as_str().unwrap().parse().unwrap();
-        let offset: i64 = offset
-            .as_str()
-            .map_or(0, |text| text.trim_end_matches('s').parse().unwrap());
-        (instant + offset.seconds())
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date()
-    };
-    if let Some(date) = value.get("date") {
-        let part = |name: &str| date[name].as_i64().unwrap_or(0);
-        return jiff::civil::date(part("year") as i16, part("month") as i8, part("day") as i8);
-    }
-    if let Some(sample) = value.get("sampleTime") {
-        return civil(&sample["physicalTime"], &sample["utcOffset"]);
-    }
-    let interval = &value["interval"];
-    if data_type.id == "sleep" {
-        civil(&interval["endTime"], &interval["endUtcOffset"])
-    } else {
-        civil(&interval["startTime"], &interval["startUtcOffset"])
-    }
 }

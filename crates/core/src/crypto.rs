@@ -27,6 +27,8 @@ pub enum Purpose {
     OpenHumansTokens,
     GoogleTokens,
     GoogleClientSecret,
+    /// The last 30 days the dashboard charts: health data, so sealed like the tokens.
+    RecentDays,
 }
 
 impl Purpose {
@@ -35,6 +37,7 @@ impl Purpose {
             Purpose::OpenHumansTokens => "open-humans-tokens",
             Purpose::GoogleTokens => "google-tokens",
             Purpose::GoogleClientSecret => "google-client-secret",
+            Purpose::RecentDays => "recent-days",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod members;
 pub mod oauth_state;
 pub mod progress;
 pub mod queue;
+pub mod recent;
 pub mod redis_conn;
 pub mod staging;
 pub mod tokens;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Error,
     crypto::{Purpose, TokenCipher},
+    recent::RecentDays,
 };
 
 const FIELD_CREATED_AT: &str = "created_at";
@@ -30,6 +31,7 @@ const FIELD_PREFERENCES: &str = "preferences";
 const FIELD_PENDING: &str = "pending_periods";
 const FIELD_OWN_CLIENT: &str = "own_client";
 const FIELD_EXPIRY_ANNOUNCED: &str = "expiry_announced";
+const FIELD_RECENT_DAYS: &str = "recent_days";
 /// One field per tier and data type (`cursor:standard:steps`), so progress is saved type by
 /// type as an import goes.
 const CURSOR_FIELD_PREFIX: &str = "cursor:";
@@ -175,6 +177,8 @@ pub struct Member {
     /// published since they changed: marked before staging, cleared after publishing, so a
     /// crash in between is caught up by the next run.
     pub pending_periods: std::collections::BTreeSet<String>,
+    /// The last 30 days as of the last sync, for the dashboard's charts.
+    pub recent_days: Option<RecentDays>,
     /// Keyed by `{tier}:{data type}`.
     pub cursors: BTreeMap<String, Cursor>,
     pub(crate) open_humans_revision: String,
@@ -388,6 +392,17 @@ impl MemberStore {
         self.set_fields(id, &[(FIELD_EXPIRY_ANNOUNCED, json)]).await
     }
 
+    /// Stores the dashboard's summary of the last 30 days, sealed: it is health data.
+    pub async fn save_recent_days(
+        &self,
+        id: &ProjectMemberId,
+        recent: &RecentDays,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_vec(recent).map_err(Error::Encode)?;
+        let sealed = self.cipher.seal(id.as_ref(), Purpose::RecentDays, &json);
+        self.set_fields(id, &[(FIELD_RECENT_DAYS, sealed)]).await
+    }
+
     pub async fn save_pending_periods(
         &self,
         id: &ProjectMemberId,
@@ -438,6 +453,10 @@ impl MemberStore {
             .get(FIELD_OWN_CLIENT)
             .map(|sealed| self.open_client(id, sealed))
             .transpose()?;
+        let recent_days = fields
+            .get(FIELD_RECENT_DAYS)
+            .map(|sealed| self.open_recent_days(id, sealed))
+            .transpose()?;
         Ok(Some(Member {
             id: id.clone(),
             created_at,
@@ -462,6 +481,7 @@ impl MemberStore {
             sync: decode_json(id, FIELD_SYNC, fields.get(FIELD_SYNC))?.unwrap_or_default(),
             pending_periods: decode_json(id, FIELD_PENDING, fields.get(FIELD_PENDING))?
                 .unwrap_or_default(),
+            recent_days,
             preferences: decode_json(id, FIELD_PREFERENCES, fields.get(FIELD_PREFERENCES))?
                 .unwrap_or_default(),
             cursors: fields
@@ -488,8 +508,9 @@ impl MemberStore {
         }))
     }
 
-    /// Drops the member's Fitbit link, Google tokens (their grant is gone) and own OAuth
-    /// client; their cursors stay, so reconnecting continues the import where it stopped.
+    /// Drops the member's Fitbit link, Google tokens (their grant is gone), own OAuth client
+    /// and the dashboard's summary of their data; their cursors stay, so reconnecting
+    /// continues the import where it stopped.
     pub async fn disconnect_fitbit(&self, id: &ProjectMemberId) -> Result<(), Error> {
         let _: () = self
             .redis
@@ -501,6 +522,7 @@ impl MemberStore {
                     FIELD_GOOGLE_TOKENS,
                     FIELD_GOOGLE_REVISION,
                     FIELD_OWN_CLIENT,
+                    FIELD_RECENT_DAYS,
                 ],
             )
             .await?;
@@ -657,6 +679,12 @@ impl MemberStore {
         let plain = self.cipher.open(id.as_ref(), purpose, sealed)?;
         serde_json::from_slice(plain.expose_secret())
             .map_err(|error| Error::Corrupt(format!("member {id} tokens: {error}")))
+    }
+
+    fn open_recent_days(&self, id: &ProjectMemberId, sealed: &str) -> Result<RecentDays, Error> {
+        let plain = self.cipher.open(id.as_ref(), Purpose::RecentDays, sealed)?;
+        serde_json::from_slice(plain.expose_secret())
+            .map_err(|error| Error::Corrupt(format!("member {id} {FIELD_RECENT_DAYS}: {error}")))
     }
 
     fn open_client(&self, id: &ProjectMemberId, sealed: &str) -> Result<OwnClient, Error> {

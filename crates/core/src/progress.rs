@@ -62,6 +62,15 @@ pub fn member_time_zone(name: Option<&str>) -> TimeZone {
     }
 }
 
+/// The member's civil date at `now`, in their zone (UTC before Fitbit is connected).
+pub fn member_today(member: &Member, now: Timestamp) -> Date {
+    let zone = member
+        .fitbit
+        .as_ref()
+        .and_then(|account| account.time_zone.as_deref());
+    now.to_zoned(member_time_zone(zone)).date()
+}
+
 /// The data categories a member chooses among, by the scope that grants them. Activity and
 /// fitness is always read: it is what the service is for.
 pub const DATA_CATEGORIES: [Scope; 6] = [
@@ -105,9 +114,7 @@ fn days_between(from: Date, to: Date) -> i32 {
 pub fn import_progress(member: &Member, now: Timestamp) -> Option<ImportProgress> {
     let account = member.fitbit.as_ref()?;
     let first = history_start(member)?;
-    let today = now
-        .to_zoned(member_time_zone(account.time_zone.as_deref()))
-        .date();
+    let today = member_today(member, now);
     let total = days_between(first, today);
     // The fewest days any type of a category has: those days are complete for all of them.
     let mut categories: Vec<CategoryProgress> = Vec::new();
@@ -188,6 +195,7 @@ mod tests {
             google_tokens: None,
             own_client: None,
             expiry_announced: None,
+            recent_days: None,
             sync: SyncRecord::default(),
             preferences: ImportPreferences {
                 intraday: intraday.then_some(IntradayResolution::Raw),

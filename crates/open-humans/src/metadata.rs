@@ -20,6 +20,9 @@ pub struct FileMetadata {
     /// Lower-case hex MD5 of the bytes, so a reader can verify a download.
     #[serde(default)]
     pub md5: Option<String>,
+    /// Size of the bytes, so a file list can show it: Open Humans' listing does not.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
     /// Anything else worth keeping with the file (schema version, month, …).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -43,9 +46,13 @@ impl FileMetadata {
             ("creation_date", self.creation_date.map(|t| t.to_string())),
             ("md5", self.md5.clone()),
         ];
+        let optional = optional
+            .map(|(key, text)| (key, text.map(Value::from)))
+            .into_iter()
+            .chain([("size_bytes", self.size_bytes.map(Value::from))]);
         for (key, value) in optional {
             match value {
-                Some(value) => map.insert(key.into(), value.into()),
+                Some(value) => map.insert(key.into(), value),
                 None => map.remove(key),
             };
         }
@@ -76,6 +83,7 @@ mod tests {
             end_date: Some(jiff::civil::date(2024, 3, 31)),
             creation_date: Some("2024-04-01T02:03:04Z".parse().unwrap()),
             md5: Some("0123456789abcdef0123456789abcdef".into()),
+            size_bytes: Some(193),
             extra,
         }
     }
@@ -92,6 +100,7 @@ mod tests {
                 "end_date": "2024-03-31",
                 "creation_date": "2024-04-01T02:03:04Z",
                 "md5": "0123456789abcdef0123456789abcdef",
+                "size_bytes": 193,
                 "schema_version": 1,
             })
         );

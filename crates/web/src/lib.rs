@@ -2,6 +2,7 @@
 //! and the dashboard. [`app`] builds the router (the test seam); [`serve`] runs it with graceful
 //! shutdown.
 
+mod charts;
 mod error;
 mod forms;
 mod rate_limit;

@@ -15,6 +15,7 @@ mod notices;
 mod outcome;
 mod points;
 mod publish;
+mod recent;
 pub mod series;
 mod sync;
 

@@ -45,8 +45,12 @@ pub async fn replace_file(
     // Newest first, so that of several identical copies the newest is the one kept.
     previous.sort_by_key(|existing| std::cmp::Reverse(existing.created));
 
+    // A copy uploaded before its metadata recorded the size is replaced once, so every file
+    // the dashboard lists has one.
     let unchanged = previous.iter().position(|existing| {
         existing.metadata.get("md5").and_then(|m| m.as_str()) == Some(archive.md5.as_str())
+            && existing.metadata.get("size_bytes").and_then(|s| s.as_u64())
+                == Some(archive.bytes.len() as u64)
     });
     let kept = match unchanged {
         Some(index) => Published::Unchanged {
@@ -97,6 +101,7 @@ fn new_file(file: &FileDescription, archive: &Archive) -> NewFile {
             end_date: archive.last_date,
             creation_date: Some(jiff::Timestamp::now()),
             md5: Some(archive.md5.clone()),
+            size_bytes: Some(archive.bytes.len() as u64),
             extra,
         },
     }

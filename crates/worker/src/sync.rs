@@ -8,7 +8,7 @@ use google_health::Scope;
 use jiff::Timestamp;
 use oh_fitbit_core::{
     members::{Cursor, IntradayResolution, SyncRecord},
-    progress::{history_start, member_time_zone},
+    progress::{history_start, member_today},
     queue::Lease,
 };
 use serde_json::{Value, json};
@@ -22,6 +22,7 @@ use crate::{
     google::GoogleSession,
     import::{Dialect, Import, Phase},
     publish::{self, FileDescription, Published},
+    recent,
 };
 
 #[derive(Debug)]
@@ -43,8 +44,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         .ok_or(oh_fitbit_core::Error::NotConnected(
             oh_fitbit_core::Provider::Google,
         ))?;
-    let zone = member_time_zone(account.time_zone.as_deref());
-    let today = Timestamp::now().to_zoned(zone).date();
+    let today = member_today(&member, Timestamp::now());
     let first = history_start(&member).ok_or(oh_fitbit_core::Error::NotConnected(
         oh_fitbit_core::Provider::Google,
     ))?;
@@ -161,6 +161,13 @@ async fn publish_pending(
         .iter()
         .filter_map(|period| period.strip_prefix("intraday:"))
         .map(Some);
+    if daily.is_some() {
+        // Before the file, so a dashboard that lists the new file charts the same data.
+        let recent = recent::summarise(ctx, &import.member, import.today).await?;
+        ctx.members
+            .save_recent_days(&import.member, &recent)
+            .await?;
+    }
     let mut published = Vec::new();
     // One file built and uploaded at a time, so memory does not grow with the history.
     for month in daily.into_iter().chain(months) {

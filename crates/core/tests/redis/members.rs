@@ -5,6 +5,7 @@ use oh_fitbit_core::{
     Error,
     crypto::TokenCipher,
     members::{FitbitAccount, GoogleTokens, MemberStore, OpenHumansTokens, Replaced, SyncRecord},
+    recent::RecentDays,
 };
 use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
@@ -283,13 +284,7 @@ async fn an_own_client_is_sealed_and_goes_with_a_disconnect() {
         client_secret: secret.to_owned().into(),
     };
     store.save_own_client(&member, &client).await.unwrap();
-    let redis::Value::BulkString(sealed) = redis
-        .raw(&["HGET", "test:member:33333333", "own_client"])
-        .await
-    else {
-        panic!("the own client is stored");
-    };
-    let sealed = String::from_utf8(sealed).unwrap();
+    let sealed = stored_field(&redis, "33333333", "own_client").await;
     assert!(!sealed.contains(secret) && !sealed.contains("apps.googleusercontent"));
     let loaded = store
         .load(&member)
@@ -311,4 +306,36 @@ async fn an_own_client_is_sealed_and_goes_with_a_disconnect() {
             .own_client
             .is_none()
     );
+}
+
+/// A member's field as Redis holds it.
+async fn stored_field(redis: &TestRedis, member: &str, field: &str) -> String {
+    let key = format!("test:member:{member}");
+    let redis::Value::BulkString(stored) = redis.raw(&["HGET", &key, field]).await else {
+        panic!("{field} is stored");
+    };
+    String::from_utf8(stored).unwrap()
+}
+
+#[tokio::test]
+async fn the_recent_days_summary_is_sealed_and_goes_with_a_disconnect() {
+    let redis = TestRedis::start().await;
+    let store = store(&redis);
+    let member = id("44444444");
+    store
+        .save_open_humans_link(&member, &oh_tokens("a"))
+        .await
+        .unwrap();
+    let mut recent = RecentDays::ending(date(2026, 11, 21));
+    recent.days[29].steps = Some(8412);
+    recent.days[29].sleep_minutes = Some(392);
+    store.save_recent_days(&member, &recent).await.unwrap();
+    let sealed = stored_field(&redis, "44444444", "recent_days").await;
+    assert!(!sealed.contains("8412") && !sealed.contains("steps"));
+    let loaded = store.load(&member).await.unwrap().unwrap();
+    assert_eq!(loaded.recent_days.as_ref(), Some(&recent));
+
+    store.disconnect_fitbit(&member).await.unwrap();
+    let disconnected = store.load(&member).await.unwrap().unwrap();
+    assert!(disconnected.recent_days.is_none());
 }

@@ -14,8 +14,10 @@ use oh_fitbit_core::{
     progress::{CategoryProgress, ImportProgress, import_progress},
     queue::JobStatus,
 };
+use open_humans::FileMetadata;
 
 use crate::{
+    charts::RecentView,
     error::WebError,
     forms,
     routes::sync_now,
@@ -30,6 +32,10 @@ pub struct FileRow {
     pub created: String,
     pub download_url: String,
     pub description: String,
+    /// "1.2 MB"; empty for a file uploaded without its size in the metadata.
+    pub size: String,
+    /// "2016-05-01 to 2026-11-21": the days the file holds.
+    pub covers: Option<String>,
 }
 
 #[derive(Template)]
@@ -44,6 +50,8 @@ pub struct DashboardPage {
     pub history: Option<String>,
     pub progress: Option<ProgressView>,
     pub files: Result<Vec<FileRow>, String>,
+    /// Charts of the last 30 days, once a sync has summarised them.
+    pub recent: Option<RecentView>,
     pub csrf: String,
     /// What intraday data does for this member, in a sentence.
     pub intraday: String,
@@ -130,6 +138,7 @@ pub async fn show(
             _ => None,
         },
         progress: import_progress(&member, Timestamp::now()).map(ProgressView::of),
+        recent: RecentView::of(&member),
         files,
     };
     let html = page.render().map_err(WebError::internal)?;
@@ -167,16 +176,20 @@ async fn files_on_open_humans(
     };
     let mut rows: Vec<FileRow> = remote
         .own_files()
-        .map(|file| FileRow {
-            name: file.basename.clone(),
-            created: human_time(file.created),
-            download_url: file.download_url.to_string(),
-            description: file
-                .metadata
-                .get("description")
-                .and_then(|d| d.as_str())
-                .unwrap_or_default()
-                .to_owned(),
+        .map(|file| {
+            let metadata: FileMetadata =
+                serde_json::from_value(file.metadata.clone()).unwrap_or_default();
+            FileRow {
+                name: file.basename.clone(),
+                created: human_time(file.created),
+                download_url: file.download_url.to_string(),
+                size: metadata.size_bytes.map(human_size).unwrap_or_default(),
+                covers: match (metadata.start_date, metadata.end_date) {
+                    (Some(start), Some(end)) => Some(format!("{start} to {end}")),
+                    _ => None,
+                },
+                description: metadata.description,
+            }
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -230,6 +243,15 @@ fn describe_job(member: &Member, job: &JobStatus) -> String {
     }
 }
 
+/// A size as a file manager shows it, in decimal units: "830 bytes", "12.4 kB", "3.1 MB".
+fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1_000_000_000, "GB"), (1_000_000, "MB"), (1_000, "kB")];
+    UNITS.iter().find(|(unit, _)| bytes >= *unit).map_or_else(
+        || format!("{bytes} bytes"),
+        |(unit, name)| format!("{:.1} {name}", bytes as f64 / *unit as f64),
+    )
+}
+
 pub fn human_time(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -245,5 +267,13 @@ mod tests {
         assert_eq!(minutes(40), "About 40 minutes");
         assert_eq!(minutes(200), "About 3 hours");
         assert_eq!(minutes(3 * 1440), "About 3 days");
+    }
+
+    #[test]
+    fn sizes_are_shown_in_decimal_units() {
+        assert_eq!(human_size(830), "830 bytes");
+        assert_eq!(human_size(12_449), "12.4 kB");
+        assert_eq!(human_size(3_140_000), "3.1 MB");
+        assert_eq!(human_size(128_000_000_000), "128.0 GB");
     }
 }

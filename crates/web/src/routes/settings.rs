@@ -14,10 +14,10 @@ use axum::{
 };
 use axum_extra::extract::PrivateCookieJar;
 use google_health::Scope;
-use jiff::{Timestamp, civil::Date};
+use jiff::Timestamp;
 use oh_fitbit_core::{
     members::{ImportPreferences, Member},
-    progress::{DATA_CATEGORIES, category_name, member_time_zone},
+    progress::{DATA_CATEGORIES, category_name, member_today},
 };
 
 use crate::{
@@ -150,7 +150,10 @@ pub async fn save(
             .collect(),
     };
     if !form.earliest_date.trim().is_empty() {
-        match forms::parse_earliest_date(&form.earliest_date, today_of(&member)) {
+        match forms::parse_earliest_date(
+            &form.earliest_date,
+            member_today(&member, Timestamp::now()),
+        ) {
             Ok(date) => chosen.earliest_date = Some(date),
             Err(problem) => {
                 let csrf = form.csrf.unwrap_or_default();
@@ -183,14 +186,4 @@ pub async fn save(
         "/dashboard"
     };
     Ok(Redirect::to(next).into_response())
-}
-
-fn today_of(member: &Member) -> Date {
-    let zone = member_time_zone(
-        member
-            .fitbit
-            .as_ref()
-            .and_then(|account| account.time_zone.as_deref()),
-    );
-    Timestamp::now().to_zoned(zone).date()
 }

@@ -129,6 +129,11 @@ impl Series {
         &self.times
     }
 
+    /// The value of one leaf member (`countSum`) at `row`; `None` where the point lacks it.
+    pub fn value(&self, row: usize, member: &str) -> Option<Value> {
+        self.columns.get(member)?.get(row)
+    }
+
     /// Appends one point: its time, its `dataSource` (JSON text, if any) and its value's
     /// leaves. `integers` names the int64 members (proto3 JSON strings) to store as numbers;
     /// `None` converts every integer string (rollup values, which hold no text).
