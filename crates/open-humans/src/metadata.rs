@@ -41,15 +41,15 @@ impl FileMetadata {
         map.insert("description".into(), self.description.clone().into());
         map.insert("tags".into(), self.tags.clone().into());
         let optional = [
-            ("start_date", self.start_date.map(|d| d.to_string())),
-            ("end_date", self.end_date.map(|d| d.to_string())),
-            ("creation_date", self.creation_date.map(|t| t.to_string())),
-            ("md5", self.md5.clone()),
+            ("start_date", self.start_date.map(|d| d.to_string().into())),
+            ("end_date", self.end_date.map(|d| d.to_string().into())),
+            (
+                "creation_date",
+                self.creation_date.map(|t| t.to_string().into()),
+            ),
+            ("md5", self.md5.clone().map(Value::from)),
+            ("size_bytes", self.size_bytes.map(Value::from)),
         ];
-        let optional = optional
-            .map(|(key, text)| (key, text.map(Value::from)))
-            .into_iter()
-            .chain([("size_bytes", self.size_bytes.map(Value::from))]);
         for (key, value) in optional {
             match value {
                 Some(value) => map.insert(key.into(), value),
