@@ -9,7 +9,7 @@ use oh_fitbit::{
     stack::{LocalStack, StackOptions},
     telemetry,
 };
-use oh_fitbit_core::config::WorkerConfig;
+use oh_fitbit_core::config::{StagingConfig, WorkerConfig};
 use oh_fitbit_sim::{
     SimClock,
     google::{GoogleSim, GoogleSimConfig},
@@ -33,13 +33,17 @@ enum Command {
     Web,
     /// The worker process (configured from the environment; see SETUP.md).
     Worker,
-    /// The whole system locally: web, worker, a private redis-server and the simulators.
+    /// The whole system locally: web, worker, private redis-server and PostgreSQL servers, and
+    /// the simulators.
     Dev {
         #[arg(long, env = "PORT", default_value_t = 8080)]
         port: u16,
         /// Use this Redis instead of starting a private redis-server.
         #[arg(long, env = "REDIS_URL")]
         redis_url: Option<String>,
+        /// Use this database instead of starting a private PostgreSQL server.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
         #[arg(long, env = "STAGING_DIR", default_value = ".dev/staging")]
         staging_dir: PathBuf,
     },
@@ -59,6 +63,9 @@ enum Command {
     /// The benchmark's worker process: runs the one queued job and reports what it used.
     #[command(hide = true)]
     BenchImporter,
+    /// Copies the member records an earlier version kept in Redis into the database (safe to
+    /// run again: what the database has already is left alone). Configured like the worker.
+    MigrateFromRedis,
     #[command(flatten)]
     Operator(operator::Command),
 }
@@ -84,8 +91,9 @@ async fn main() -> std::process::ExitCode {
         Command::Dev {
             port,
             redis_url,
+            database_url,
             staging_dir,
-        } => dev(port, redis_url, staging_dir).await,
+        } => dev(port, redis_url, database_url, staging_dir).await,
         Command::Sim {
             redirect_base,
             google_port,
@@ -94,6 +102,13 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(Bench::Import(options)) => bench::import(options).await,
         Command::Bench(Bench::Queue(options)) => bench::queue(options).await,
         Command::BenchImporter => bench::run_one_job().await,
+        Command::MigrateFromRedis => {
+            operator::migrate_from_redis(
+                &oh_fitbit_core::config::Environment::process(),
+                &mut std::io::stdout().lock(),
+            )
+            .await
+        }
         Command::Operator(command) => operator::run(command).await,
     };
     match result {
@@ -105,11 +120,17 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyhow::Result<()> {
+async fn dev(
+    port: u16,
+    redis_url: Option<String>,
+    database_url: Option<String>,
+    staging_dir: PathBuf,
+) -> anyhow::Result<()> {
     let stack = LocalStack::start(StackOptions {
         port,
         redis_url,
-        staging_dir,
+        database_url,
+        staging: StagingConfig::LocalDirectory(staging_dir),
         run_worker: true,
         worker: WorkerConfig::default(),
         sign_webhooks: true,
@@ -125,6 +146,10 @@ async fn dev(port: u16, redis_url: Option<String>, staging_dir: PathBuf) -> anyh
     println!(
         "  Redis:                 {}",
         secrecy::ExposeSecret::expose_secret(&stack.redis.url)
+    );
+    println!(
+        "  PostgreSQL:            {}",
+        secrecy::ExposeSecret::expose_secret(&stack.database.url)
     );
     println!("  Stop with Ctrl-C.");
     println!();

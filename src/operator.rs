@@ -5,8 +5,16 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
+use std::time::Duration;
+
 use oh_fitbit_core::{
-    Error, Provider, config::Environment, departure, members::Member, queue::JobStatus,
+    Error, Provider,
+    config::{self, DatabaseConfig, Environment, RedisConfig},
+    db::Database,
+    departure, legacy,
+    members::Member,
+    queue::JobStatus,
+    redis_conn::Redis,
 };
 use oh_fitbit_worker::WorkerContext;
 use open_humans::ProjectMemberId;
@@ -41,10 +49,28 @@ pub enum Command {
     QueueStats,
 }
 
-/// Runs `command` against the environment's Redis and staging, printing to stdout.
+/// Runs `command` against the environment's database, Redis and staging, printing to stdout.
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let (ctx, _) = processes::worker_context_from_env(&Environment::process()).await?;
+    let ctx = processes::worker_context_from_env(&Environment::process()).await?;
     execute(&ctx, command, &mut std::io::stdout().lock()).await
+}
+
+/// `migrate-from-redis`, configured like the worker (it needs only `DATABASE_URL`,
+/// `REDIS_URL` and the token keys).
+pub async fn migrate_from_redis(env: &Environment, out: &mut dyn Write) -> anyhow::Result<()> {
+    let redis = Redis::new(&RedisConfig::from_env(env)?, 1)?;
+    let cipher = config::token_cipher_from_env(env)?;
+    let db = Database::connect(&DatabaseConfig::from_env(env)?, Duration::from_secs(30))
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+    let copied = legacy::copy_from_redis(&redis, &db, &cipher).await?;
+    writeln!(
+        out,
+        "{} member(s) in Redis, {} copied (the others were in the database already); \
+         {} erasure request(s), {} Google dialect entr(ies)",
+        copied.members, copied.new_members, copied.erasures, copied.dialect_entries
+    )?;
+    Ok(())
 }
 
 /// Runs `command` with the worker's context, writing what it reports to `out`.
@@ -190,7 +216,11 @@ async fn show_member(
         None => writeln!(out, "last sync       never")?,
     }
     print_job(&ctx.queue.status(id).await?, out)?;
-    let pending: Vec<&str> = member.pending_periods.iter().map(String::as_str).collect();
+    let pending: Vec<String> = member
+        .pending_periods
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     writeln!(
         out,
         "to publish      {}",
@@ -205,7 +235,8 @@ async fn show_member(
         let day = |date: Option<jiff::civil::Date>| date.map_or("-".to_owned(), |d| d.to_string());
         writeln!(
             out,
-            "  {key:<40} {} .. {}{}",
+            "  {:<40} {} .. {}{}",
+            key.to_string(),
             day(cursor.oldest),
             day(cursor.newest),
             if cursor.complete { "  complete" } else { "" }

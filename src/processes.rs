@@ -1,17 +1,17 @@
 //! The two production processes, each configured from the environment (see SETUP.md).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use oh_fitbit_core::{
     config::{
-        self, Environment, GoogleConfig, HttpConfig, OpenHumansConfig, PublicUrl, RedisConfig,
-        StagingConfig, WorkerConfig,
+        self, DatabaseConfig, Environment, GoogleConfig, HttpConfig, OpenHumansConfig, PublicUrl,
+        RedisConfig, StagingConfig, WorkerConfig,
     },
-    locks::Locks,
+    db::Database,
     members::MemberStore,
     queue::JobQueue,
-    redis_conn,
+    redis_conn::Redis,
     staging::Staging,
 };
 use oh_fitbit_web::AppState;
@@ -20,29 +20,38 @@ use tokio_util::sync::CancellationToken;
 
 use crate::shutdown;
 
-/// What both processes need: Redis, the member store and the two outside services.
+/// How long a web request waits for a database connection: a page should fail (with a plain
+/// 503) rather than hang while the database restarts.
+const WEB_DATABASE_WAIT: Duration = Duration::from_secs(5);
+/// How long a worker waits for one: a restart or failover of Heroku Postgres takes about this.
+const WORKER_DATABASE_WAIT: Duration = Duration::from_secs(30);
+
+/// What both processes need: the database with the member store in it, Redis, and the two
+/// outside services.
 struct Shared {
-    redis: RedisConfig,
-    connection: redis::aio::ConnectionManager,
+    redis: Redis,
     members: MemberStore,
     open_humans: OpenHumansConfig,
     google: GoogleConfig,
 }
 
 impl Shared {
-    async fn from_env(env: &Environment) -> anyhow::Result<Self> {
+    async fn from_env(
+        env: &Environment,
+        database_wait: Duration,
+        blocking_waits: usize,
+    ) -> anyhow::Result<Self> {
         let redis = RedisConfig::from_env(env)?;
+        let database = DatabaseConfig::from_env(env)?;
         let cipher = config::token_cipher_from_env(env)?;
         let open_humans = OpenHumansConfig::from_env(env)?;
         let google = GoogleConfig::from_env(env)?;
-        let connection = redis_conn::connect(&redis)
+        let db = Database::connect(&database, database_wait)
             .await
-            .context("connecting to Redis")?;
-        let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
+            .context("connecting to the database (DATABASE_URL)")?;
         Ok(Self {
-            redis,
-            connection,
-            members,
+            redis: Redis::new(&redis, blocking_waits)?,
+            members: MemberStore::new(db, Arc::new(cipher)),
             open_humans,
             google,
         })
@@ -52,13 +61,12 @@ impl Shared {
 pub async fn web() -> anyhow::Result<()> {
     let env = Environment::process();
     let http = HttpConfig::from_env(&env)?;
-    let shared = Shared::from_env(&env).await?;
+    let shared = Shared::from_env(&env, WEB_DATABASE_WAIT, 1).await?;
     let state = AppState::new(oh_fitbit_web::Dependencies {
         public_url: http.public_url.clone(),
         session_key: http.session_key.clone(),
         oauth_requests_per_minute: http.oauth_requests_per_minute,
-        redis: shared.connection,
-        key_prefix: shared.redis.key_prefix,
+        redis: shared.redis,
         members: shared.members,
         open_humans: shared.open_humans,
         google: shared.google,
@@ -74,7 +82,7 @@ pub async fn web() -> anyhow::Result<()> {
 }
 
 pub async fn worker() -> anyhow::Result<()> {
-    let worker = worker_from_env(&Environment::process()).await?;
+    let worker = Worker::new(worker_context_from_env(&Environment::process()).await?);
     let token = CancellationToken::new();
     tokio::spawn(shutdown::on_signal(token.clone()));
     tracing::info!("worker process started");
@@ -82,30 +90,20 @@ pub async fn worker() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The worker as the environment configures it; the import benchmark runs one job with it.
-pub async fn worker_from_env(env: &Environment) -> anyhow::Result<Worker> {
-    let (context, redis) = worker_context_from_env(env).await?;
-    Ok(Worker::new(context, redis))
-}
-
 /// What the worker works with (members, queue, tokens, staging), as the environment configures
-/// it; operator commands use it too.
-pub async fn worker_context_from_env(
-    env: &Environment,
-) -> anyhow::Result<(Arc<WorkerContext>, RedisConfig)> {
+/// it; operator commands and the import benchmark use it too.
+pub async fn worker_context_from_env(env: &Environment) -> anyhow::Result<Arc<WorkerContext>> {
     let public_url = PublicUrl::from_env(env)?;
     let staging = StagingConfig::from_env(env)?;
     let settings = WorkerConfig::from_env(env)?;
-    let shared = Shared::from_env(env).await?;
-    let context = WorkerContext::new(oh_fitbit_worker::Dependencies {
+    let shared = Shared::from_env(env, WORKER_DATABASE_WAIT, settings.concurrency).await?;
+    Ok(WorkerContext::new(oh_fitbit_worker::Dependencies {
+        queue: JobQueue::new(shared.redis, shared.members.database().clone()),
+        staging: Staging::from_config(&staging, shared.members.cipher().clone()),
         members: shared.members,
-        queue: JobQueue::new(shared.connection.clone(), &shared.redis.key_prefix),
-        locks: Locks::new(shared.connection, &shared.redis.key_prefix),
-        staging: Staging::from_config(&staging),
         public_url,
         open_humans: shared.open_humans,
         google: shared.google,
         config: settings,
-    });
-    Ok((context, shared.redis))
+    }))
 }

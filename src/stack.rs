@@ -1,19 +1,22 @@
-//! The whole system on one machine: web, worker, a private `redis-server`, local-directory
-//! staging, and the Google and Open Humans simulators with automatic consent. `oh-fitbit dev`
-//! runs it; the end-to-end tests start it in-process.
+//! The whole system on one machine: web, worker, a private `redis-server`, a private
+//! PostgreSQL server, local-directory staging, and the Google and Open Humans simulators with
+//! automatic consent. `oh-fitbit dev` runs it; the end-to-end tests start it in-process.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use oh_fitbit_core::{
     clients::{DEAUTH_WEBHOOK, GOOGLE_CALLBACK, OPEN_HUMANS_CALLBACK},
-    config::{GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, WorkerConfig},
+    config::{
+        DatabaseConfig, GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, StagingConfig,
+        WorkerConfig,
+    },
     crypto::TokenCipher,
-    local_redis::LocalRedis,
-    locks::Locks,
+    db::Database,
+    local::{LocalPostgres, LocalRedis},
     members::MemberStore,
     queue::JobQueue,
-    redis_conn,
+    redis_conn::Redis,
     staging::Staging,
 };
 use oh_fitbit_sim::{
@@ -33,7 +36,10 @@ pub struct StackOptions {
     pub port: u16,
     /// An existing Redis to use instead of starting a private one.
     pub redis_url: Option<String>,
-    pub staging_dir: PathBuf,
+    /// An existing database to use instead of starting a private PostgreSQL server.
+    pub database_url: Option<String>,
+    /// A local directory, or an S3 bucket (created at start if missing).
+    pub staging: StagingConfig,
     /// Whether the worker loop runs by itself; tests may drive the worker step by step instead.
     pub run_worker: bool,
     pub worker: WorkerConfig,
@@ -57,18 +63,21 @@ pub struct LocalStack {
     pub members: MemberStore,
     pub worker: Worker,
     pub redis: RedisConfig,
+    pub database: DatabaseConfig,
     /// Signs the Open Humans simulator's deauthorisation webhooks to the web process.
     pub webhook_secret: Option<SecretString>,
+    /// The private servers, when the stack started them (the tests stop and restart them).
+    pub redis_server: Option<LocalRedis>,
+    pub postgres_server: Option<LocalPostgres>,
     /// What a worker process of its own needs to join this stack.
     worker_environment: Vec<(&'static str, SecretString)>,
-    _private_redis: Option<LocalRedis>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl LocalStack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
-        let (private_redis, redis_url) = match options.redis_url {
+        let (redis_server, redis_url) = match options.redis_url {
             Some(url) => (None, url),
             None => {
                 LocalRedis::ensure_installed().await?;
@@ -80,6 +89,19 @@ impl LocalStack {
         let redis = RedisConfig {
             url: SecretString::from(redis_url),
             key_prefix: "ohfb:".to_owned(),
+        };
+        let (postgres_server, database_url) = match options.database_url {
+            Some(url) => (None, url),
+            None => {
+                LocalPostgres::ensure_installed().await?;
+                let server = LocalPostgres::start().await?;
+                let url = server.create_database("oh_fitbit").await?;
+                (Some(server), url)
+            }
+        };
+        let database = DatabaseConfig {
+            pool_size: 10,
+            ..DatabaseConfig::local(database_url)
         };
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
@@ -128,15 +150,24 @@ impl LocalStack {
         let cipher = TokenCipher::from_keys("TOKEN_ENCRYPTION_KEY", &token_key, &[])?;
         let worker_environment = worker_environment(
             &redis,
+            &database,
             &token_key,
             &public_url,
             &open_humans_settings,
             &google_settings,
         );
-        let connection = redis_conn::connect(&redis)
+        let connection = Redis::new(&redis, options.worker.concurrency)?;
+        let db = Database::connect(&database, Duration::from_secs(10))
             .await
-            .context("connecting to Redis")?;
-        let members = MemberStore::new(connection.clone(), Arc::new(cipher), &redis.key_prefix);
+            .context("connecting to the database")?;
+        let members = MemberStore::new(db.clone(), Arc::new(cipher));
+        let staging = Staging::from_config(&options.staging, members.cipher().clone());
+        if let Some(bucket) = staging.bucket() {
+            bucket
+                .create()
+                .await
+                .context("creating the staging bucket")?;
+        }
         let state = AppState::new(oh_fitbit_web::Dependencies {
             public_url: public_url.clone(),
             session_key: SecretString::from(
@@ -144,24 +175,19 @@ impl LocalStack {
             ),
             oauth_requests_per_minute: options.oauth_requests_per_minute,
             redis: connection.clone(),
-            key_prefix: redis.key_prefix.clone(),
             members: members.clone(),
             open_humans: open_humans_settings.clone(),
             google: google_settings.clone(),
         });
-        let worker = Worker::new(
-            WorkerContext::new(oh_fitbit_worker::Dependencies {
-                members: members.clone(),
-                queue: JobQueue::new(connection.clone(), &redis.key_prefix),
-                locks: Locks::new(connection, &redis.key_prefix),
-                staging: Staging::local_directory(options.staging_dir),
-                public_url: public_url.clone(),
-                open_humans: open_humans_settings,
-                google: google_settings,
-                config: options.worker,
-            }),
-            redis.clone(),
-        );
+        let worker = Worker::new(WorkerContext::new(oh_fitbit_worker::Dependencies {
+            members: members.clone(),
+            queue: JobQueue::new(connection, db),
+            staging,
+            public_url: public_url.clone(),
+            open_humans: open_humans_settings,
+            google: google_settings,
+            config: options.worker,
+        }));
 
         let shutdown = CancellationToken::new();
         let mut tasks = vec![tokio::spawn({
@@ -190,9 +216,11 @@ impl LocalStack {
             members,
             worker,
             redis,
+            database,
             webhook_secret: webhook_secret.map(SecretString::from),
+            redis_server,
+            postgres_server,
             worker_environment,
-            _private_redis: private_redis,
             shutdown,
             tasks,
         })
@@ -215,11 +243,13 @@ impl LocalStack {
         }
         self.google.shutdown().await;
         self.open_humans.shutdown().await;
+        self.members.database().close().await;
     }
 }
 
 fn worker_environment(
     redis: &RedisConfig,
+    database: &DatabaseConfig,
     token_key: &SecretString,
     public_url: &PublicUrl,
     open_humans: &OpenHumansConfig,
@@ -229,6 +259,7 @@ fn worker_environment(
     vec![
         ("REDIS_URL", redis.url.clone()),
         ("REDIS_KEY_PREFIX", text(&redis.key_prefix)),
+        ("DATABASE_URL", database.url.clone()),
         ("TOKEN_ENCRYPTION_KEY", token_key.clone()),
         ("APP_BASE_URL", text(public_url.as_url().as_str())),
         ("OPEN_HUMANS_URL", text(open_humans.base_url.as_str())),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use oh_fitbit_core::config::Environment;
-use oh_fitbit_worker::Execution;
+use oh_fitbit_worker::{Execution, Worker};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +22,7 @@ pub struct ImporterReport {
 }
 
 pub async fn run_one_job() -> anyhow::Result<()> {
-    let worker = processes::worker_from_env(&Environment::process()).await?;
+    let worker = Worker::new(processes::worker_context_from_env(&Environment::process()).await?);
     let started = Instant::now();
     let completed = match worker.try_execute_one(&CancellationToken::new()).await? {
         Execution::Ran { completed, .. } => format!("{completed:?}"),

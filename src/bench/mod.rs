@@ -21,6 +21,7 @@ use jiff::{Timestamp, ToSpan};
 use oh_fitbit_core::{
     config::WorkerConfig,
     members::{ImportPreferences, IntradayResolution},
+    redis_conn::Redis,
 };
 use oh_fitbit_sim::openhumans::OpenHumansSimConfig;
 use secrecy::ExposeSecret;
@@ -79,6 +80,11 @@ struct Run {
     tally: Tally,
     /// Intraday points found equal to the ground truth, with `--verify`.
     verified_points: Option<u64>,
+    /// What the member takes in the stores after the import: Redis, their database rows, and
+    /// the database's tables and indexes in all.
+    redis_bytes: u64,
+    database_member_bytes: i64,
+    database_bytes: i64,
 }
 
 async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Result<Run> {
@@ -86,7 +92,8 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
     let stack = LocalStack::start(StackOptions {
         port: 0,
         redis_url: None,
-        staging_dir: staging.path().join("web"),
+        database_url: None,
+        staging: oh_fitbit_core::config::StagingConfig::LocalDirectory(staging.path().join("web")),
         run_worker: false,
         worker: WorkerConfig::default(),
         sign_webhooks: true,
@@ -172,6 +179,9 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
     }
     let verified_points = check.map(verify::IntradayCheck::finish).transpose()?;
     let wire = instruments.wire.totals();
+    let redis_bytes = Redis::new(&stack.redis, 1)?.bytes_used().await?;
+    let database_member_bytes = stack.members.stored_bytes(&member.parse()?).await?;
+    let database_bytes = stack.members.database().size_bytes().await?;
     let run = Run {
         importer,
         outcome,
@@ -182,6 +192,9 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
         raw_bytes: wire.bytes,
         tally,
         verified_points,
+        redis_bytes,
+        database_member_bytes,
+        database_bytes,
     };
     stack.stop().await;
     Ok(run)
@@ -256,6 +269,13 @@ impl Run {
             megabytes(self.raw_bytes),
             megabytes(self.raw_gzip_bytes),
             self.raw_gzip_bytes as f64 / self.tally.uploaded_gzip_bytes.max(1) as f64
+        );
+        println!(
+            "  stores            Redis {} B for the member; PostgreSQL {:.1} KB of the member's rows \
+             ({:.1} KB of tables and indexes in all)",
+            self.redis_bytes,
+            self.database_member_bytes as f64 / 1e3,
+            self.database_bytes as f64 / 1e3
         );
         if let Some(points) = self.verified_points {
             println!(

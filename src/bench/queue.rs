@@ -1,17 +1,19 @@
 //! `oh-fitbit bench queue`: how many sync jobs the queue can cycle per second — enqueue, fetch
-//! (lease), complete — against a private `redis-server`, each step the Lua script production
-//! runs. Rounds of `--members` members go through each step together, as a fleet of workers
-//! would send them; every reply is checked, so a transition that did not happen fails the run.
+//! (lease), complete — against a private `redis-server` and a private PostgreSQL server, each
+//! step the Lua script production runs and the database record it keeps. Rounds of `--members`
+//! members go through each step together, as a fleet of workers would send them; every reply
+//! is checked, so a transition that did not happen fails the run.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use jiff::{Timestamp, ToSpan};
 use oh_fitbit_core::{
-    config::RedisConfig,
-    local_redis::LocalRedis,
+    config::{DatabaseConfig, RedisConfig},
+    db::Database,
+    local::{LocalPostgres, LocalRedis},
     queue::{Completed, Enqueued, JobQueue, Lease, Outcome},
-    redis_conn,
+    redis_conn::Redis,
 };
 use open_humans::ProjectMemberId;
 use tokio::task::JoinSet;
@@ -35,18 +37,25 @@ pub async fn queue(options: QueueBenchOptions) -> anyhow::Result<()> {
         "--members and --rounds must be positive"
     );
     LocalRedis::ensure_installed().await?;
+    LocalPostgres::ensure_installed().await?;
     let server = LocalRedis::start().await?;
+    let postgres = LocalPostgres::start().await?;
     let config = RedisConfig {
         url: server.url().into(),
         key_prefix: "bench:".to_owned(),
     };
-    let queue = JobQueue::new(redis_conn::connect(&config).await?, &config.key_prefix);
+    let database = DatabaseConfig {
+        pool_size: 20,
+        ..DatabaseConfig::local(postgres.create_database("bench").await?)
+    };
+    let db = Database::connect(&database, Duration::from_secs(10)).await?;
+    let queue = JobQueue::new(Redis::new(&config, 1)?, db);
     let members: Vec<ProjectMemberId> = (0..options.members)
         .map(|index| format!("{:08}", 10_000_000 + index).parse())
         .collect::<Result<_, _>>()
         .context("bench member ids")?;
     println!(
-        "Queue benchmark: {} rounds of {} members, enqueue → fetch → complete, private redis-server",
+        "Queue benchmark: {} rounds of {} members, enqueue → fetch → complete, private redis-server and PostgreSQL",
         options.rounds, options.members
     );
     let started = Instant::now();

@@ -11,8 +11,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, ManualBrowser, admin, browser, get_page, job_status, link_both_accounts, member_id,
-    recent, run_one_job, start, start_with,
+    MEMBER, ManualBrowser, admin, browser, database, get_page, job_status, link_both_accounts,
+    linked_with, member_id, raw_redis, recent, run_one_job, start, start_with,
 };
 
 #[tokio::test]
@@ -38,8 +38,7 @@ async fn a_member_who_withholds_activity_data_is_told_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn signing_in_again_resumes_a_member_whose_open_humans_grant_lapsed() {
-    let stack = start(false).await;
-    link_both_accounts(&stack, &browser()).await;
+    let stack = linked_with(json!({}), recent(3)).await;
     // Open Humans stops accepting our tokens for the member (a lost refresh token; a member
     // who leaves the project is forgotten through the webhook instead).
     let lapsed = json!([
@@ -88,6 +87,11 @@ async fn racing_requests_refresh_an_expired_token_once() {
     let browser = browser();
     link_both_accounts(&stack, &browser).await;
     stack
+        .members
+        .save_preferences(&member_id(), &recent(3))
+        .await
+        .unwrap();
+    stack
         .worker
         .try_execute_one(&CancellationToken::new())
         .await
@@ -128,30 +132,43 @@ async fn racing_requests_refresh_an_expired_token_once() {
 }
 
 #[tokio::test]
-async fn a_connected_member_whose_job_was_lost_is_queued_at_worker_start() {
-    let stack = start(false).await;
-    link_both_accounts(&stack, &browser()).await;
-    assert_eq!(stack.worker.queue_unscheduled_members().await.unwrap(), 0);
-    // Redis lost the queue (or the web process died between connecting and queueing).
-    let client =
-        redis::Client::open(secrecy::ExposeSecret::expose_secret(&stack.redis.url)).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("DEL")
-        .arg("ohfb:queue:ready")
-        .arg(format!("ohfb:job:{MEMBER}"))
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    assert_eq!(stack.worker.queue_unscheduled_members().await.unwrap(), 1);
+async fn a_connected_member_whose_job_was_lost_is_queued_by_the_workers() {
+    let stack = linked_with(json!({}), recent(3)).await;
+    let queued = || async { job_status(&stack).await.state };
+    stack.worker.maintain().await.unwrap();
+    assert_eq!(queued().await.as_deref(), Some("ready"));
+    // The web process stopped between connecting Fitbit and queueing the first sync.
+    raw_redis(
+        &stack,
+        &["DEL", "ohfb:queue:ready", &format!("ohfb:job:{MEMBER}")],
+    )
+    .await;
+    database(
+        &stack,
+        &format!("DELETE FROM sync_jobs WHERE member_id = '{MEMBER}'"),
+    )
+    .await;
+    assert_eq!(queued().await, None);
+    stack.worker.maintain().await.unwrap();
+    assert_eq!(queued().await.as_deref(), Some("ready"));
+    // Redis restarted empty.
+    raw_redis(&stack, &["FLUSHALL"]).await;
+    assert_eq!(queued().await, None);
+    stack.worker.maintain().await.unwrap();
+    assert_eq!(queued().await.as_deref(), Some("ready"));
+    stack.worker.maintain().await.unwrap();
     assert_eq!(
-        stack.worker.queue_unscheduled_members().await.unwrap(),
-        0,
-        "idempotent"
+        run_one_job(&stack, &CancellationToken::new()).await,
+        Completed::Scheduled,
+        "queued once"
     );
-    let status = job_status(&stack).await;
     assert!(matches!(
-        status.state.as_deref(),
-        Some("ready" | "scheduled")
+        stack
+            .worker
+            .try_execute_one(&CancellationToken::new())
+            .await
+            .unwrap(),
+        oh_fitbit_worker::Execution::Empty
     ));
 }
 
@@ -211,9 +228,10 @@ async fn a_member_is_told_ahead_when_a_testing_grant_is_about_to_end() {
         refresh_expires_at: Some(jiff::Timestamp::now() + SignedDuration::from_hours(30)),
         ..granted
     };
+    let account = record.fitbit.clone().unwrap();
     stack
         .members
-        .replace_google_tokens(&record, &soon)
+        .connect_fitbit(&member_id(), &account, &soon)
         .await
         .unwrap();
     let (_, _, dashboard) = get_page(&member, stack.url("dashboard")).await;

@@ -3,11 +3,11 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{ManualBrowser, TestStack, redis_snapshot, start, with_param, without_param};
+use crate::helpers::{ManualBrowser, TestStack, start, store_snapshot, with_param, without_param};
 
 /// Sends `callback` and checks the answer is a 400 page saying `expected`, with Redis untouched.
 async fn refused(stack: &TestStack, browser: &mut ManualBrowser, callback: &str, expected: &str) {
-    let before = redis_snapshot(stack).await;
+    let before = store_snapshot(stack).await;
     let answer = browser.get(callback).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert!(
@@ -21,7 +21,7 @@ async fn refused(stack: &TestStack, browser: &mut ManualBrowser, callback: &str,
         answer.body
     );
     assert_eq!(
-        redis_snapshot(stack).await,
+        store_snapshot(stack).await,
         before,
         "a refused callback changed Redis"
     );

@@ -5,8 +5,8 @@
 use reqwest::{Client, StatusCode};
 
 use crate::helpers::{
-    OAUTH_REQUESTS_PER_MINUTE, TestStack, browser, csrf_of, get_page, link_both_accounts,
-    redis_snapshot, start,
+    OAUTH_REQUESTS_PER_MINUTE, TestStack, browser, csrf_of, get_page, link_both_accounts, start,
+    store_snapshot,
 };
 
 /// A form, the status it gets, and what its page says.
@@ -22,7 +22,7 @@ async fn refused(
     status: StatusCode,
     expected: &str,
 ) {
-    let before = redis_snapshot(stack).await;
+    let before = store_snapshot(stack).await;
     let response = member
         .post(stack.url(path))
         .form(form)
@@ -33,7 +33,7 @@ async fn refused(
     let page = response.text().await.unwrap();
     assert!(page.contains(expected), "{path} {form:?}: {page}");
     assert_eq!(
-        redis_snapshot(stack).await,
+        store_snapshot(stack).await,
         before,
         "{path} {form:?} changed Redis"
     );
@@ -184,7 +184,7 @@ async fn the_settings_form_refuses_what_it_does_not_send() {
         refused(&stack, &member, "settings", form, status, expected).await;
     }
     let padding = "x".repeat(20 * 1024);
-    let before = redis_snapshot(&stack).await;
+    let before = store_snapshot(&stack).await;
     let oversized = member
         .post(stack.url("settings"))
         .form(&[
@@ -196,7 +196,7 @@ async fn the_settings_form_refuses_what_it_does_not_send() {
         .await
         .unwrap();
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(redis_snapshot(&stack).await, before);
+    assert_eq!(store_snapshot(&stack).await, before);
     stack.stack.stop().await;
 }
 

@@ -6,9 +6,15 @@ use std::{
 
 use jiff::{Timestamp, ToSpan, civil::Date};
 use oh_fitbit::stack::{LocalStack, StackOptions};
-use oh_fitbit_core::{config::WorkerConfig, members::ImportPreferences, queue::Completed};
+use oh_fitbit_core::{
+    config::{S3Config, StagingConfig, WorkerConfig},
+    local::LocalS3,
+    members::ImportPreferences,
+    queue::Completed,
+};
 use oh_fitbit_sim::openhumans::SimUser;
 use reqwest::{Client, StatusCode, redirect::Policy};
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
@@ -68,6 +74,8 @@ impl NumberedMember {
 pub struct TestStack {
     pub stack: LocalStack,
     staging: tempfile::TempDir,
+    /// The S3 imitation holding the staging bucket, with [`Setup::s3_staging`].
+    pub s3: Option<LocalS3>,
 }
 
 impl TestStack {
@@ -90,6 +98,12 @@ impl std::ops::Deref for TestStack {
     }
 }
 
+impl std::ops::DerefMut for TestStack {
+    fn deref_mut(&mut self) -> &mut LocalStack {
+        &mut self.stack
+    }
+}
+
 pub async fn start(run_worker: bool) -> TestStack {
     start_with(run_worker, WorkerConfig::default()).await
 }
@@ -99,66 +113,174 @@ pub const UNLIMITED_QUOTA: u32 = 1_000_000;
 pub const OAUTH_REQUESTS_PER_MINUTE: u32 = 30;
 
 pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
-    start_stack(run_worker, worker, true, Vec::new(), false).await
+    let mut setup = TestStack::setup().worker(worker);
+    if run_worker {
+        setup = setup.running_worker();
+    }
+    setup.start().await
 }
 
 /// A stack with the worker running and the production setting that intraday data needs the
 /// member's own OAuth client, as a member meets it.
 pub async fn start_as_deployed() -> TestStack {
-    start_stack(true, WorkerConfig::default(), true, Vec::new(), true).await
+    TestStack::setup()
+        .running_worker()
+        .deployed()
+        .start()
+        .await
 }
 
 /// A stack whose Open Humans project has no webhook secret.
 pub async fn start_without_webhook_secret() -> TestStack {
-    start_stack(false, WorkerConfig::default(), false, Vec::new(), false).await
+    TestStack::setup().unsigned_webhooks().start().await
 }
 
 /// A stack without a worker running, whose Open Humans simulator also has the accounts of
 /// `members` (they still have to link).
 pub async fn start_with_members(members: &[NumberedMember]) -> TestStack {
-    let users = members
-        .iter()
-        .map(|member| member.open_humans.clone())
-        .collect();
-    start_stack(false, WorkerConfig::default(), true, users, false).await
+    TestStack::setup().members(members).start().await
 }
 
-async fn start_stack(
+/// How a test's stack is set up; [`TestStack::setup`] starts from the defaults.
+#[derive(Default)]
+pub struct Setup {
     run_worker: bool,
     worker: WorkerConfig,
-    sign_webhooks: bool,
-    more_open_humans_users: Vec<SimUser>,
+    unsigned_webhooks: bool,
+    users: Vec<SimUser>,
     intraday_requires_own_client: bool,
-) -> TestStack {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let staging = tempfile::tempdir().unwrap();
-    let stack = LocalStack::start(StackOptions {
-        port: 0,
-        redis_url: None,
-        staging_dir: staging.path().to_owned(),
-        run_worker,
-        worker,
-        sign_webhooks,
-        // Many members link from one address in the tests that have many.
-        oauth_requests_per_minute: if more_open_humans_users.is_empty() {
-            OAUTH_REQUESTS_PER_MINUTE
-        } else {
-            u32::MAX
-        },
-        more_open_humans_users,
-        intraday_requires_own_client,
-    })
-    .await
-    .expect("the local stack starts (redis-server must be installed)");
-    // A whole ten-year import takes well over a minute of Google's per-user quota; the tests
-    // that are about the quota set it themselves.
-    admin(
-        stack.google.base_url(),
-        "__admin/knobs",
-        serde_json::json!({"quota_per_user_per_min": UNLIMITED_QUOTA}),
+    private_database: bool,
+    s3_staging: bool,
+}
+
+impl TestStack {
+    pub fn setup() -> Setup {
+        Setup::default()
+    }
+}
+
+impl Setup {
+    /// The worker loop runs by itself (otherwise the test runs jobs one at a time).
+    pub fn running_worker(self) -> Self {
+        Self {
+            run_worker: true,
+            ..self
+        }
+    }
+
+    pub fn worker(self, worker: WorkerConfig) -> Self {
+        Self { worker, ..self }
+    }
+
+    pub fn unsigned_webhooks(self) -> Self {
+        Self {
+            unsigned_webhooks: true,
+            ..self
+        }
+    }
+
+    pub fn members(self, members: &[NumberedMember]) -> Self {
+        Self {
+            users: members
+                .iter()
+                .map(|member| member.open_humans.clone())
+                .collect(),
+            ..self
+        }
+    }
+
+    /// Intraday data needs the member's own OAuth client, as in production.
+    pub fn deployed(self) -> Self {
+        Self {
+            intraday_requires_own_client: true,
+            ..self
+        }
+    }
+
+    /// A PostgreSQL server of the stack's own even when `DATABASE_URL` names one, for tests
+    /// that stop and restart it.
+    pub fn private_database(self) -> Self {
+        Self {
+            private_database: true,
+            ..self
+        }
+    }
+
+    /// Staging in a bucket of a private S3 imitation instead of a directory.
+    pub fn s3_staging(self) -> Self {
+        Self {
+            s3_staging: true,
+            ..self
+        }
+    }
+
+    pub async fn start(self) -> TestStack {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let staging = tempfile::tempdir().unwrap();
+        let s3 = match self.s3_staging {
+            true => Some(
+                LocalS3::start()
+                    .await
+                    .expect("moto_server starts (scripts/test installs it)"),
+            ),
+            false => None,
+        };
+        let staging_config = match &s3 {
+            Some(s3) => StagingConfig::S3(S3Config {
+                bucket: format!("staging-{}", oh_fitbit_core::random_token()),
+                endpoint: Some(s3.endpoint()),
+                region: "us-east-1".to_owned(),
+                path_style: true,
+                key_prefix: "staging/".to_owned(),
+                access_key_id: SecretString::from("test".to_owned()),
+                secret_access_key: SecretString::from("test".to_owned()),
+            }),
+            None => StagingConfig::LocalDirectory(staging.path().to_owned()),
+        };
+        let database_url = match self.private_database {
+            true => None,
+            false => test_database().await,
+        };
+        let stack = LocalStack::start(StackOptions {
+            port: 0,
+            redis_url: None,
+            database_url,
+            staging: staging_config,
+            run_worker: self.run_worker,
+            worker: self.worker,
+            sign_webhooks: !self.unsigned_webhooks,
+            // Many members link from one address in the tests that have many.
+            oauth_requests_per_minute: if self.users.is_empty() {
+                OAUTH_REQUESTS_PER_MINUTE
+            } else {
+                u32::MAX
+            },
+            more_open_humans_users: self.users,
+            intraday_requires_own_client: self.intraday_requires_own_client,
+        })
+        .await
+        .expect("the local stack starts (redis-server and PostgreSQL must be installed)");
+        // A whole ten-year import takes well over a minute of Google's per-user quota; the tests
+        // that are about the quota set it themselves.
+        admin(
+            stack.google.base_url(),
+            "__admin/knobs",
+            serde_json::json!({"quota_per_user_per_min": UNLIMITED_QUOTA}),
+        )
+        .await;
+        TestStack { stack, staging, s3 }
+    }
+}
+
+/// With `DATABASE_URL` set, a fresh database on that server; otherwise the stack starts a
+/// private PostgreSQL server of its own.
+pub async fn test_database() -> Option<String> {
+    let server = std::env::var("DATABASE_URL").ok()?;
+    Some(
+        oh_fitbit_core::local::fresh_database(&server)
+            .await
+            .expect("a fresh database on the server DATABASE_URL names"),
     )
-    .await;
-    TestStack { stack, staging }
 }
 
 /// `oh-fitbit <args>` as a process of its own (as Heroku runs the worker, or an operator a
@@ -213,9 +335,68 @@ pub async fn link_both_accounts(stack: &LocalStack, browser: &Client) {
     assert!(page.contains("Connected (time zone:"), "{page}");
 }
 
-/// Everything in Redis but rate-limit counters, as text, to show that a request changed
-/// nothing or that a secret is absent.
-pub async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+/// Everything the stores hold — every Redis key but rate-limit counters, every row of every
+/// table — as text, to show that a request changed nothing or that a secret is absent.
+pub async fn store_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+    let mut snapshot = redis_snapshot(stack).await;
+    snapshot.extend(database_snapshot(stack).await);
+    snapshot
+}
+
+/// Every row of every table of the database, by table, as JSON text.
+pub async fn database_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+    use secrecy::ExposeSecret;
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(stack.database.url.expose_secret())
+        .await
+        .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename NOT LIKE '\\_sqlx%' ORDER BY 1",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    let mut snapshot = BTreeMap::new();
+    for table in tables {
+        let rows: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(json_agg(t ORDER BY t::text), '[]')::text FROM {table} t"
+        )))
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        snapshot.insert(format!("table {table}"), rows);
+    }
+    snapshot
+}
+
+/// Runs one command on the stack's Redis, as an operator (or a failure) would.
+pub async fn raw_redis(stack: &LocalStack, args: &[&str]) -> redis::Value {
+    use secrecy::ExposeSecret;
+    let client = redis::Client::open(stack.redis.url.expose_secret()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.query_async(&mut connection).await.unwrap()
+}
+
+/// Runs one statement on the stack's database, as an operator (or a failure) would.
+pub async fn database(stack: &LocalStack, statement: &str) {
+    use secrecy::ExposeSecret;
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(stack.database.url.expose_secret())
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+}
+
+/// Everything in Redis but rate-limit counters, as text.
+async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
     use secrecy::ExposeSecret;
     let client = redis::Client::open(stack.redis.url.expose_secret()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();

@@ -196,7 +196,7 @@ async fn filter_dialects_fall_back_and_are_remembered() {
             .is_empty()
     );
     assert!(!daily["records"]["sleep"].as_array().unwrap().is_empty());
-    let learned = stack.members.dialect().load().await.unwrap();
+    let learned = stack.worker.context().dialect.load().await.unwrap();
     assert_eq!(
         learned["daily_filter_prefix:daily-resting-heart-rate"],
         "camel"

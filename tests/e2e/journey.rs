@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    LogCapture, MEMBER, admin, browser, get_page, link_both_accounts, redis_snapshot, start,
+    LogCapture, MEMBER, admin, browser, get_page, link_both_accounts, start, store_snapshot,
 };
 
 fn decompress(bytes: &[u8]) -> serde_json::Value {
@@ -162,7 +162,7 @@ async fn journey(convention: RollupConvention) {
         google.access_token.expose_secret(),
         google.refresh_token.expose_secret(),
     ];
-    let stored = format!("{:?}", redis_snapshot(&stack).await);
+    let stored = format!("{:?}", store_snapshot(&stack).await);
     let logged = logs.text();
     assert!(
         logged.contains("sync succeeded"),
@@ -170,7 +170,10 @@ async fn journey(convention: RollupConvention) {
     );
     for secret in secrets {
         assert!(secret.len() >= 10);
-        assert!(!stored.contains(secret), "a token is readable in Redis");
+        assert!(
+            !stored.contains(secret),
+            "a token is readable in Redis or the database"
+        );
         assert!(!logged.contains(secret), "a token appears in the logs");
     }
 

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     MEMBER, TestStack, browser, connected_with, csrf_of, get_page, leave_on_open_humans,
-    link_both_accounts, member_id, recent, redis_snapshot, run_one_job, start,
-    start_without_webhook_secret,
+    link_both_accounts, member_id, recent, run_one_job, start, start_without_webhook_secret,
+    store_snapshot,
 };
 
 fn revocations(stack: &TestStack) -> Vec<u16> {
@@ -81,14 +81,14 @@ async fn leaving_on_open_humans_revokes_the_google_grant_and_erases_what_we_hold
         Completed::Forgotten
     );
     assert!(!stack.staged_member_dir().exists(), "staged files erased");
-    let left_behind: Vec<(String, String)> = redis_snapshot(&stack)
+    let left_behind: Vec<(String, String)> = store_snapshot(&stack)
         .await
         .into_iter()
         .filter(|(key, value)| key.contains(MEMBER) || value.contains(MEMBER))
         .collect();
     assert!(
         left_behind.is_empty(),
-        "nothing in Redis names the member: {left_behind:?}"
+        "nothing in Redis or the database names the member: {left_behind:?}"
     );
     stack.stack.stop().await;
 }
@@ -96,7 +96,7 @@ async fn leaving_on_open_humans_revokes_the_google_grant_and_erases_what_we_hold
 #[tokio::test]
 async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
     let stack = connected_with(json!({}), recent(2)).await;
-    let before = redis_snapshot(&stack).await;
+    let before = store_snapshot(&stack).await;
     let valid = format!(
         r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true, "timestamp": "2026-11-21T10:00:00.000000+00:00"}}"#
     );
@@ -152,7 +152,7 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
         let status = post_webhook(&stack, &body, signature.as_deref()).await;
         assert_eq!(status, expected, "{case}");
         assert_eq!(
-            redis_snapshot(&stack).await,
+            store_snapshot(&stack).await,
             before,
             "{case} changed nothing"
         );
@@ -185,14 +185,14 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
 async fn an_unsigned_webhook_is_believed_only_when_open_humans_refuses_the_member() {
     let stack = start_without_webhook_secret().await;
     link_both_accounts(&stack, &browser()).await;
-    let before = redis_snapshot(&stack).await;
+    let before = store_snapshot(&stack).await;
     let forged = format!(r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true}}"#);
     assert_eq!(
         post_webhook(&stack, &forged, None).await,
         StatusCode::FORBIDDEN,
         "the member is still authorised on Open Humans"
     );
-    assert_eq!(redis_snapshot(&stack).await, before, "nothing changed");
+    assert_eq!(store_snapshot(&stack).await, before, "nothing changed");
     assert!(revocations(&stack).is_empty());
 
     let left = leave_on_open_humans(&stack).await;
@@ -219,7 +219,7 @@ async fn disconnecting_fitbit_revokes_the_grant_and_deletes_the_files_when_asked
     let (status, _, page) = get_page(&member, stack.url("fitbit/disconnect")).await;
     assert_eq!(status, StatusCode::OK);
     let csrf = csrf_of(&page);
-    let before = redis_snapshot(&stack).await;
+    let before = store_snapshot(&stack).await;
     let refused = [
         vec![("delete_files", "yes")],
         vec![
@@ -258,7 +258,7 @@ async fn disconnecting_fitbit_revokes_the_grant_and_deletes_the_files_when_asked
         .unwrap();
     assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED, "not signed in");
     assert_eq!(
-        redis_snapshot(&stack).await,
+        store_snapshot(&stack).await,
         before,
         "refused forms change nothing"
     );

@@ -7,6 +7,7 @@ mod bad_forms;
 mod browser;
 mod crash;
 mod dev_stack;
+mod durability;
 mod helpers;
 mod import;
 mod journey;

@@ -11,7 +11,6 @@ use std::{
 };
 
 use jiff::{SignedDuration, Timestamp};
-use oh_fitbit_core::members::Replaced;
 use oh_fitbit_sim::JournalEntry;
 use oh_fitbit_worker::Execution;
 use tokio::process::Child;
@@ -187,21 +186,19 @@ async fn expire_stored_tokens(stack: &TestStack, members: &[NumberedMember]) {
         let stored = stack.members.load(&member.id()).await.unwrap().unwrap();
         let mut google = stored.google_tokens.clone().unwrap();
         google.expires_at = expired;
-        let replaced = stack
+        let account = stored.fitbit.clone().unwrap();
+        stack
             .members
-            .replace_google_tokens(&stored, &google)
+            .connect_fitbit(&member.id(), &account, &google)
             .await
             .unwrap();
-        assert_eq!(replaced, Replaced::Written);
-        let stored = stack.members.load(&member.id()).await.unwrap().unwrap();
         let mut open_humans = stored.open_humans.clone();
         open_humans.expires_at = expired;
-        let replaced = stack
+        stack
             .members
-            .replace_open_humans_tokens(&stored, &open_humans)
+            .save_open_humans_link(&member.id(), &open_humans)
             .await
             .unwrap();
-        assert_eq!(replaced, Replaced::Written);
     }
 }
 

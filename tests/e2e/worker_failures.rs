@@ -14,9 +14,16 @@ use crate::helpers::{
 
 const DAILY_FILE: &str = "fitbit-daily.json.gz";
 
+/// A linked member whose first sync reads the last month: long enough for a run to meet the
+/// faults these tests inject, short enough to run in seconds.
 async fn connected() -> TestStack {
     let stack = start(false).await;
     link_both_accounts(&stack, &browser()).await;
+    stack
+        .members
+        .save_preferences(&crate::helpers::member_id(), &crate::helpers::recent(30))
+        .await
+        .unwrap();
     stack
 }
 
@@ -247,6 +254,11 @@ async fn a_failed_upload_keeps_the_previous_file_and_the_next_run_replaces_it() 
     let clock = &stack.google.instruments().clock;
     clock.set(Timestamp::now() - SignedDuration::from_hours(48));
     link_both_accounts(&stack, &browser()).await;
+    stack
+        .members
+        .save_preferences(&crate::helpers::member_id(), &crate::helpers::recent(30))
+        .await
+        .unwrap();
     assert_eq!(run_once(&stack).await, Completed::Scheduled);
     let first = completed_files(&stack);
     assert_eq!(first.len(), 1);

@@ -6,6 +6,9 @@
 //! Every ciphertext carries the id of the key that sealed it, so the key can be rotated: set the
 //! new key as `TOKEN_ENCRYPTION_KEY`, move the old one to `TOKEN_ENCRYPTION_OLD_KEYS`, and values
 //! are re-sealed with the new key the next time they are written.
+//!
+//! Values in the database are text (`v1.` and base64); staged chunks, which are large, are
+//! sealed as bytes (`v1` and the same layout).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chacha20poly1305::{
@@ -18,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::ConfigError;
 
 const FORMAT_PREFIX: &str = "v1.";
+const BINARY_PREFIX: &[u8] = b"v1";
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 24;
 
@@ -29,6 +33,9 @@ pub enum Purpose {
     GoogleClientSecret,
     /// The last 30 days the dashboard charts: health data, so sealed like the tokens.
     RecentDays,
+    /// A chunk of staged health data; the associated data names its staging key, which
+    /// starts with the member id.
+    StagedChunk,
 }
 
 impl Purpose {
@@ -38,6 +45,7 @@ impl Purpose {
             Purpose::GoogleTokens => "google-tokens",
             Purpose::GoogleClientSecret => "google-client-secret",
             Purpose::RecentDays => "recent-days",
+            Purpose::StagedChunk => "staged-chunk",
         }
     }
 }
@@ -125,6 +133,29 @@ impl TokenCipher {
     }
 
     pub fn seal(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> String {
+        let blob = self.seal_blob(member, purpose, plaintext);
+        format!("{FORMAT_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    /// [`TokenCipher::seal`] as bytes, for large values.
+    pub fn seal_bytes(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> Vec<u8> {
+        let blob = self.seal_blob(member, purpose, plaintext);
+        [BINARY_PREFIX, &blob].concat()
+    }
+
+    pub fn open_bytes(
+        &self,
+        member: &str,
+        purpose: Purpose,
+        sealed: &[u8],
+    ) -> Result<SecretSlice<u8>, CryptoError> {
+        let blob = sealed
+            .strip_prefix(BINARY_PREFIX)
+            .ok_or(CryptoError::Format)?;
+        self.open_blob(member, purpose, blob)
+    }
+
+    fn seal_blob(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let aad = associated_data(member, purpose);
         let ciphertext = self
@@ -142,7 +173,7 @@ impl TokenCipher {
         blob.extend_from_slice(&self.primary.id);
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&ciphertext);
-        format!("{FORMAT_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob))
+        blob
     }
 
     pub fn open(
@@ -154,8 +185,19 @@ impl TokenCipher {
         let blob = sealed
             .strip_prefix(FORMAT_PREFIX)
             .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok())
-            .filter(|blob| blob.len() > KEY_ID_LEN + NONCE_LEN)
             .ok_or(CryptoError::Format)?;
+        self.open_blob(member, purpose, &blob)
+    }
+
+    fn open_blob(
+        &self,
+        member: &str,
+        purpose: Purpose,
+        blob: &[u8],
+    ) -> Result<SecretSlice<u8>, CryptoError> {
+        if blob.len() <= KEY_ID_LEN + NONCE_LEN {
+            return Err(CryptoError::Format);
+        }
         let (key_id, rest) = blob.split_at(KEY_ID_LEN);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let key = std::iter::once(&self.primary)
@@ -256,6 +298,33 @@ mod tests {
             without_old.open("m", Purpose::OpenHumansTokens, &sealed),
             Err(CryptoError::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn bytes_are_sealed_like_text_and_bound_to_their_name() {
+        let cipher = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
+        let chunk = br#"{"shape":"date","count":0}"#;
+        let sealed = cipher.seal_bytes("members/12345678/a.json", Purpose::StagedChunk, chunk);
+        assert!(!sealed.windows(5).any(|w| w == b"shape"));
+        let opened = cipher
+            .open_bytes("members/12345678/a.json", Purpose::StagedChunk, &sealed)
+            .unwrap();
+        assert_eq!(opened.expose_secret(), chunk);
+        assert!(matches!(
+            cipher.open_bytes("members/12345678/b.json", Purpose::StagedChunk, &sealed),
+            Err(CryptoError::Authentication)
+        ));
+        assert!(matches!(
+            cipher.open_bytes("members/12345678/a.json", Purpose::StagedChunk, chunk),
+            Err(CryptoError::Format)
+        ));
+        let mut flipped = sealed.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(
+            cipher
+                .open_bytes("members/12345678/a.json", Purpose::StagedChunk, &flipped)
+                .is_err()
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ use crate::{Error, error_chain, members::MemberStore, queue::JobQueue, tokens::T
 /// erases their staged files (a worker does it under the member's lease). Returns whether the
 /// member was known. Safe to repeat.
 ///
+/// The erasure is recorded in the database with the deletion; if queueing its job fails, the
+/// workers' repair sweep queues it (every erasure request is worked until done).
+///
 /// A revocation Google does not confirm is logged and the rest goes ahead: once our copy of the
 /// token is deleted nobody can use the grant, and the member can still remove it in their
 /// Google account.
@@ -37,6 +40,12 @@ pub async fn forget_member(
         Err(error) => return Err(error),
     }
     members.forget(id).await?;
-    queue.enqueue(id, jiff::Timestamp::now()).await?;
+    if let Err(error) = queue.enqueue(id, jiff::Timestamp::now()).await {
+        tracing::warn!(
+            member = %id,
+            error = %error_chain(&error),
+            "could not queue a departed member's erasure; the repair sweep will"
+        );
+    }
     Ok(true)
 }

@@ -1,14 +1,16 @@
-//! Pieces the web and worker processes share: configuration, token encryption, the member store,
-//! token refresh, the job queue, single-use OAuth states, the staging store, and a private `redis-server` for
-//! the local stack and the tests.
+//! Pieces the web and worker processes share: configuration, token encryption, the database and
+//! the member store in it, token refresh, the job queue, single-use OAuth states, the staging
+//! store, and private `redis-server` and PostgreSQL servers for the local stack and the tests.
 
 pub mod clients;
 pub mod config;
 pub mod crypto;
+pub mod db;
 pub mod departure;
 pub mod dialect;
-pub mod local_redis;
-pub mod locks;
+pub mod fence;
+pub mod legacy;
+pub mod local;
 pub mod members;
 pub mod oauth_state;
 pub mod progress;
@@ -16,6 +18,7 @@ pub mod queue;
 pub mod recent;
 pub mod redis_conn;
 pub mod staging;
+pub mod tier;
 pub mod tokens;
 
 /// The crate's one error type.
@@ -23,6 +26,12 @@ pub mod tokens;
 pub enum Error {
     #[error("Redis request failed")]
     Redis(#[from] redis::RedisError),
+    #[error("no Redis connection: {0}")]
+    RedisPool(String),
+    #[error("the database request failed")]
+    Database(#[source] sqlx::Error),
+    #[error("applying the database migrations failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("a stored secret could not be opened")]
     Crypto(#[from] crypto::CryptoError),
     #[error("stored data is corrupt: {0}")]
@@ -37,6 +46,12 @@ pub enum Error {
     InvalidStagingKey(String),
     #[error("staging store I/O failed")]
     Staging(#[source] std::io::Error),
+    #[error("the staged object {key} cannot be opened")]
+    StagingUnreadable {
+        key: String,
+        #[source]
+        source: crypto::CryptoError,
+    },
     #[error("staging store: S3 {operation} of {key:?} in bucket {bucket:?} failed")]
     StagingS3 {
         operation: &'static str,
@@ -46,8 +61,8 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("the lock {0:?} stayed taken; another process is still working on it")]
-    LockTimeout(String),
+    #[error("another run took over this member's sync (this run's lease was handed on)")]
+    LeaseLost,
     #[error("a background task failed: {0}")]
     Task(String),
     #[error("the member has not connected {0}")]
@@ -67,10 +82,17 @@ impl Error {
     /// Failures that may pass by themselves if the same thing is tried again later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Redis(_) | Self::Staging(_) | Self::LockTimeout(_) | Self::Task(_) => true,
+            Self::Redis(_) | Self::RedisPool(_) | Self::Staging(_) | Self::Task(_) => true,
+            Self::Database(error) => db::is_unavailable(error),
             Self::TokenRefresh { transient, .. } | Self::StagingS3 { transient, .. } => *transient,
             _ => false,
         }
+    }
+
+    /// The database is away for a moment (restarting, failing over, unreachable): what
+    /// depended on it is waited for, not counted as a failure.
+    pub fn is_database_unavailable(&self) -> bool {
+        matches!(self, Self::Database(error) if db::is_unavailable(error))
     }
 }
 

@@ -6,23 +6,19 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, SetExpiry, SetOptions, aio::ConnectionManager};
+use redis::{AsyncCommands, SetExpiry, SetOptions};
 use sha2::{Digest, Sha256};
 
-use crate::Error;
+use crate::{Error, redis_conn::Redis};
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OAuthStates {
-    redis: ConnectionManager,
-    prefix: String,
+    redis: Redis,
 }
 
 impl OAuthStates {
-    pub fn new(redis: ConnectionManager, key_prefix: &str) -> Self {
-        Self {
-            redis,
-            prefix: format!("{key_prefix}oauth-state:"),
-        }
+    pub fn new(redis: Redis) -> Self {
+        Self { redis }
     }
 
     /// Records a freshly issued state; it can be consumed once within `ttl`.
@@ -32,7 +28,8 @@ impl OAuthStates {
             .with_expiration(SetExpiry::EX(ttl.as_secs()));
         let _: Option<String> = self
             .redis
-            .clone()
+            .get()
+            .await?
             .set_options(self.key(state), 1, options)
             .await?;
         Ok(())
@@ -40,15 +37,14 @@ impl OAuthStates {
 
     /// True exactly once per issued, unexpired state.
     pub async fn consume(&self, state: &str) -> Result<bool, Error> {
-        let deleted: u32 = self.redis.clone().del(self.key(state)).await?;
+        let deleted: u32 = self.redis.get().await?.del(self.key(state)).await?;
         Ok(deleted == 1)
     }
 
     fn key(&self, state: &str) -> String {
-        format!(
-            "{}{}",
-            self.prefix,
+        self.redis.key(&format!(
+            "oauth-state:{}",
             hex::encode(Sha256::digest(state.as_bytes()))
-        )
+        ))
     }
 }

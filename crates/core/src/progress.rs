@@ -5,14 +5,13 @@
 use google_health::{Scope, catalogue};
 use jiff::{SignedDuration, Timestamp, civil::Date, tz::TimeZone};
 
-use crate::members::{Cursor, Member};
+use crate::{
+    members::{Cursor, Member},
+    tier::Tier,
+};
 
 /// Fitbit sold its first tracker in 2009: no member's history starts earlier.
 const HISTORY_FLOOR: Date = jiff::civil::date(2009, 1, 1);
-
-/// The tier names in cursor keys (`{tier}:{data type}`).
-const STANDARD_TIER: &str = "standard";
-const INTRADAY_TIER: &str = "intraday";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CategoryProgress {
@@ -119,14 +118,11 @@ pub fn import_progress(member: &Member, now: Timestamp) -> Option<ImportProgress
     // The fewest days any type of a category has: those days are complete for all of them.
     let mut categories: Vec<CategoryProgress> = Vec::new();
     for (key, cursor) in &member.cursors {
-        let Some((tier, id)) = key.split_once(':') else {
-            continue;
-        };
-        let name = match (tier, catalogue::data_type(id)) {
-            (STANDARD_TIER, Some(data_type)) if member.preferences.includes(data_type.scope) => {
+        let name = match (key.tier, catalogue::data_type(&key.data_type)) {
+            (Tier::Standard, Some(data_type)) if member.preferences.includes(data_type.scope) => {
                 category_name(data_type.scope)
             }
-            (INTRADAY_TIER, Some(_))
+            (Tier::Intraday, Some(_))
                 if member.preferences.intraday.is_some()
                     && cursor.resolution == member.preferences.intraday =>
             {
@@ -169,8 +165,11 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::members::{
-        FitbitAccount, ImportPreferences, IntradayResolution, OpenHumansTokens, SyncRecord,
+    use crate::{
+        members::{
+            FitbitAccount, ImportPreferences, IntradayResolution, OpenHumansTokens, SyncRecord,
+        },
+        tier::CursorKey,
     };
 
     fn member(cursors: &[(&str, Cursor)], intraday: bool) -> Member {
@@ -206,11 +205,11 @@ mod tests {
             cursors: cursors
                 .iter()
                 .map(|(key, cursor)| {
-                    let resolution = key
-                        .starts_with("intraday:")
-                        .then_some(IntradayResolution::Raw);
+                    let (tier, data_type) = key.split_once(':').unwrap();
+                    let tier = Tier::parse(tier).unwrap();
+                    let resolution = (tier == Tier::Intraday).then_some(IntradayResolution::Raw);
                     (
-                        (*key).to_owned(),
+                        CursorKey::new(tier, data_type),
                         Cursor {
                             resolution,
                             ..*cursor
@@ -218,8 +217,8 @@ mod tests {
                     )
                 })
                 .collect::<BTreeMap<_, _>>(),
-            open_humans_revision: String::new(),
-            google_revision: String::new(),
+            staging_generation: None,
+            repair_requested: false,
         }
     }
 

@@ -1,11 +1,17 @@
 //! Access tokens for a member, refreshed ahead of expiry.
 //!
-//! A refresh is single-flight per member across every process: it takes a Redis lock, re-reads
-//! the stored tokens (another process may have refreshed them while this one waited, or the
-//! member may have reconnected), refreshes only if they are still stale, and stores the result
-//! only if nobody replaced them meanwhile. It runs as a task of its own, so a caller that is
-//! cancelled (a dropped web request, a worker handing its job back) cannot lose a refresh token
-//! that the provider has already rotated: Open Humans invalidates the old one on every refresh.
+//! A refresh is single-flight per member across every process: it locks the member's token row
+//! in the database (`SELECT … FOR UPDATE`) for the length of the refresh, re-reads the tokens
+//! under the lock (another process may have refreshed them while this one waited, or the member
+//! may have reconnected), refreshes only if they are still stale, and stores the result in the
+//! same transaction. A process that dies while holding the lock releases it with its
+//! connection.
+//!
+//! Open Humans invalidates the old refresh token on every refresh, so a rotated token must never
+//! be lost: the refresh runs as a task of its own (a caller that is cancelled — a dropped web
+//! request, a worker handing its job back — cannot abandon it), and when the store fails (the
+//! database restarting under it) the new tokens are held in memory and the store retried with
+//! backoff until it lands, or until a reconnect has replaced the tokens it would overwrite.
 
 use std::{future::Future, time::Duration};
 
@@ -13,26 +19,23 @@ use google_health::{ClientCredentials, GoogleOAuth, OAuthError};
 use jiff::{SignedDuration, Timestamp};
 use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::{Postgres, Transaction};
 
 use crate::{
     Error, Provider,
-    locks::Locks,
-    members::{GoogleTokens, Member, MemberStore, OpenHumansTokens},
+    members::{
+        GoogleTokens, Member, MemberStore, OpenHumansTokens, Replaced, SealedTokens, TokenKind,
+    },
 };
 
 /// Refresh this long before expiry, so a token never expires in the middle of a request.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
-/// Longer than any refresh can take (one token request, bounded by the HTTP client's timeout,
-/// and two Redis calls), so the lock never lapses while its holder is still refreshing: a
-/// second refresh would spend Open Humans' rotated refresh token twice and lose the member.
-/// A holder that died releases the lock after this.
-const LOCK_LIFETIME: Duration = Duration::from_secs(crate::clients::HTTP_TIMEOUT.as_secs() + 30);
-const LOCK_WAIT: Duration = Duration::from_secs(LOCK_LIFETIME.as_secs() + 5);
+/// The longest a store of refreshed tokens waits between attempts.
+const STORE_BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct TokenKeeper {
     members: MemberStore,
-    locks: Locks,
     open_humans: open_humans::OpenHumans,
     google: GoogleOAuth,
     google_client: ClientCredentials,
@@ -41,14 +44,12 @@ pub struct TokenKeeper {
 impl TokenKeeper {
     pub fn new(
         members: MemberStore,
-        locks: Locks,
         open_humans: open_humans::OpenHumans,
         google: GoogleOAuth,
         google_client: ClientCredentials,
     ) -> Self {
         Self {
             members,
-            locks,
             open_humans,
             google,
             google_client,
@@ -82,12 +83,11 @@ impl TokenKeeper {
             return Ok(tokens.access_token.clone());
         }
         let stale = tokens.access_token.clone();
+        let client = self.google_client_of(member)?;
         *member = self
-            .in_own_task(
-                Provider::Google,
-                member.id.clone(),
-                |keeper, id| async move { keeper.refresh_google(&id, &stale).await },
-            )
+            .in_own_task(member.id.clone(), |keeper, id| async move {
+                keeper.refresh_google(&id, &client, &stale).await
+            })
             .await?;
         member
             .google_tokens
@@ -108,11 +108,9 @@ impl TokenKeeper {
         }
         let stale = member.open_humans.access_token.clone();
         *member = self
-            .in_own_task(
-                Provider::OpenHumans,
-                member.id.clone(),
-                |keeper, id| async move { keeper.refresh_open_humans(&id, &stale).await },
-            )
+            .in_own_task(member.id.clone(), |keeper, id| async move {
+                keeper.refresh_open_humans(&id, &stale).await
+            })
             .await?;
         Ok(member.open_humans.access_token.clone())
     }
@@ -139,11 +137,9 @@ impl TokenKeeper {
         }
     }
 
-    /// Runs `refresh` under the member's refresh lock, in a task of its own, and returns the
-    /// member as stored afterwards.
+    /// Runs `refresh` in a task of its own and returns the member as stored afterwards.
     async fn in_own_task<Refresh, Refreshed>(
         &self,
-        provider: Provider,
         id: ProjectMemberId,
         refresh: Refresh,
     ) -> Result<Member, Error>
@@ -152,37 +148,27 @@ impl TokenKeeper {
         Refreshed: Future<Output = Result<Member, Error>> + Send,
     {
         let keeper = self.clone();
-        let task = tokio::spawn(async move {
-            let name = format!("refresh:{}:{id}", lock_name(provider));
-            let guard = keeper
-                .locks
-                .acquire(&name, LOCK_LIFETIME, LOCK_WAIT)
-                .await?;
-            let result = refresh(keeper.clone(), id).await;
-            if let Err(error) = keeper.locks.release(guard).await {
-                tracing::warn!(%error, "releasing a refresh lock failed; it expires by itself");
-            }
-            result
-        });
+        let task = tokio::spawn(async move { refresh(keeper, id).await });
         task.await.map_err(|error| Error::Task(error.to_string()))?
     }
 
     async fn refresh_google(
         &self,
         id: &ProjectMemberId,
+        client: &ClientCredentials,
         stale: &SecretString,
     ) -> Result<Member, Error> {
-        let current = self.load(id).await?;
-        let tokens = current
-            .google_tokens
-            .clone()
-            .ok_or(Error::NotConnected(Provider::Google))?;
+        let Some(mut locked) = self.lock(id, TokenKind::Google).await? else {
+            return Err(Error::NotConnected(Provider::Google));
+        };
+        let tokens: GoogleTokens = locked.tokens.take().expect("just read").into();
         if replaced_and_fresh(&tokens.access_token, stale, tokens.expires_at) {
-            return Ok(current);
+            drop(locked);
+            return self.load(id).await;
         }
         let fresh = self
             .google
-            .refresh(&self.google_client_of(&current)?, &tokens.refresh_token)
+            .refresh(client, &tokens.refresh_token)
             .await
             .map_err(|error| match error {
                 OAuthError::InvalidGrant => Error::GrantRevoked(Provider::Google),
@@ -205,10 +191,7 @@ impl TokenKeeper {
                 .map(|lifetime| now + lifetime)
                 .or(tokens.refresh_expires_at),
         };
-        // Whether written or found replaced by a reconnect, the stored tokens are the ones to use.
-        self.members
-            .replace_google_tokens(&current, &renewed)
-            .await?;
+        self.store(locked, (&renewed).into()).await;
         self.load(id).await
     }
 
@@ -232,10 +215,13 @@ impl TokenKeeper {
         id: &ProjectMemberId,
         stale: &SecretString,
     ) -> Result<Member, Error> {
-        let current = self.load(id).await?;
-        let tokens = &current.open_humans;
+        let Some(mut locked) = self.lock(id, TokenKind::OpenHumans).await? else {
+            return Err(Error::MemberNotFound(id.to_string()));
+        };
+        let tokens: OpenHumansTokens = locked.tokens.take().expect("just read").into();
         if replaced_and_fresh(&tokens.access_token, stale, tokens.expires_at) {
-            return Ok(current);
+            drop(locked);
+            return self.load(id).await;
         }
         let fresh = self
             .open_humans
@@ -257,10 +243,101 @@ impl TokenKeeper {
             refresh_token: fresh.refresh_token,
             expires_at: Timestamp::now() + fresh.expires_in,
         };
-        self.members
-            .replace_open_humans_tokens(&current, &renewed)
-            .await?;
+        self.store(locked, (&renewed).into()).await;
         self.load(id).await
+    }
+
+    /// Locks the member's token row of `kind` for a refresh and reads it; `None` when there is
+    /// no such row.
+    async fn lock(&self, id: &ProjectMemberId, kind: TokenKind) -> Result<Option<Locked>, Error> {
+        let mut tx = self
+            .members
+            .database()
+            .pool()
+            .begin()
+            .await
+            .map_err(Error::Database)?;
+        // A holder is at most one token request (bounded by the HTTP client's timeout) ahead.
+        sqlx::query("SET LOCAL lock_timeout = '120s'")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::Database)?;
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT sealed, revision FROM tokens WHERE member_id = $1 AND provider = $2 \
+             FOR UPDATE",
+        )
+        .bind(id.as_str())
+        .bind(kind.provider())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(Error::Database)?;
+        let Some((sealed, revision)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Locked {
+            tx,
+            id: id.clone(),
+            kind,
+            revision,
+            tokens: Some(self.members.open_tokens(id, kind, &sealed)?),
+        }))
+    }
+
+    /// Stores refreshed tokens in the locking transaction; if that fails, keeps trying outside
+    /// it for as long as the tokens are still those the refresh started from.
+    async fn store(&self, locked: Locked, renewed: SealedTokens) {
+        let Locked {
+            mut tx,
+            id,
+            kind,
+            revision,
+            ..
+        } = locked;
+        let sealed = self.members.seal_tokens(&id, kind, &renewed);
+        let stored = async {
+            let updated = sqlx::query(
+                "UPDATE tokens SET sealed = $3, revision = revision + 1 \
+                 WHERE member_id = $1 AND provider = $2",
+            )
+            .bind(id.as_str())
+            .bind(kind.provider())
+            .bind(&sealed)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(updated.rows_affected())
+        }
+        .await;
+        let Err(error) = stored else {
+            return;
+        };
+        tracing::warn!(
+            member = %id,
+            error = %crate::error_chain(&error),
+            "storing refreshed tokens failed; holding them and trying again"
+        );
+        let mut pause = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(pause).await;
+            match self
+                .members
+                .replace_sealed_tokens(&id, kind, &sealed, revision)
+                .await
+            {
+                Ok(Replaced::Written) => {
+                    tracing::info!(member = %id, "stored the refreshed tokens");
+                    return;
+                }
+                // Stored after all (the commit's answer was lost), or replaced by a reconnect.
+                Ok(Replaced::Changed) => return,
+                Err(error) => tracing::warn!(
+                    member = %id,
+                    error = %crate::error_chain(&error),
+                    "storing refreshed tokens failed again; holding them"
+                ),
+            }
+            pause = (pause * 2).min(STORE_BACKOFF_CAP);
+        }
     }
 
     async fn load(&self, id: &ProjectMemberId) -> Result<Member, Error> {
@@ -280,9 +357,11 @@ fn replaced_and_fresh(stored: &SecretString, stale: &SecretString, expires_at: T
     stored.expose_secret() != stale.expose_secret() && is_fresh(expires_at)
 }
 
-fn lock_name(provider: Provider) -> &'static str {
-    match provider {
-        Provider::OpenHumans => "open-humans",
-        Provider::Google => "google",
-    }
+/// A member's token row, locked for a refresh until the transaction ends.
+struct Locked {
+    tx: Transaction<'static, Postgres>,
+    id: ProjectMemberId,
+    kind: TokenKind,
+    revision: i64,
+    tokens: Option<SealedTokens>,
 }

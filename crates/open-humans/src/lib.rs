@@ -7,6 +7,7 @@
 
 mod client;
 mod delete;
+mod download;
 mod error;
 mod ids;
 mod member;

@@ -134,6 +134,9 @@ pub enum WebError {
     SyncTooSoon { next_allowed: String },
     #[error("refused deauthorisation webhook: {0:?}")]
     BadWebhook(WebhookProblem),
+    /// The database (or Redis) is away for a moment: a restart, a failover, a maintenance.
+    #[error("a store is unavailable")]
+    StoreUnavailable(#[source] BoxError),
     #[error("internal error")]
     Internal(#[source] BoxError),
 }
@@ -156,7 +159,12 @@ impl WebError {
 
 impl From<oh_fitbit_core::Error> for WebError {
     fn from(error: oh_fitbit_core::Error) -> Self {
-        Self::internal(error)
+        use oh_fitbit_core::Error;
+        match error {
+            Error::Redis(_) | Error::RedisPool(_) => Self::StoreUnavailable(Box::new(error)),
+            error if error.is_database_unavailable() => Self::StoreUnavailable(Box::new(error)),
+            error => Self::internal(error),
+        }
     }
 }
 
@@ -410,6 +418,20 @@ impl IntoResponse for WebError {
                 (
                     status,
                     ErrorPage::new("Webhook refused", message, "/", "Start page"),
+                )
+            }
+            WebError::StoreUnavailable(source) => {
+                tracing::warn!(error = %error_chain(source.as_ref()), "a store is unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorPage::new(
+                        "Back in a moment",
+                        "The service cannot reach its database right now (a restart or a \
+                         maintenance, which takes a minute or two). Nothing of yours is lost. \
+                         Please try again in a minute.",
+                        "/dashboard",
+                        "Try again",
+                    ),
                 )
             }
             WebError::Internal(source) => {

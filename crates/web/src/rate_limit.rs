@@ -15,18 +15,20 @@ use crate::{error::WebError, state::AppState};
 
 pub async fn limit_oauth(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let minute = Timestamp::now().as_second() / 60;
-    let key = format!(
-        "{}ratelimit:oauth:{}:{minute}",
-        state.key_prefix,
+    let key = state.redis.key(&format!(
+        "ratelimit:oauth:{}:{minute}",
         client_address(&request)
-    );
-    let counted: Result<(i64,), _> = redis::pipe()
-        .atomic()
-        .incr(&key, 1)
-        .expire(&key, 120)
-        .ignore()
-        .query_async(&mut state.redis.clone())
-        .await;
+    ));
+    let counted: Result<(i64,), oh_fitbit_core::Error> = async {
+        Ok(redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .expire(&key, 120)
+            .ignore()
+            .query_async(&mut state.redis.get().await?)
+            .await?)
+    }
+    .await;
     match counted {
         Ok((count,)) if count > i64::from(state.oauth_requests_per_minute) => {
             WebError::TooManyAttempts.into_response()

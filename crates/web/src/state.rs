@@ -8,15 +8,14 @@ use google_health::{ClientCredentials, GoogleOAuth, HealthApi, Scope};
 use oh_fitbit_core::{
     clients,
     config::{GoogleConfig, OpenHumansConfig, PublicUrl},
-    locks::Locks,
     members::{ImportPreferences, Member, MemberStore},
     oauth_state::OAuthStates,
     progress::DATA_CATEGORIES,
     queue::JobQueue,
+    redis_conn::Redis,
     tokens::TokenKeeper,
 };
 use open_humans::{OpenHumans, ProjectMemberId};
-use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::WebError;
@@ -41,7 +40,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub public_url: PublicUrl,
     pub cookie_key: Key,
-    pub redis: ConnectionManager,
+    pub redis: Redis,
     pub members: MemberStore,
     pub queue: JobQueue,
     pub states: OAuthStates,
@@ -55,7 +54,6 @@ pub struct Inner {
     pub cloud_console_url: url::Url,
     /// Where the consent page is (`https://accounts.google.com`): forms may lead there.
     pub google_consent_origin: String,
-    pub key_prefix: String,
     pub oauth_requests_per_minute: u32,
 }
 
@@ -65,8 +63,7 @@ pub struct Dependencies {
     /// At least 32 bytes; the cookie keys are derived from it.
     pub session_key: SecretString,
     pub oauth_requests_per_minute: u32,
-    pub redis: ConnectionManager,
-    pub key_prefix: String,
+    pub redis: Redis,
     pub members: MemberStore,
     pub open_humans: OpenHumansConfig,
     pub google: GoogleConfig,
@@ -80,21 +77,19 @@ impl AppState {
         let google_client = clients::google_credentials(&deps.google);
         let tokens = TokenKeeper::new(
             deps.members.clone(),
-            Locks::new(deps.redis.clone(), &deps.key_prefix),
             open_humans.clone(),
             google_oauth.clone(),
             google_client.clone(),
         );
         Self(Arc::new(Inner {
             cookie_key: Key::derive_from(deps.session_key.expose_secret().as_bytes()),
-            queue: JobQueue::new(deps.redis.clone(), &deps.key_prefix),
-            states: OAuthStates::new(deps.redis.clone(), &deps.key_prefix),
+            queue: JobQueue::new(deps.redis.clone(), deps.members.database().clone()),
+            states: OAuthStates::new(deps.redis.clone()),
             health: clients::health_api(&deps.google, http),
             webhook_secret: deps.open_humans.webhook_secret.clone(),
             intraday_requires_own_client: deps.google.intraday_requires_own_client,
             cloud_console_url: deps.google.cloud_console_url.clone(),
             google_consent_origin: deps.google.authorize_url.origin().ascii_serialization(),
-            key_prefix: deps.key_prefix.clone(),
             oauth_requests_per_minute: deps.oauth_requests_per_minute,
             public_url: deps.public_url,
             redis: deps.redis,

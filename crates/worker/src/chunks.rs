@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 
 use google_health::catalogue::DataType;
 use jiff::civil::Date;
-use oh_fitbit_core::staging::{Staging, StagingKey};
+pub use oh_fitbit_core::tier::Tier;
+use oh_fitbit_core::{
+    fence::Fence,
+    staging::{Staging, StagingKey},
+};
 use open_humans::ProjectMemberId;
 use serde::{
     Deserialize,
@@ -17,25 +21,17 @@ use serde_json::{Value, value::RawValue};
 
 use crate::{error::SyncError, points, series::Series};
 
-/// A tier of the import, and how it cuts time into chunks and files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Tier {
-    /// Daily-level data of every member: chunks of a calendar year.
-    Standard,
-    /// High-frequency data of members who opted in: chunks (and files) of a calendar month.
-    Intraday,
+/// How a tier cuts civil time (local epoch ms) into the periods its chunks and files cover.
+pub trait TierPeriods {
+    fn period_of(self, civil_ms: i64) -> String;
+    fn period_around(self, civil_ms: i64) -> (String, i64, i64);
+    fn period_start_ms(self, period: &str) -> i64;
+    fn periods(self, from_ms: i64, to_ms: i64) -> Vec<String>;
 }
 
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Standard => "standard",
-            Tier::Intraday => "intraday",
-        }
-    }
-
+impl TierPeriods for Tier {
     /// The period (`2026` or `2026-11`) a civil instant (local epoch ms) falls in.
-    pub fn period_of(self, civil_ms: i64) -> String {
+    fn period_of(self, civil_ms: i64) -> String {
         let date = civil_date(civil_ms);
         match self {
             Tier::Standard => format!("{:04}", date.year()),
@@ -44,7 +40,7 @@ impl Tier {
     }
 
     /// The period a civil instant falls in, with the civil range `[start, end)` it covers.
-    pub fn period_around(self, civil_ms: i64) -> (String, i64, i64) {
+    fn period_around(self, civil_ms: i64) -> (String, i64, i64) {
         let period = self.period_of(civil_ms);
         let date = civil_date(self.period_start_ms(&period));
         let next = match self {
@@ -56,7 +52,7 @@ impl Tier {
     }
 
     /// Local epoch ms at which a period (as [`Tier::period_of`] names it) starts.
-    pub fn period_start_ms(self, period: &str) -> i64 {
+    fn period_start_ms(self, period: &str) -> i64 {
         let (year, month) = match period.split_once('-') {
             Some((year, month)) => (year, month.parse().unwrap_or(1)),
             None => (period, 1),
@@ -66,7 +62,7 @@ impl Tier {
     }
 
     /// Every period overlapping the civil range `[from_ms, to_ms)`, oldest first.
-    pub fn periods(self, from_ms: i64, to_ms: i64) -> Vec<String> {
+    fn periods(self, from_ms: i64, to_ms: i64) -> Vec<String> {
         let mut periods = Vec::new();
         let mut date = civil_date(from_ms);
         let last = civil_date(to_ms.saturating_sub(1).max(from_ms));
@@ -262,11 +258,30 @@ pub fn member_prefix(member: &ProjectMemberId) -> StagingKey {
     StagingKey::parse(&format!("members/{member}")).expect("member ids are valid key segments")
 }
 
+/// Where the name of the member's staged copy is kept (see [`crate::heal`]).
+pub fn generation_key(member: &ProjectMemberId) -> StagingKey {
+    StagingKey::parse(&format!("{}/generation", member_prefix(member).as_str()))
+        .expect("member ids are valid key segments")
+}
+
+/// A chunk's plaintext; a chunk that cannot be opened (damaged, or not ours) is corrupt.
+pub async fn load_bytes(staging: &Staging, key: &StagingKey) -> Result<Option<Vec<u8>>, SyncError> {
+    match staging.get(key).await {
+        Err(oh_fitbit_core::Error::StagingUnreadable { key, source }) => {
+            Err(SyncError::CorruptStaging {
+                key,
+                detail: source.to_string(),
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
 pub async fn load<C: ChunkData>(
     staging: &Staging,
     key: &StagingKey,
 ) -> Result<Option<C>, SyncError> {
-    match staging.get(key).await? {
+    match load_bytes(staging, key).await? {
         None => Ok(None),
         Some(bytes) => C::decode(&bytes)
             .map(Some)
@@ -281,7 +296,7 @@ pub async fn load<C: ChunkData>(
 /// (keyed by period; a period without an entry had no points in the range).
 pub async fn replace_range<C: ChunkData>(
     staging: &Staging,
-    member: &ProjectMemberId,
+    fence: &Fence,
     tier: Tier,
     data_type: &DataType,
     (from_ms, to_ms): (i64, i64),
@@ -291,7 +306,7 @@ pub async fn replace_range<C: ChunkData>(
         return Ok(());
     }
     for period in tier.periods(from_ms, to_ms) {
-        let key = key(member, tier, data_type.id, &period);
+        let key = key(fence.member(), tier, data_type.id, &period);
         let fresh = incoming.remove(&period);
         let existing: Option<C> = load(staging, &key).await?;
         if existing.is_none() && fresh.as_ref().is_none_or(ChunkData::is_empty) {
@@ -302,7 +317,7 @@ pub async fn replace_range<C: ChunkData>(
         if let Some(fresh) = fresh {
             chunk.absorb(data_type, fresh);
         }
-        staging.put(&key, &chunk.encode()).await?;
+        staging.put(fence, &key, &chunk.encode()).await?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use google_health::HealthApi;
 use oh_fitbit_core::{
     clients,
     config::{GoogleConfig, OpenHumansConfig, PublicUrl, WorkerConfig},
-    locks::Locks,
+    dialect::DialectStore,
     members::MemberStore,
     queue::JobQueue,
     staging::Staging,
@@ -18,6 +18,8 @@ pub struct WorkerContext {
     pub members: MemberStore,
     pub queue: JobQueue,
     pub staging: Staging,
+    /// What this deployment learned about Google's undocumented behaviour.
+    pub dialect: DialectStore,
     pub open_humans: OpenHumans,
     pub tokens: TokenKeeper,
     pub health: HealthApi,
@@ -32,7 +34,6 @@ pub struct WorkerContext {
 pub struct Dependencies {
     pub members: MemberStore,
     pub queue: JobQueue,
-    pub locks: Locks,
     pub staging: Staging,
     pub public_url: PublicUrl,
     pub open_humans: OpenHumansConfig,
@@ -46,12 +47,12 @@ impl WorkerContext {
         let open_humans = clients::open_humans(&deps.open_humans, &deps.public_url, http.clone());
         let tokens = TokenKeeper::new(
             deps.members.clone(),
-            deps.locks,
             open_humans.clone(),
             clients::google_oauth(&deps.google, http.clone()),
             clients::google_credentials(&deps.google),
         );
         Arc::new(Self {
+            dialect: DialectStore::new(deps.members.database().clone()),
             members: deps.members,
             queue: deps.queue,
             staging: deps.staging,

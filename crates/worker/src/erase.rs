@@ -1,24 +1,33 @@
 //! Erasing what we hold of a member when they leave or disconnect Fitbit asking for their
 //! files to be deleted. It runs at the start of the member's job, under their lease, so no
 //! import of theirs can stage or upload anything meanwhile; until it has finished, the request
-//! stays and the next run repeats it.
+//! stays in the database and the next run repeats it.
 
-use oh_fitbit_core::{members::Erasure, queue::Lease};
+use oh_fitbit_core::{
+    members::{Erasure, ErasureRequest},
+    queue::Lease,
+};
+use open_humans::RemoteFile;
+use secrecy::SecretString;
 
 use crate::{chunks::member_prefix, context::WorkerContext, error::SyncError};
 
 pub async fn erase_if_requested(ctx: &WorkerContext, lease: &Lease) -> Result<(), SyncError> {
     let id = &lease.member;
-    let Some(erasure) = ctx.members.erasure_requested(id).await? else {
+    let Some(request) = ctx.members.erasure_requested(id).await? else {
         return Ok(());
     };
-    if erasure == Erasure::AlsoOpenHumansFiles {
-        let deleted = delete_files_on_open_humans(ctx, lease).await?;
+    if request.erasure == Erasure::AlsoOpenHumansFiles {
+        let deleted = delete_files_on_open_humans(ctx, lease, &request).await?;
         tracing::info!(deleted, "deleted the member's files on Open Humans");
     }
-    ctx.staging.delete_under(&member_prefix(id)).await?;
-    ctx.members.finish_erasure(id).await?;
-    tracing::info!(?erasure, "erased the member's staged files");
+    ctx.staging
+        .delete_under(lease.fence(), &member_prefix(id))
+        .await?;
+    ctx.members
+        .finish_erasure(lease.fence(), request.erasure)
+        .await?;
+    tracing::info!(erasure = ?request.erasure, "erased the member's staged files");
     Ok(())
 }
 
@@ -26,10 +35,10 @@ pub async fn erase_if_requested(ctx: &WorkerContext, lease: &Lease) -> Result<()
 async fn delete_files_on_open_humans(
     ctx: &WorkerContext,
     lease: &Lease,
+    request: &ErasureRequest,
 ) -> Result<usize, SyncError> {
     let Some(mut member) = ctx.members.load(&lease.member).await? else {
-        // Gone with their Open Humans tokens: the files can no longer be reached.
-        return Ok(0);
+        return delete_departed_members_files(ctx, lease, request).await;
     };
     let remote = ctx
         .tokens
@@ -37,17 +46,43 @@ async fn delete_files_on_open_humans(
             open_humans.exchange_member(&token).await
         })
         .await??;
-    let ids: Vec<u64> = remote.own_files().map(|file| file.id).collect();
-    if !ctx.queue.still_holds(lease).await? {
-        return Err(SyncError::LeaseLost);
-    }
-    for id in &ids {
-        let id = *id;
+    let files: Vec<&RemoteFile> = remote.own_files().collect();
+    lease.fence().ensure_held().await?;
+    for file in &files {
+        let id = file.id;
         ctx.tokens
             .with_open_humans(&mut member, |open_humans, token| async move {
                 open_humans.delete_file(&token, id).await
             })
             .await??;
     }
-    Ok(ids.len())
+    Ok(files.len())
+}
+
+/// A member who left after asking for their files to be deleted: their record is gone, and
+/// with it the refresh of their token, so the copy kept with the request is tried as it is.
+/// Open Humans has usually revoked it already (leaving a project does), and then the files are
+/// beyond our reach: Open Humans keeps them for the member to delete.
+async fn delete_departed_members_files(
+    ctx: &WorkerContext,
+    lease: &Lease,
+    request: &ErasureRequest,
+) -> Result<usize, SyncError> {
+    let Some(tokens) = &request.departed_tokens else {
+        return Ok(0);
+    };
+    let token: &SecretString = &tokens.access_token;
+    let remote = match ctx.open_humans.exchange_member(token).await {
+        Err(error) if error.needs_reauthorization() => {
+            tracing::info!("a departed member's files are beyond our reach: their grant is gone");
+            return Ok(0);
+        }
+        other => other?,
+    };
+    lease.fence().ensure_held().await?;
+    let files: Vec<u64> = remote.own_files().map(|file| file.id).collect();
+    for id in &files {
+        ctx.open_humans.delete_file(token, *id).await?;
+    }
+    Ok(files.len())
 }

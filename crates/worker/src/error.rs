@@ -10,7 +10,7 @@ pub enum SyncError {
     MemberGone,
     /// Store, staging and token failures, including a grant the member must renew.
     #[error(transparent)]
-    Core(#[from] oh_fitbit_core::Error),
+    Core(oh_fitbit_core::Error),
     #[error("Open Humans request failed")]
     OpenHumans(#[source] open_humans::Error),
     #[error("Google Health API {context} failed")]
@@ -23,10 +23,32 @@ pub enum SyncError {
     UnexpectedValue { context: String, detail: String },
     #[error("the staged chunk {key} is unreadable: {detail}")]
     CorruptStaging { key: String, detail: String },
+    #[error("the file {file} on Open Humans cannot be read back: {detail}")]
+    UnreadableFile { file: String, detail: String },
+    #[error("the new {file} would hold fewer records than the one on Open Humans ({detail})")]
+    WouldShrink { file: String, detail: String },
+    /// Staging is being restored from the member's files; `after_restore` when this very run
+    /// had restored it already (so the cause is not in staging, and the run counts as failed).
+    #[error("the member's staging needs repair")]
+    Repairing {
+        after_restore: bool,
+        #[source]
+        cause: Box<SyncError>,
+    },
     #[error("a date is out of the supported range")]
     DateOutOfRange,
     #[error("another worker took over this member's sync")]
     LeaseLost,
+}
+
+impl From<oh_fitbit_core::Error> for SyncError {
+    /// A write refused by the fence means this run lost the member.
+    fn from(error: oh_fitbit_core::Error) -> Self {
+        match error {
+            oh_fitbit_core::Error::LeaseLost => Self::LeaseLost,
+            other => Self::Core(other),
+        }
+    }
 }
 
 impl SyncError {
@@ -37,12 +59,18 @@ impl SyncError {
         }
     }
 
+    /// Staging lost or damaged something, which a restore from the member's files repairs.
+    pub fn needs_repair(&self) -> bool {
+        matches!(self, Self::CorruptStaging { .. } | Self::WouldShrink { .. })
+    }
+
     /// Failures that may pass by themselves; anything else needs a person to act.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Core(error) => error.is_transient(),
             Self::OpenHumans(error) => error.is_transient(),
             Self::Api { source, .. } => source.is_transient(),
+            Self::Repairing { after_restore, .. } => !after_restore,
             _ => false,
         }
     }

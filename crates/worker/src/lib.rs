@@ -10,6 +10,7 @@ mod context;
 mod erase;
 mod error;
 mod google;
+mod heal;
 mod import;
 mod notices;
 mod outcome;
@@ -22,11 +23,8 @@ mod sync;
 use std::{sync::Arc, time::Duration};
 
 use oh_fitbit_core::{
-    Provider,
-    config::RedisConfig,
-    error_chain,
+    Provider, error_chain,
     queue::{Completed, Lease, Outcome},
-    redis_conn::BlockingConnection,
 };
 use open_humans::ProjectMemberId;
 use tokio_util::sync::CancellationToken;
@@ -38,11 +36,11 @@ pub use archive::{
 pub use context::{Dependencies, WorkerContext};
 pub use error::SyncError;
 
-const REAP_EVERY: Duration = Duration::from_secs(30);
+/// How often a worker hands back crashed workers' leases and checks that Redis still holds the
+/// queue (rebuilding it from the database if not).
+const MAINTAIN_EVERY: Duration = Duration::from_secs(30);
 /// Longest idle wait before checking the queue again (scheduled runs become due silently).
 const IDLE_WAIT: Duration = Duration::from_secs(5);
-/// Members found without a job at start run within this long.
-const BOOTSTRAP_SPREAD: Duration = Duration::from_secs(300);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Execution {
@@ -56,12 +54,11 @@ pub enum Execution {
 #[derive(Clone)]
 pub struct Worker {
     ctx: Arc<WorkerContext>,
-    redis: RedisConfig,
 }
 
 impl Worker {
-    pub fn new(ctx: Arc<WorkerContext>, redis: RedisConfig) -> Self {
-        Self { ctx, redis }
+    pub fn new(ctx: Arc<WorkerContext>) -> Self {
+        Self { ctx }
     }
 
     pub fn context(&self) -> &WorkerContext {
@@ -127,24 +124,17 @@ impl Worker {
         outcome::outcome(&result, lease.attempts, &self.ctx.config)
     }
 
-    /// Queues every member who connected Fitbit but has no job at all (the process crashed
-    /// between connecting and queueing, or Redis lost the queue), spread over a few minutes so
-    /// a restart does not start them all at once. Safe to run from every worker at every start:
-    /// a member with a job keeps it.
-    pub async fn queue_unscheduled_members(&self) -> Result<usize, oh_fitbit_core::Error> {
-        let mut queued = 0;
-        for id in self.ctx.members.member_ids().await? {
-            let never_queued = self.ctx.queue.status(&id).await?.state.is_none();
-            let connected = never_queued && self.ctx.members.has_fitbit(&id).await?;
-            if connected {
-                let delay = BOOTSTRAP_SPREAD.mul_f64(random_fraction());
-                let run_at = jiff::Timestamp::now()
-                    + jiff::SignedDuration::try_from(delay).unwrap_or_default();
-                self.ctx.queue.enqueue(&id, run_at).await?;
-                queued += 1;
-            }
+    /// Hands back the leases of workers that stopped, then makes sure Redis holds every job
+    /// the database records (rebuilding the queue if Redis lost it). Safe from every worker at
+    /// once.
+    pub async fn maintain(&self) -> Result<(), oh_fitbit_core::Error> {
+        let reaped = self.ctx.queue.reap(self.ctx.config.max_attempts).await?;
+        if reaped > 0 {
+            tracing::warn!(reaped, "handed back leases of stopped workers");
         }
-        Ok(queued)
+        let erasures = self.ctx.members.erasures_pending().await?;
+        self.ctx.queue.repair(&erasures).await?;
+        Ok(())
     }
 
     /// Heartbeats the lease; returns when it is lost.
@@ -160,29 +150,24 @@ impl Worker {
         }
     }
 
-    /// Runs the configured number of job loops and a reaper until `shutdown` is cancelled and
-    /// in-flight jobs have finished or been handed back.
+    /// Runs the configured number of job loops and the maintenance loop until `shutdown` is
+    /// cancelled and in-flight jobs have finished or been handed back.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), oh_fitbit_core::Error> {
-        let queued = self.queue_unscheduled_members().await?;
-        if queued > 0 {
-            tracing::info!(queued, "queued connected members that had no job");
-        }
-        let reaper = tokio::spawn(self.clone().reap_until(shutdown.clone()));
+        let maintenance = tokio::spawn(self.clone().maintain_until(shutdown.clone()));
         let mut loops = tokio::task::JoinSet::new();
         for _ in 0..self.ctx.config.concurrency.max(1) {
-            let blocking = BlockingConnection::open(&self.redis).await?;
-            loops.spawn(self.clone().job_loop(blocking, shutdown.clone()));
+            loops.spawn(self.clone().job_loop(shutdown.clone()));
         }
         while let Some(finished) = loops.join_next().await {
             if let Err(error) = finished {
                 tracing::error!(%error, "a job loop panicked");
             }
         }
-        reaper.abort();
+        maintenance.abort();
         Ok(())
     }
 
-    async fn job_loop(self, mut blocking: BlockingConnection, shutdown: CancellationToken) {
+    async fn job_loop(self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             match self.try_execute_one(&shutdown).await {
                 Ok(Execution::Ran { .. }) => {}
@@ -190,17 +175,17 @@ impl Worker {
                     let wait = self.idle_wait().await;
                     tokio::select! {
                         () = shutdown.cancelled() => {}
-                        woke = self.ctx.queue.wait_for_work(&mut blocking, wait) => {
+                        woke = self.ctx.queue.wait_for_work(wait) => {
                             if let Err(error) = woke {
                                 tracing::warn!(error = %error_chain(&error), "waiting for work failed");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                pause(&shutdown).await;
                             }
                         }
                     }
                 }
                 Err(error) => {
                     tracing::error!(error = %error_chain(&error), "worker iteration failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    pause(&shutdown).await;
                 }
             }
         }
@@ -219,20 +204,27 @@ impl Worker {
         }
     }
 
-    /// Reaps at once (a worker starting after a crash hands back the crashed runs' expired
-    /// leases without waiting), then every [`REAP_EVERY`].
-    async fn reap_until(self, shutdown: CancellationToken) {
+    /// Maintains at once (a worker starting after a crash hands back the crashed runs' expired
+    /// leases, and a Redis that restarted empty is rebuilt, without waiting), then every
+    /// [`MAINTAIN_EVERY`].
+    async fn maintain_until(self, shutdown: CancellationToken) {
         loop {
-            match self.ctx.queue.reap(self.ctx.config.max_attempts).await {
-                Ok(0) => {}
-                Ok(reaped) => tracing::warn!(reaped, "handed back leases of stopped workers"),
-                Err(error) => tracing::warn!(error = %error_chain(&error), "reaping failed"),
+            if let Err(error) = self.maintain().await {
+                tracing::warn!(error = %error_chain(&error), "queue maintenance failed");
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(REAP_EVERY) => {}
+                () = tokio::time::sleep(MAINTAIN_EVERY) => {}
             }
         }
+    }
+}
+
+/// A second's pause after a failure (Redis or the database away), unless shutting down.
+async fn pause(shutdown: &CancellationToken) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(Duration::from_secs(1)) => {}
     }
 }
 

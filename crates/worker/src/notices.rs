@@ -45,7 +45,11 @@ pub async fn announce_expiry(ctx: &WorkerContext, member: &ProjectMemberId) {
         else {
             return Ok(false);
         };
-        if ends > Timestamp::now() + EXPIRY_WARNING || member.expiry_announced == Some(ends) {
+        // The database keeps instants to the microsecond: compare at that precision.
+        let announced = member
+            .expiry_announced
+            .is_some_and(|announced| announced.as_microsecond() == ends.as_microsecond());
+        if ends > Timestamp::now() + EXPIRY_WARNING || announced {
             return Ok(false);
         }
         let body = format!(

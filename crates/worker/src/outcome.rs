@@ -13,6 +13,8 @@ use crate::{error::SyncError, jitter, sync::SyncSummary};
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// Google's per-user quota is per minute; without a Retry-After, wait for the next window.
 const QUOTA_WAIT: Duration = Duration::from_secs(61);
+/// A database that restarts (a deploy, a maintenance, a failover) is back within this long.
+const DATABASE_WAIT: Duration = Duration::from_secs(30);
 
 pub fn outcome(
     result: &Result<SyncSummary, SyncError>,
@@ -34,6 +36,23 @@ pub fn outcome(
     match error {
         // The member left while a run of theirs was under way: its writes find no record.
         SyncError::MemberGone | SyncError::Core(Error::MemberNotFound(_)) => Outcome::Gone,
+        // Not the member's failure: the run waits for the database, and what it saved stays.
+        SyncError::Core(core) if core.is_database_unavailable() => Outcome::Later {
+            run_at: now + signed(DATABASE_WAIT),
+            reason: "The service's database was unavailable for a moment; the import continues \
+                     by itself."
+                .into(),
+        },
+        SyncError::Repairing {
+            after_restore: false,
+            ..
+        } => Outcome::Later {
+            run_at: now,
+            reason: "Some of the data this service keeps for your import was lost or damaged; \
+                     it is being restored from your files on Open Humans, and the import \
+                     continues by itself."
+                .into(),
+        },
         SyncError::Core(Error::NotConnected(_)) => {
             park("Connect your Fitbit account to start the import.")
         }
@@ -189,6 +208,28 @@ mod tests {
             };
             assert!(reason.contains(advice), "{described}: {reason}");
         }
+    }
+
+    #[test]
+    fn a_database_away_or_a_first_repair_waits_without_using_an_attempt() {
+        let away = SyncError::Core(Error::Database(sqlx::Error::PoolTimedOut));
+        let Outcome::Later { run_at, reason } = failed(away, 2) else {
+            panic!("waiting for the database is Later")
+        };
+        assert!((29..=30).contains(&seconds_from_now(run_at)));
+        assert!(reason.contains("database"), "{reason}");
+        let repair = |after_restore| SyncError::Repairing {
+            after_restore,
+            cause: Box::new(SyncError::CorruptStaging {
+                key: "k".into(),
+                detail: "d".into(),
+            }),
+        };
+        assert!(matches!(failed(repair(false), 0), Outcome::Later { .. }));
+        assert!(
+            matches!(failed(repair(true), 0), Outcome::Retry { .. }),
+            "a repair that did not help counts as a failure"
+        );
     }
 
     #[test]

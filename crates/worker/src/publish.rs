@@ -2,11 +2,19 @@
 //! upload the new file and complete it, then delete the old ones by id. A crash in between leaves
 //! at most a duplicate, which the next run removes. The lease's fencing token is checked before
 //! anything is deleted, so a worker whose lease was handed on never deletes the newer file.
+//! And a file never shrinks by accident: a new version must hold at least the records of the
+//! one it replaces, except where Google was asked again.
 
-use oh_fitbit_core::{members::Member, queue::Lease};
+use std::collections::BTreeSet;
+
+use jiff::civil::Date;
+use oh_fitbit_core::{
+    members::{Member, PublishedFile},
+    queue::Lease,
+};
 use open_humans::{FileMetadata, NewFile, RemoteFile};
 
-use crate::{archive::Archive, context::WorkerContext, error::SyncError};
+use crate::{archive::Archive, chunks::Tier, context::WorkerContext, error::SyncError};
 
 pub struct FileDescription {
     pub filename: String,
@@ -23,6 +31,54 @@ pub enum Published {
     Unchanged {
         file_id: u64,
     },
+}
+
+impl Published {
+    pub fn file_id(&self) -> u64 {
+        match self {
+            Self::Uploaded { file_id } | Self::Unchanged { file_id } => *file_id,
+        }
+    }
+}
+
+/// Refuses `file` if, for a data type and period this run did not read again from Google, it
+/// holds fewer records than `previous`, the version on Open Humans: staging lost something
+/// (a chunk gone or damaged), and the file on Open Humans is the better copy.
+pub fn refuse_shrinking(
+    previous: &PublishedFile,
+    file: &Archive,
+    tier: Tier,
+    restaged: &BTreeSet<(Tier, &'static str, Date)>,
+) -> Result<(), SyncError> {
+    let lost: Vec<String> = previous
+        .counts
+        .iter()
+        .filter_map(|((data_type, period), before)| {
+            let now = file
+                .counts
+                .get(&(data_type.clone(), *period))
+                .copied()
+                .unwrap_or(0);
+            let read_again = restaged
+                .iter()
+                .any(|(t, id, start)| (*t, *id, *start) == (tier, data_type.as_str(), *period));
+            (now < *before && !read_again)
+                .then(|| format!("{data_type} {period}: {before} → {now}"))
+        })
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let detail = lost.join(", ");
+    tracing::warn!(
+        file = %previous.name,
+        records = %detail,
+        "refused to publish a file with fewer records than the one on Open Humans"
+    );
+    Err(SyncError::WouldShrink {
+        file: previous.name.clone(),
+        detail,
+    })
 }
 
 pub async fn replace_file(
@@ -57,6 +113,8 @@ pub async fn replace_file(
             file_id: previous.remove(index).id,
         },
         None => {
+            // A run that lost the member uploads nothing: the run holding it publishes.
+            lease.fence().ensure_held().await?;
             // A 401 anywhere in the three steps re-runs the upload from the start; a file left
             // incomplete by the failed attempt stays invisible and Open Humans purges it.
             let upload = new_file(file, archive);
@@ -73,9 +131,7 @@ pub async fn replace_file(
         }
     };
     if !previous.is_empty() {
-        if !ctx.queue.still_holds(lease).await? {
-            return Err(SyncError::LeaseLost);
-        }
+        lease.fence().ensure_held().await?;
         for old in previous {
             let id = old.id;
             ctx.tokens

@@ -9,7 +9,7 @@ use open_humans::ProjectMemberId;
 use serde_json::Value;
 
 use crate::{
-    chunks::{self, Records, Tier, civil_date, civil_ms_of},
+    chunks::{self, Records, Tier, TierPeriods, civil_date, civil_ms_of},
     context::WorkerContext,
     error::SyncError,
     points,

@@ -1,15 +1,17 @@
-//! One member's sync, start to finish: read what is new (and, until the history is complete,
-//! the next stretch of the past) from the Google Health API into staging, then rebuild and
-//! replace the member's files on Open Humans whose periods changed.
+//! One member's sync, start to finish: make sure staging is the copy the database knows
+//! (restoring it from the member's files if not), read what is new (and, until the history is
+//! complete, the next stretch of the past) from the Google Health API into staging, then
+//! rebuild and replace the member's files on Open Humans whose periods changed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use google_health::Scope;
 use jiff::Timestamp;
 use oh_fitbit_core::{
-    members::{Cursor, IntradayResolution, SyncRecord},
+    members::{Cursor, IntradayResolution, Member, PublishedFile, SyncRecord},
     progress::{history_start, member_today},
     queue::Lease,
+    tier::{CursorKey, Period},
 };
 use serde_json::{Value, json};
 
@@ -20,6 +22,7 @@ use crate::{
     erase,
     error::SyncError,
     google::GoogleSession,
+    heal::{self, Healed},
     import::{Dialect, Import, Phase},
     publish::{self, FileDescription, Published},
     recent,
@@ -38,6 +41,27 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         .load(&lease.member)
         .await?
         .ok_or(SyncError::MemberGone)?;
+    if member.fitbit.is_none() {
+        return Err(oh_fitbit_core::Error::NotConnected(oh_fitbit_core::Provider::Google).into());
+    }
+    let healed = heal::heal(ctx, lease, &mut member).await?;
+    match import_and_publish(ctx, lease, member).await {
+        Err(error) if error.needs_repair() => {
+            ctx.members.request_repair(lease.fence()).await?;
+            Err(SyncError::Repairing {
+                after_restore: matches!(healed, Healed::Restored { .. }),
+                cause: Box::new(error),
+            })
+        }
+        other => other,
+    }
+}
+
+async fn import_and_publish(
+    ctx: &WorkerContext,
+    lease: &Lease,
+    mut member: Member,
+) -> Result<SyncSummary, SyncError> {
     let account = member
         .fitbit
         .clone()
@@ -58,7 +82,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
     let cursors = current_cursors(&member.cursors, resolution);
     let pending = member.pending_periods.clone();
     let last_synced_day = member.sync.last_day;
-    let dialect = Dialect::load(ctx.members.dialect()).await?;
+    let dialect = Dialect::load(ctx.dialect.clone()).await?;
     let mut google = GoogleSession::open(ctx, &mut member).await?;
     let facts_json = account_facts(&mut google, &granted, &account).await?;
     let mut import = Import {
@@ -76,6 +100,7 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         cursors,
         skipped: Default::default(),
         pending,
+        restaged: Default::default(),
     };
     let mut tiers = vec![Tier::Standard];
     if resolution.is_some() {
@@ -105,26 +130,26 @@ pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSumma
         last_day: Some(today),
         requests,
     };
-    ctx.members.save_sync(&lease.member, &record).await?;
+    ctx.members.save_sync(lease.fence(), &record).await?;
     Ok(SyncSummary { requests, files })
 }
 
 /// The cursors this sync continues from: intraday cursors of another resolution than the
 /// member's current choice count as none, so a change of resolution reads intraday data again.
 fn current_cursors(
-    cursors: &BTreeMap<String, Cursor>,
+    cursors: &BTreeMap<CursorKey, Cursor>,
     resolution: Option<IntradayResolution>,
-) -> BTreeMap<String, Cursor> {
+) -> BTreeMap<CursorKey, Cursor> {
     cursors
         .iter()
-        .filter(|(key, cursor)| {
-            !key.starts_with(Tier::Intraday.name()) || cursor.resolution == resolution
-        })
+        .filter(|(key, cursor)| key.tier != Tier::Intraday || cursor.resolution == resolution)
         .map(|(key, cursor)| (key.clone(), *cursor))
         .collect()
 }
 
-/// Rebuilds and replaces the files of every pending period, then clears them.
+/// Rebuilds and replaces the files of every pending period, then clears them. A file that would
+/// hold fewer records than the version it replaces, for a period this run did not read again
+/// from Google, is refused: the old file stays, and the member's staging is repaired.
 async fn publish_pending(
     import: &mut Import<'_, '_>,
     account: &Value,
@@ -135,7 +160,7 @@ async fn publish_pending(
     if import.pending.is_empty() {
         return Ok(Vec::new());
     }
-    let pending = std::mem::take(&mut import.pending);
+    let pending: Vec<Period> = import.pending.iter().copied().collect();
     let time_zone = import
         .session
         .member()
@@ -149,30 +174,27 @@ async fn publish_pending(
         cursors: &import.cursors,
         skipped: &import.skipped,
     };
-    let resolution_name = match resolution.and_then(IntradayResolution::window_seconds) {
-        Some(seconds) => format!("{seconds}s"),
-        None => "raw".to_owned(),
-    };
+    let resolution_name = archive::resolution_name(resolution);
     let daily = pending
         .iter()
-        .any(|period| period.starts_with("standard:"))
+        .any(|period| period.tier == Tier::Standard)
         .then_some(None);
     let months = pending
         .iter()
-        .filter_map(|period| period.strip_prefix("intraday:"))
-        .map(Some);
+        .filter(|period| period.tier == Tier::Intraday)
+        .map(|period| Some(period.label()));
     if daily.is_some() {
         // Before the file, so a dashboard that lists the new file charts the same data.
         let recent = recent::summarise(ctx, &import.member, import.today).await?;
-        ctx.members
-            .save_recent_days(&import.member, &recent)
-            .await?;
+        ctx.members.save_recent_days(lease.fence(), &recent).await?;
     }
-    let mut published = Vec::new();
+    let published = ctx.members.published_files(&import.member).await?;
+    let mut outcomes = Vec::new();
     // One file built and uploaded at a time, so memory does not grow with the history.
     for month in daily.into_iter().chain(months) {
-        let (file, description) = match month {
+        let (tier, file, description) = match &month {
             None => (
+                Tier::Standard,
                 archive::daily_file(ctx, &facts).await?,
                 FileDescription {
                     filename: DAILY_FILE_NAME.to_owned(),
@@ -181,6 +203,7 @@ async fn publish_pending(
                 },
             ),
             Some(month) => (
+                Tier::Intraday,
                 archive::intraday_file(ctx, &facts, month, &resolution_name).await?,
                 FileDescription {
                     filename: archive::intraday_file_name(month),
@@ -189,15 +212,36 @@ async fn publish_pending(
                 },
             ),
         };
+        if let Some(previous) = published.get(&description.filename) {
+            publish::refuse_shrinking(previous, &file, tier, &import.restaged)?;
+        }
         let outcome =
             publish::replace_file(ctx, import.session.member_mut(), lease, &description, &file)
                 .await?;
-        published.push((description.filename, outcome));
+        let record = PublishedFile {
+            name: description.filename.clone(),
+            open_humans_file_id: outcome.file_id(),
+            md5: file.md5.clone(),
+            size_bytes: file.bytes.len() as u64,
+            first_date: file.first_date,
+            last_date: file.last_date,
+            published_at: Timestamp::now(),
+            counts: file.counts.clone(),
+        };
+        let known = published.get(&record.name).is_some_and(|known| {
+            (known.open_humans_file_id, &known.md5, &known.counts)
+                == (record.open_humans_file_id, &record.md5, &record.counts)
+        });
+        if !known {
+            ctx.members.record_published(lease.fence(), &record).await?;
+        }
+        outcomes.push((description.filename, outcome));
     }
     ctx.members
-        .save_pending_periods(&import.member, &BTreeSet::new())
+        .clear_pending_periods(lease.fence(), &pending)
         .await?;
-    Ok(published)
+    import.pending.clear();
+    Ok(outcomes)
 }
 
 fn tags(tier: &str) -> Vec<String> {
@@ -267,12 +311,13 @@ mod tests {
             resolution,
         };
         let raw = Some(IntradayResolution::Raw);
+        let standard = CursorKey::new(Tier::Standard, "steps");
         let cursors = BTreeMap::from([
-            ("standard:steps".to_owned(), at(None)),
-            ("intraday:steps".to_owned(), at(raw)),
+            (standard.clone(), at(None)),
+            (CursorKey::new(Tier::Intraday, "steps"), at(raw)),
         ]);
         assert_eq!(current_cursors(&cursors, raw), cursors);
         let five = current_cursors(&cursors, Some(IntradayResolution::FiveMinutes));
-        assert_eq!(five.keys().collect::<Vec<_>>(), ["standard:steps"]);
+        assert_eq!(five.keys().collect::<Vec<_>>(), [&standard]);
     }
 }

@@ -12,7 +12,7 @@ use super::{
     webdriver::Browser,
 };
 use crate::helpers::{
-    files, leave_on_open_humans, member_id, redis_snapshot, start, start_as_deployed,
+    files, leave_on_open_humans, member_id, start, start_as_deployed, store_snapshot,
 };
 
 /// In the simulated Google Cloud console: a Web client in Testing status with one redirect URI.
@@ -128,7 +128,7 @@ async fn a_member_sets_up_their_own_client_and_gets_monthly_intraday_files() {
         member.preferences.intraday,
         Some(IntradayResolution::FiveMinutes)
     );
-    let stored = redis_snapshot(&stack).await;
+    let stored = store_snapshot(&stack).await;
     assert!(
         stored.values().all(|value| !value.contains(&secret)),
         "the secret is stored sealed"

@@ -89,6 +89,54 @@ impl RedisConfig {
     }
 }
 
+/// The PostgreSQL database, the system of record.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// Carries the password, hence secret.
+    pub url: SecretString,
+    /// Connections this process keeps at most (`DATABASE_POOL_SIZE`); Heroku's smallest plans
+    /// allow 20 in all.
+    pub pool_size: u32,
+    /// TLS is required (without verifying the certificate, as `sslmode=require` does) when
+    /// the URL does not say otherwise: Heroku Postgres refuses plain connections and does not
+    /// present a certificate a client could verify.
+    pub require_tls: bool,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        const VARIABLE: &str = "DATABASE_URL";
+        let url = env.required(VARIABLE)?;
+        let parsed = Url::parse(&url).ok().filter(|url| {
+            matches!(url.scheme(), "postgres" | "postgresql") && url.host().is_some()
+        });
+        if parsed.is_none() {
+            return Err(ConfigError::new(
+                VARIABLE,
+                "must be a postgres:// URL with a host",
+            ));
+        }
+        let pool_size = env.parsed_or("DATABASE_POOL_SIZE", 8)?;
+        if pool_size == 0 {
+            return Err(ConfigError::new("DATABASE_POOL_SIZE", "must be at least 1"));
+        }
+        Ok(Self {
+            url: SecretString::from(url),
+            pool_size,
+            require_tls: env.var("DYNO").is_some(),
+        })
+    }
+
+    /// A database of the local stack or the tests, on loopback without TLS.
+    pub fn local(url: String) -> Self {
+        Self {
+            url: SecretString::from(url),
+            pool_size: 5,
+            require_tls: false,
+        }
+    }
+}
+
 pub fn token_cipher_from_env(env: &Environment) -> Result<TokenCipher, ConfigError> {
     let primary = env.secret("TOKEN_ENCRYPTION_KEY")?;
     let previous: Vec<SecretString> = env
@@ -459,6 +507,35 @@ mod tests {
         assert_eq!(config.url.expose_secret(), "rediss://:p@h:1/");
         let error = RedisConfig::from_env(&env(&[("REDIS_URL", "http://h")])).unwrap_err();
         assert_eq!(error.variable, "REDIS_URL");
+    }
+
+    #[test]
+    fn the_database_url_is_checked_and_tls_required_on_heroku() {
+        let url = "postgres://u:p@db.example:5432/d";
+        let local = DatabaseConfig::from_env(&env(&[("DATABASE_URL", url)])).unwrap();
+        assert!(!local.require_tls);
+        assert_eq!(local.pool_size, 8);
+        let heroku = DatabaseConfig::from_env(&env(&[
+            ("DATABASE_URL", url),
+            ("DYNO", "worker.1"),
+            ("DATABASE_POOL_SIZE", "12"),
+        ]))
+        .unwrap();
+        assert!(heroku.require_tls);
+        assert_eq!(heroku.pool_size, 12);
+        for (variable, pairs) in [
+            ("DATABASE_URL", vec![]),
+            ("DATABASE_URL", vec![("DATABASE_URL", "mysql://h/d")]),
+            ("DATABASE_URL", vec![("DATABASE_URL", "not a url")]),
+            (
+                "DATABASE_POOL_SIZE",
+                vec![("DATABASE_URL", url), ("DATABASE_POOL_SIZE", "0")],
+            ),
+        ] {
+            let error = DatabaseConfig::from_env(&env(&pairs)).unwrap_err();
+            assert_eq!(error.variable, variable, "{pairs:?}");
+            assert!(!error.to_string().contains(":p@"), "no password in {error}");
+        }
     }
 
     #[test]

@@ -10,6 +10,11 @@ pub(crate) struct QueueKeys {
     /// trace in it), capped at 100.
     pub wake: String,
     pub job_prefix: String,
+    /// Set once the queue was built (or rebuilt) from the database: a Redis without it
+    /// restarted empty, or was flushed, and is rebuilt.
+    pub intact: String,
+    /// Held by the one worker rebuilding the queue.
+    pub rebuilding: String,
 }
 
 impl QueueKeys {
@@ -21,6 +26,8 @@ impl QueueKeys {
             dead: format!("{prefix}queue:dead"),
             wake: format!("{prefix}queue:wake"),
             job_prefix: format!("{prefix}job:"),
+            intact: format!("{prefix}queue:intact"),
+            rebuilding: format!("{prefix}queue:rebuilding"),
         }
     }
 

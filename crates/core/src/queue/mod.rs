@@ -3,20 +3,28 @@
 //! A job *is* a member: "bring this member up to date". A member is in at most one of the ready
 //! list, the scheduled set and the lease set, so duplicate requests coalesce and no member is
 //! ever synced by two workers at once. Every transition is one Lua script (in `lua/`, each headed
-//! by its KEYS/ARGV contract), so the invariant holds whatever crashes in between. A lease
-//! carries a random fencing token: a worker whose lease was reaped can no longer complete or
-//! extend it, and checks it before any irreversible step.
+//! by its KEYS/ARGV contract), so the invariant holds whatever crashes in between.
+//!
+//! Redis holds only what can be rebuilt: every enqueue and every run's end is also recorded in
+//! the database (`record`), and a Redis that comes back empty is rebuilt from it (`rebuild`). A
+//! lease carries a random fencing token, which the run records in the database when it starts:
+//! a run whose lease was handed on can no longer complete or extend it, and every write it
+//! makes is refused ([`Fence`]).
 
 mod keys;
+mod rebuild;
+mod record;
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use open_humans::ProjectMemberId;
-use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use redis::{AsyncCommands, Script};
 
-use crate::{Error, redis_conn::BlockingConnection};
+use crate::{Error, db::Database, fence::Fence, redis_conn::Redis};
 use keys::QueueKeys;
+pub use rebuild::Repaired;
+use record::{JobRecord, RecordedState};
 
 struct Scripts {
     enqueue: Script,
@@ -26,6 +34,7 @@ struct Scripts {
     reap: Script,
     forget: Script,
     progress: Script,
+    restore: Script,
 }
 
 impl Scripts {
@@ -38,13 +47,15 @@ impl Scripts {
             reap: Script::new(include_str!("lua/reap.lua")),
             forget: Script::new(include_str!("lua/forget.lua")),
             progress: Script::new(include_str!("lua/progress.lua")),
+            restore: Script::new(include_str!("lua/restore.lua")),
         }
     }
 }
 
 #[derive(Clone)]
 pub struct JobQueue {
-    redis: ConnectionManager,
+    redis: Redis,
+    db: Database,
     keys: QueueKeys,
     scripts: std::sync::Arc<Scripts>,
 }
@@ -69,6 +80,14 @@ pub struct Lease {
     /// Failed attempts before this one, for the caller's backoff.
     pub attempts: u32,
     token: String,
+    fence: Fence,
+}
+
+impl Lease {
+    /// What every write of this run checks.
+    pub fn fence(&self) -> &Fence {
+        &self.fence
+    }
 }
 
 /// How a run ended, as the queue needs to know it.
@@ -101,7 +120,6 @@ pub enum Completed {
     Stale,
 }
 
-/// A member's job as the dashboard and the operator commands show it.
 /// Jobs per state, for operators.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct QueueStats {
@@ -115,6 +133,7 @@ pub struct QueueStats {
     pub dead: u64,
 }
 
+/// A member's job as the dashboard and the operator commands show it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobStatus {
     /// `ready`, `scheduled`, `running`, `idle` or `dead`; None when never queued.
@@ -128,19 +147,23 @@ pub struct JobStatus {
 }
 
 impl JobQueue {
-    pub fn new(redis: ConnectionManager, key_prefix: &str) -> Self {
+    pub fn new(redis: Redis, db: Database) -> Self {
         Self {
+            keys: QueueKeys::new(redis.prefix()),
             redis,
-            keys: QueueKeys::new(key_prefix),
+            db,
             scripts: std::sync::Arc::new(Scripts::load()),
         }
     }
 
+    /// Asks for a run of the member's sync at `run_at` (or earlier, if one is asked for
+    /// earlier). Recorded in the database first, so the request survives a Redis that loses it.
     pub async fn enqueue(
         &self,
         member: &ProjectMemberId,
         run_at: Timestamp,
     ) -> Result<Enqueued, Error> {
+        record::enqueued(&self.db, member, run_at).await?;
         let reply: String = self
             .scripts
             .enqueue
@@ -153,7 +176,7 @@ impl JobQueue {
             .arg(member.as_ref())
             .arg(millis(Timestamp::now()))
             .arg(millis(run_at))
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
         match reply.as_str() {
             "queued" => Ok(Enqueued::Queued),
@@ -164,33 +187,46 @@ impl JobQueue {
         }
     }
 
-    /// Leases the next member whose sync may run now, for `lease` unless extended.
+    /// Leases the next member whose sync may run now, for `lease` unless extended, and records
+    /// the lease's token in the database as the run's fence. A lease whose fence cannot be
+    /// recorded (the database is away) is handed back at once, without using an attempt.
     pub async fn fetch(&self, lease: Duration) -> Result<Option<Lease>, Error> {
         let token = crate::random_token();
+        let now = Timestamp::now();
         let leased: Option<(String, u32)> = self
             .scripts
             .fetch
             .key(&self.keys.ready)
             .key(&self.keys.scheduled)
             .key(&self.keys.leases)
-            .arg(millis(Timestamp::now()))
+            .arg(millis(now))
             .arg(lease.as_millis() as u64)
             .arg(&token)
             .arg(&self.keys.job_prefix)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
-        leased
-            .map(|(member, attempts)| {
-                let member = member
-                    .parse()
-                    .map_err(|_| Error::Corrupt(format!("queued member id {member:?}")))?;
-                Ok(Lease {
-                    member,
-                    attempts,
-                    token,
-                })
-            })
-            .transpose()
+        let Some((member, attempts)) = leased else {
+            return Ok(None);
+        };
+        let member: ProjectMemberId = member
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("queued member id {member:?}")))?;
+        let fence = Fence::new(member.clone(), token.clone(), self.db.clone());
+        let lease = Lease {
+            member,
+            attempts,
+            token,
+            fence,
+        };
+        if let Err(error) = record::claim(&self.db, &lease.member, &lease.token, now).await {
+            let back = Outcome::Later {
+                run_at: now + jiff::SignedDuration::from_secs(30),
+                reason: UNAVAILABLE_MESSAGE.to_owned(),
+            };
+            self.complete_in_redis(&lease, &back, u32::MAX).await?;
+            return Err(error);
+        }
+        Ok(Some(lease))
     }
 
     /// Extends the lease; false when it was lost and the run must stop without side effects.
@@ -204,20 +240,9 @@ impl JobQueue {
             .arg(lease.member.as_ref())
             .arg(&lease.token)
             .arg(expiry)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
         Ok(extended == 1)
-    }
-
-    /// Whether this lease is still the member's current one: checked right before an
-    /// irreversible step (deleting the member's previous file on Open Humans).
-    pub async fn still_holds(&self, lease: &Lease) -> Result<bool, Error> {
-        let token: Option<String> = self
-            .redis
-            .clone()
-            .hget(self.keys.job(lease.member.as_ref()), "token")
-            .await?;
-        Ok(token.as_deref() == Some(lease.token.as_str()))
     }
 
     /// Records that this run saved progress, so its interruption would not count as a failed
@@ -228,27 +253,63 @@ impl JobQueue {
             .progress
             .key(self.keys.job(lease.member.as_ref()))
             .arg(&lease.token)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
         Ok(marked == 1)
     }
 
+    /// Ends the run with its outcome, in Redis and then in the database's record. The record
+    /// may lag behind if the database is away; Redis is then ahead of it, which a rebuild
+    /// respects, and at worst one extra run follows.
     pub async fn complete(
         &self,
         lease: &Lease,
         outcome: Outcome,
         max_attempts: u32,
     ) -> Result<Completed, Error> {
-        let (kind, run_at, message) = match &outcome {
-            Outcome::Done { next_run } => ("ok", millis(*next_run).to_string(), ""),
-            Outcome::Later { run_at, reason } => {
-                ("later", millis(*run_at).to_string(), reason.as_str())
+        let completed = self
+            .complete_in_redis(lease, &outcome, max_attempts)
+            .await?;
+        let now = Timestamp::now();
+        let recorded = match completed {
+            Completed::Stale => Ok(()),
+            Completed::Forgotten => {
+                record::deleted(&self.db, &lease.member, Some(&lease.token)).await
             }
-            Outcome::Retry { run_at, error } => {
-                ("retry", millis(*run_at).to_string(), error.as_str())
+            _ => {
+                let (state, attempts, message) = recorded_end(lease, &outcome, completed, now);
+                let record = JobRecord {
+                    member: lease.member.clone(),
+                    state,
+                    attempts,
+                    message,
+                    last_run: None,
+                };
+                record::finished(&self.db, &lease.token, &record, outcome.kind(), now).await
             }
-            Outcome::Parked { reason } => ("park", String::new(), reason.as_str()),
-            Outcome::Gone => ("gone", String::new(), ""),
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(
+                member = %lease.member,
+                error = %crate::error_chain(&error),
+                "the database did not record the end of a run; Redis has it"
+            );
+        }
+        Ok(completed)
+    }
+
+    async fn complete_in_redis(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+        max_attempts: u32,
+    ) -> Result<Completed, Error> {
+        let (run_at, message) = match outcome {
+            Outcome::Done { next_run } => (millis(*next_run).to_string(), ""),
+            Outcome::Later { run_at, reason } => (millis(*run_at).to_string(), reason.as_str()),
+            Outcome::Retry { run_at, error } => (millis(*run_at).to_string(), error.as_str()),
+            Outcome::Parked { reason } => (String::new(), reason.as_str()),
+            Outcome::Gone => (String::new(), ""),
         };
         let reply: String = self
             .scripts
@@ -261,12 +322,12 @@ impl JobQueue {
             .key(&self.keys.wake)
             .arg(lease.member.as_ref())
             .arg(&lease.token)
-            .arg(kind)
+            .arg(outcome.kind())
             .arg(run_at)
             .arg(millis(Timestamp::now()))
             .arg(max_attempts)
             .arg(message)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
         match reply.as_str() {
             "scheduled" => Ok(Completed::Scheduled),
@@ -279,22 +340,39 @@ impl JobQueue {
         }
     }
 
-    /// Returns expired leases to the ready list (or the dead set); safe to run from any number
-    /// of workers at once.
+    /// Returns expired leases to the ready list (or the dead set), and records each in the
+    /// database, which withdraws the reaped run's fence: a worker that lost its lease stops at
+    /// its next write. Safe to run from any number of workers at once.
     pub async fn reap(&self, max_attempts: u32) -> Result<usize, Error> {
-        let reaped: usize = self
+        let now = Timestamp::now();
+        let reaped: Vec<(String, String, String, u32)> = self
             .scripts
             .reap
             .key(&self.keys.ready)
             .key(&self.keys.leases)
             .key(&self.keys.dead)
             .key(&self.keys.wake)
-            .arg(millis(Timestamp::now()))
+            .arg(millis(now))
             .arg(&self.keys.job_prefix)
             .arg(max_attempts)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
-        Ok(reaped)
+        for (member, token, state, attempts) in &reaped {
+            let record = JobRecord {
+                member: member
+                    .parse()
+                    .map_err(|_| Error::Corrupt(format!("reaped member id {member:?}")))?,
+                state: match state.as_str() {
+                    "dead" => RecordedState::Dead,
+                    _ => RecordedState::Waiting(now),
+                },
+                attempts: *attempts,
+                message: Some(INTERRUPTED_MESSAGE.to_owned()),
+                last_run: None,
+            };
+            record::finished(&self.db, token, &record, "interrupted", now).await?;
+        }
+        Ok(reaped.len())
     }
 
     /// Removes the member's waiting job (ready, scheduled or dead); a running one finishes and
@@ -309,10 +387,11 @@ impl JobQueue {
             .key(&self.keys.dead)
             .key(self.keys.job(member.as_ref()))
             .arg(member.as_ref())
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis.get().await?)
             .await?;
         match reply.as_str() {
-            "forgotten" | "running" => Ok(()),
+            "forgotten" => record::deleted(&self.db, member, None).await,
+            "running" => Ok(()),
             other => Err(Error::UnexpectedReply(format!("forget: {other}"))),
         }
     }
@@ -329,7 +408,7 @@ impl JobQueue {
                 .zcard(&self.keys.leases)
                 .zcount(&self.keys.leases, "-inf", now)
                 .zcard(&self.keys.dead)
-                .query_async(&mut self.redis.clone())
+                .query_async(&mut self.redis.get().await?)
                 .await?;
         Ok(QueueStats {
             ready,
@@ -345,7 +424,8 @@ impl JobQueue {
     pub async fn dead(&self) -> Result<Vec<(ProjectMemberId, Option<Timestamp>)>, Error> {
         let entries: Vec<(String, i64)> = self
             .redis
-            .clone()
+            .get()
+            .await?
             .zrange_withscores(&self.keys.dead, 0, -1)
             .await?;
         entries
@@ -363,21 +443,20 @@ impl JobQueue {
     pub async fn next_due(&self) -> Result<Option<Timestamp>, Error> {
         let first: Vec<(String, i64)> = self
             .redis
-            .clone()
+            .get()
+            .await?
             .zrange_withscores(&self.keys.scheduled, 0, 0)
             .await?;
         Ok(first.first().and_then(|(_, at)| from_millis(*at)))
     }
 
-    /// Blocks until work may have arrived or `timeout` passes. Needs its own connection:
-    /// a blocking command stalls every request sharing a multiplexed connection.
-    pub async fn wait_for_work(
-        &self,
-        blocking: &mut BlockingConnection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        let _: Option<(String, String)> = blocking
-            .connection()
+    /// Blocks until work may have arrived or `timeout` passes, on a connection of the blocking
+    /// pool (a blocking command stalls every request sharing a multiplexed connection).
+    pub async fn wait_for_work(&self, timeout: Duration) -> Result<(), Error> {
+        let _: Option<(String, String)> = self
+            .redis
+            .blocking()
+            .await?
             .blpop(&self.keys.wake, timeout.as_secs_f64().max(0.01))
             .await?;
         Ok(())
@@ -386,7 +465,8 @@ impl JobQueue {
     pub async fn status(&self, member: &ProjectMemberId) -> Result<JobStatus, Error> {
         let fields: std::collections::HashMap<String, String> = self
             .redis
-            .clone()
+            .get()
+            .await?
             .hgetall(self.keys.job(member.as_ref()))
             .await?;
         let time = |name: &str| {
@@ -408,6 +488,57 @@ impl JobQueue {
             message: fields.get("message").cloned(),
         })
     }
+}
+
+/// What a member reads after their run was interrupted (as `reap.lua` writes it too).
+const INTERRUPTED_MESSAGE: &str = "The previous run was interrupted.";
+
+/// What a member reads while their run waits for the database.
+const UNAVAILABLE_MESSAGE: &str =
+    "The service's database was unavailable for a moment; the import continues by itself.";
+
+impl Outcome {
+    /// As the queue's scripts and the database's record name it.
+    fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Done { .. } => "ok",
+            Outcome::Later { .. } => "later",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Parked { .. } => "park",
+            Outcome::Gone => "gone",
+        }
+    }
+}
+
+/// The database's record of a job after its run ended as `completed`.
+fn recorded_end(
+    lease: &Lease,
+    outcome: &Outcome,
+    completed: Completed,
+    now: Timestamp,
+) -> (RecordedState, u32, Option<String>) {
+    let attempts = match outcome {
+        Outcome::Done { .. } => 0,
+        Outcome::Retry { .. } => lease.attempts + 1,
+        _ => lease.attempts,
+    };
+    let message = match outcome {
+        Outcome::Later { reason, .. } | Outcome::Parked { reason } => Some(reason.clone()),
+        Outcome::Retry { error, .. } => Some(error.clone()),
+        Outcome::Done { .. } | Outcome::Gone => None,
+    };
+    let state = match (completed, outcome) {
+        (Completed::Dead, _) => RecordedState::Dead,
+        (Completed::Parked, _) => RecordedState::Idle,
+        (
+            Completed::Scheduled,
+            Outcome::Done { next_run: at }
+            | Outcome::Later { run_at: at, .. }
+            | Outcome::Retry { run_at: at, .. },
+        ) => RecordedState::Waiting(*at),
+        _ => RecordedState::Waiting(now),
+    };
+    (state, attempts, message)
 }
 
 fn millis(at: Timestamp) -> i64 {

@@ -1,18 +1,31 @@
-//! The staging store keeps the canonical content of each member's files, so a sync rebuilds and
-//! re-uploads only what changed without downloading old files back from Open Humans.
+//! The staging store keeps the canonical content of each member's files, cut into chunks, so a
+//! sync rebuilds and re-uploads only what changed.
 //!
-//! Production on Heroku needs S3 (dynos have no lasting disk); the local directory backend is the
-//! default for the local stack. Both backends keep one contract: `put` replaces an object
-//! atomically, `get` of a missing key is `None`, and deleting what is gone succeeds.
+//! It is a cache: a dyno restart empties a local directory, and a bucket may be emptied too.
+//! What it held is restored from the member's files on Open Humans (see the worker's `heal`),
+//! and nothing is built from it before that. Every object is health data, sealed like the
+//! tokens (with its key as associated data, so an object copied to another key or member fails
+//! to open), and every write is fenced by the lease of the run making it.
+//!
+//! Production on Heroku needs S3 (dynos have no lasting disk) or accepts the restores; the
+//! local directory backend is the default for the local stack. Both backends keep one
+//! contract: `put` replaces an object atomically, `get` of a missing key is `None`, and
+//! deleting what is gone succeeds.
 
 mod local;
 mod s3;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 pub use s3::S3Bucket;
+use secrecy::ExposeSecret;
 
-use crate::{Error, config::StagingConfig};
+use crate::{
+    Error,
+    config::StagingConfig,
+    crypto::{Purpose, TokenCipher},
+    fence::Fence,
+};
 
 /// A relative object key such as `members/12345678/fitbit-daily.json.gz`: segments of
 /// `[A-Za-z0-9._-]` separated by `/`, none of them `.` or `..`.
@@ -41,52 +54,87 @@ impl StagingKey {
     }
 }
 
+#[derive(Clone, Debug)]
+pub struct Staging {
+    backend: Backend,
+    cipher: Arc<TokenCipher>,
+}
+
 /// The S3 arms box their futures: the SDK's are large and deeply nested, and unboxed they would
 /// grow every caller's future (past the compiler's layout depth limit in the binary's `main`).
 #[derive(Clone, Debug)]
-pub enum Staging {
+enum Backend {
     LocalDirectory(PathBuf),
     S3(S3Bucket),
 }
 
 impl Staging {
-    pub fn local_directory(dir: impl Into<PathBuf>) -> Self {
-        Self::LocalDirectory(dir.into())
-    }
-
-    pub fn from_config(config: &StagingConfig) -> Self {
-        match config {
-            StagingConfig::LocalDirectory(dir) => Self::local_directory(dir),
-            StagingConfig::S3(s3) => Self::S3(S3Bucket::new(s3)),
+    pub fn local_directory(dir: impl Into<PathBuf>, cipher: Arc<TokenCipher>) -> Self {
+        Self {
+            backend: Backend::LocalDirectory(dir.into()),
+            cipher,
         }
     }
 
-    pub async fn put(&self, key: &StagingKey, bytes: &[u8]) -> Result<(), Error> {
-        match self {
-            Self::LocalDirectory(root) => local::put(root, key, bytes).await,
-            Self::S3(bucket) => Box::pin(bucket.put(key, bytes)).await,
+    pub fn from_config(config: &StagingConfig, cipher: Arc<TokenCipher>) -> Self {
+        let backend = match config {
+            StagingConfig::LocalDirectory(dir) => Backend::LocalDirectory(dir.clone()),
+            StagingConfig::S3(s3) => Backend::S3(S3Bucket::new(s3)),
+        };
+        Self { backend, cipher }
+    }
+
+    /// The bucket, for what the store does not offer (the tests create and empty buckets).
+    pub fn bucket(&self) -> Option<&S3Bucket> {
+        match &self.backend {
+            Backend::S3(bucket) => Some(bucket),
+            Backend::LocalDirectory(_) => None,
         }
     }
 
+    /// Seals `plaintext` and stores it under `key`, if the run still holds the member.
+    pub async fn put(
+        &self,
+        fence: &Fence,
+        key: &StagingKey,
+        plaintext: &[u8],
+    ) -> Result<(), Error> {
+        let sealed = self
+            .cipher
+            .seal_bytes(key.as_str(), Purpose::StagedChunk, plaintext);
+        fence.ensure_held().await?;
+        match &self.backend {
+            Backend::LocalDirectory(root) => local::put(root, key, &sealed).await,
+            Backend::S3(bucket) => Box::pin(bucket.put(key, &sealed)).await,
+        }
+    }
+
+    /// The plaintext under `key`; `None` when there is none, an error when it cannot be opened
+    /// (damaged, or sealed for another key).
     pub async fn get(&self, key: &StagingKey) -> Result<Option<Vec<u8>>, Error> {
-        match self {
-            Self::LocalDirectory(root) => local::get(root, key).await,
-            Self::S3(bucket) => Box::pin(bucket.get(key)).await,
-        }
-    }
-
-    pub async fn delete(&self, key: &StagingKey) -> Result<(), Error> {
-        match self {
-            Self::LocalDirectory(root) => local::delete(root, key).await,
-            Self::S3(bucket) => Box::pin(bucket.delete(key)).await,
-        }
+        let sealed = match &self.backend {
+            Backend::LocalDirectory(root) => local::get(root, key).await?,
+            Backend::S3(bucket) => Box::pin(bucket.get(key)).await?,
+        };
+        sealed
+            .map(|sealed| {
+                self.cipher
+                    .open_bytes(key.as_str(), Purpose::StagedChunk, &sealed)
+                    .map(|plain| plain.expose_secret().to_vec())
+                    .map_err(|source| Error::StagingUnreadable {
+                        key: key.as_str().to_owned(),
+                        source,
+                    })
+            })
+            .transpose()
     }
 
     /// Deletes every key under `prefix/` (a member's whole staged history).
-    pub async fn delete_under(&self, prefix: &StagingKey) -> Result<(), Error> {
-        match self {
-            Self::LocalDirectory(root) => local::delete_under(root, prefix).await,
-            Self::S3(bucket) => Box::pin(bucket.delete_under(prefix)).await,
+    pub async fn delete_under(&self, fence: &Fence, prefix: &StagingKey) -> Result<(), Error> {
+        fence.ensure_held().await?;
+        match &self.backend {
+            Backend::LocalDirectory(root) => local::delete_under(root, prefix).await,
+            Backend::S3(bucket) => Box::pin(bucket.delete_under(prefix)).await,
         }
     }
 }

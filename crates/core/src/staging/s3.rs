@@ -38,9 +38,31 @@ impl S3Bucket {
         }
     }
 
-    /// The configured client, for what the store does not offer (the tests create buckets).
+    /// The configured client, for what the store does not offer.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Creates the bucket, for the local stack and the tests; an operator provisions a real
+    /// one (SETUP.md). A bucket that exists already is fine.
+    pub async fn create(&self) -> Result<(), Error> {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error.as_service_error().is_some_and(|service| {
+                    service.is_bucket_already_owned_by_you() || service.is_bucket_already_exists()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(self.sdk_error("CreateBucket", "", error)),
+        }
     }
 
     pub(super) async fn put(&self, key: &StagingKey, bytes: &[u8]) -> Result<(), Error> {
@@ -77,19 +99,6 @@ impl S3Bucket {
             .await
             .map_err(|error| self.error("GetObject", &object, true, error))?;
         Ok(Some(body.to_vec()))
-    }
-
-    pub(super) async fn delete(&self, key: &StagingKey) -> Result<(), Error> {
-        let object = self.object_key(key);
-        // S3 answers 204 for a key that does not exist, so this is idempotent as it stands.
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(&object)
-            .send()
-            .await
-            .map_err(|error| self.sdk_error("DeleteObject", &object, error))?;
-        Ok(())
     }
 
     pub(super) async fn delete_under(&self, prefix: &StagingKey) -> Result<(), Error> {

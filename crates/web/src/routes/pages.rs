@@ -23,17 +23,25 @@ pub async fn landing(jar: PrivateCookieJar) -> Result<Html<String>, WebError> {
     page.render().map(Html).map_err(WebError::internal)
 }
 
-/// For the platform's health checks: the process answers and Redis is reachable.
+/// For the platform's health checks: the process answers, and the database and Redis do.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let ping: Result<String, _> = redis::cmd("PING")
-        .query_async(&mut state.redis.clone())
-        .await;
-    match ping {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "health check: Redis unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response()
-        }
+    let checks = [
+        ("database", state.members.database().ping().await),
+        ("redis", state.redis.ping().await),
+    ];
+    let down: Vec<&str> = checks
+        .iter()
+        .filter_map(|(name, result)| {
+            let error = result.as_ref().err()?;
+            tracing::warn!(error = %oh_fitbit_core::error_chain(error), "health check: {name} unreachable");
+            Some(*name)
+        })
+        .collect();
+    if down.is_empty() {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        let body = format!("{} unreachable", down.join(" and "));
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     }
 }
 

@@ -22,7 +22,7 @@ use crate::{
 pub const MANUAL_SYNC_INTERVAL: SignedDuration = SignedDuration::from_mins(15);
 
 fn key(state: &AppState, member: &ProjectMemberId) -> String {
-    format!("{}manual_sync:{member}", state.key_prefix)
+    state.redis.key(&format!("manual_sync:{member}"))
 }
 
 /// When the member may ask again; `None` when they may now.
@@ -32,10 +32,11 @@ pub async fn next_allowed(
 ) -> Result<Option<Timestamp>, WebError> {
     let seconds_left: i64 = state
         .redis
-        .clone()
+        .get()
+        .await?
         .ttl(key(state, member))
         .await
-        .map_err(WebError::internal)?;
+        .map_err(oh_fitbit_core::Error::from)?;
     Ok((seconds_left > 0).then(|| Timestamp::now() + SignedDuration::from_secs(seconds_left)))
 }
 
@@ -61,9 +62,9 @@ pub async fn sync_now(
         .arg("NX")
         .arg("EX")
         .arg(MANUAL_SYNC_INTERVAL.as_secs())
-        .query_async(&mut state.redis.clone())
+        .query_async(&mut state.redis.get().await?)
         .await
-        .map_err(WebError::internal)?;
+        .map_err(oh_fitbit_core::Error::from)?;
     if claimed.is_none() {
         let next = next_allowed(&state, &id)
             .await?

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer};
 
 use super::{Import, next_page};
 use crate::{
-    chunks::{self, ChunkData, Tier, civil_date, civil_ms_of},
+    chunks::{self, ChunkData, Tier, TierPeriods, civil_date, civil_ms_of},
     error::SyncError,
     points,
 };
@@ -147,9 +147,14 @@ impl Import<'_, '_> {
             return Ok(());
         }
         self.mark_pending(tier, from_ms, to_ms).await?;
+        for label in tier.periods(from_ms, to_ms) {
+            if let Some(period) = oh_fitbit_core::tier::Period::parse(tier, &label) {
+                self.restaged.insert((tier, data_type.id, period.start));
+            }
+        }
         chunks::replace_range(
             &self.ctx.staging,
-            &self.member,
+            self.lease.fence(),
             tier,
             data_type,
             (from_ms, to_ms),

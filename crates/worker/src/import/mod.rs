@@ -21,12 +21,13 @@ use jiff::{ToSpan, civil::Date};
 use oh_fitbit_core::{
     members::{Cursor, IntradayResolution},
     queue::Lease,
+    tier::{CursorKey, Period},
 };
 use open_humans::ProjectMemberId;
 
 pub use self::dialect::Dialect;
 use crate::{
-    chunks::{Records, Tier},
+    chunks::{Records, Tier, TierPeriods},
     context::WorkerContext,
     error::SyncError,
     google::GoogleSession,
@@ -69,10 +70,13 @@ pub struct Import<'a, 's> {
     pub left_out: std::collections::BTreeSet<Scope>,
     /// The resolution intraday data is read at (`None`: intraday is off).
     pub intraday_resolution: Option<IntradayResolution>,
-    pub cursors: BTreeMap<String, Cursor>,
+    pub cursors: BTreeMap<CursorKey, Cursor>,
     pub skipped: BTreeMap<&'static str, Skipped>,
-    /// Periods staged but not yet published (`standard:2016`, `intraday:2016-03`).
-    pub pending: std::collections::BTreeSet<String>,
+    /// Periods staged but not yet published.
+    pub pending: std::collections::BTreeSet<Period>,
+    /// What this run read again from Google: (tier, data type, first day of the period). Only
+    /// there may a file hold fewer records than before — Google's answer is the truth.
+    pub restaged: std::collections::BTreeSet<(Tier, &'static str, Date)>,
 }
 
 impl Import<'_, '_> {
@@ -203,11 +207,11 @@ impl Import<'_, '_> {
         self.save_cursor(&key).await
     }
 
-    async fn save_cursor(&self, key: &str) -> Result<(), SyncError> {
+    async fn save_cursor(&self, key: &CursorKey) -> Result<(), SyncError> {
         let cursor = self.cursors.get(key).copied().unwrap_or_default();
         self.ctx
             .members
-            .save_cursor(&self.member, key, &cursor)
+            .save_cursor(self.lease.fence(), key, &cursor)
             .await?;
         self.ctx.queue.record_progress(self.lease).await?;
         Ok(())
@@ -221,17 +225,18 @@ impl Import<'_, '_> {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<(), SyncError> {
-        let before = self.pending.len();
-        self.pending.extend(
-            tier.periods(from_ms, to_ms)
-                .into_iter()
-                .map(|period| format!("{}:{period}", tier.name())),
-        );
-        if self.pending.len() != before {
+        let new: Vec<Period> = tier
+            .periods(from_ms, to_ms)
+            .iter()
+            .filter_map(|label| Period::parse(tier, label))
+            .filter(|period| !self.pending.contains(period))
+            .collect();
+        if !new.is_empty() {
             self.ctx
                 .members
-                .save_pending_periods(&self.member, &self.pending)
+                .add_pending_periods(self.lease.fence(), &new)
                 .await?;
+            self.pending.extend(new);
         }
         Ok(())
     }
@@ -268,8 +273,8 @@ fn next_page(
     }
 }
 
-pub fn cursor_key(tier: Tier, data_type: &DataType) -> String {
-    format!("{}:{}", tier.name(), data_type.id)
+pub fn cursor_key(tier: Tier, data_type: &DataType) -> CursorKey {
+    CursorKey::new(tier, data_type.id)
 }
 
 pub fn in_tier(data_type: &DataType, tier: Tier) -> bool {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Import, next_page, spans_newest_first};
 use crate::{
-    chunks::{Tier, civil_ms_of},
+    chunks::{Tier, TierPeriods, civil_ms_of},
     error::SyncError,
     points,
     series::{Instant, PointTime, Series, Shape, parse_instant},

@@ -186,6 +186,30 @@ impl Column {
         }
     }
 
+    /// A column of the given rows, in their order, with the same type.
+    pub(super) fn take(&self, rows: &[usize]) -> Column {
+        fn pick<T: Clone>(values: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter().map(|&row| values[row].clone()).collect()
+        }
+        match self {
+            Column::Null(_) => Column::Null(rows.len()),
+            Column::Int(values) => Column::Int(pick(values, rows)),
+            Column::Float(values) => Column::Float(pick(values, rows)),
+            Column::Bool(values) => Column::Bool(pick(values, rows)),
+            Column::Text(dictionary) => {
+                let mut taken = Dictionary::default();
+                for row in rows {
+                    let code = dictionary
+                        .word(dictionary.codes[*row])
+                        .map(|word| taken.code(word));
+                    taken.codes.push(code);
+                }
+                Column::Text(taken)
+            }
+            Column::Json(values) => Column::Json(pick(values, rows)),
+        }
+    }
+
     fn accepts(&self, value: &Value) -> bool {
         match (self, value) {
             (_, Value::Null) | (Column::Json(_), _) => true,

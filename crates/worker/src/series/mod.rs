@@ -197,6 +197,35 @@ impl Series {
         self.select(&keep);
     }
 
+    /// The rows of each `key`, as series of their own: what absorbing them back together
+    /// undoes. Restoring staging from a file cuts its series into the periods of chunks.
+    pub fn split_by<K: Ord>(&self, key: impl Fn(&PointTime) -> K) -> BTreeMap<K, Series> {
+        let mut rows: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+        for (row, time) in self.times.iter().enumerate() {
+            rows.entry(key(time)).or_default().push(row);
+        }
+        rows.into_iter()
+            .map(|(key, rows)| (key, self.take_rows(&rows)))
+            .collect()
+    }
+
+    fn take_rows(&self, rows: &[usize]) -> Series {
+        let mut taken = Series::new(self.shape);
+        taken.times = rows.iter().map(|&row| self.times[row]).collect();
+        for &row in rows {
+            let source =
+                self.source[row].map(|index| taken.intern_source(&self.sources[index as usize]));
+            taken.source.push(source);
+        }
+        taken.columns = self
+            .columns
+            .iter()
+            .map(|(name, column)| (name.clone(), column.take(rows)))
+            .filter(|(_, column)| !column.all_null())
+            .collect();
+        taken
+    }
+
     /// Appends every point of `other` (same shape), then sorts by start and drops exact
     /// duplicates (a point Google repeated across pages).
     pub fn absorb(&mut self, other: Series) {
@@ -598,6 +627,44 @@ mod tests {
             json_of(&series)["values"]["beatsPerMinute"],
             json!([60, 70])
         );
+    }
+
+    #[test]
+    fn a_split_series_absorbs_back_into_the_same_json() {
+        let watch = json!({"platform": "FITBIT", "device": {"displayName": "Charge 6"}});
+        let phone = json!({"platform": "HEALTH_CONNECT"});
+        let mut series = series_of(
+            &[
+                heart_rate("2026-03-31T23:59:55Z", 0, "61", Some("SEDENTARY")),
+                heart_rate("2026-04-01T00:00:05Z", 0, "62", None),
+            ],
+            &watch,
+        );
+        series.absorb(series_of(
+            &[heart_rate(
+                "2026-04-02T10:00:00Z",
+                7200,
+                "70",
+                Some("ACTIVE"),
+            )],
+            &phone,
+        ));
+        let whole = json_of(&series);
+        let april_2 = parse_instant("2026-04-02T00:00:00Z").unwrap().ms;
+        let parts = series.split_by(|time| time.start.ms >= april_2);
+        assert_eq!(parts.len(), 2);
+        let first = parts.values().next().unwrap();
+        assert_eq!(
+            json_of(first)["sources"],
+            json!([watch]),
+            "only the sources it uses"
+        );
+        let mut rebuilt = Series::new(Shape::Sample);
+        for part in parts.into_values() {
+            let back = Series::from_json(&json_of(&part)).unwrap();
+            rebuilt.absorb(back);
+        }
+        assert_eq!(json_of(&rebuilt), whole);
     }
 
     #[test]

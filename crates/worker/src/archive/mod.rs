@@ -8,7 +8,10 @@
 //! * `fitbit-intraday-YYYY-MM.json.gz`: one civil month of high-frequency series, column-wise.
 //!
 //! The JSON is written straight into the gzip stream from the staged chunks, so building a file
-//! never holds more than one type's daily values in memory.
+//! never holds more than one type's daily values in memory. The format is lossless, so staging
+//! can be restored from the files exactly ([`read`]).
+
+pub mod read;
 
 use std::io::Write;
 
@@ -16,12 +19,16 @@ use flate2::{Compression, write::GzEncoder};
 use google_health::catalogue::{CATALOGUE, DataType, Standard};
 use jiff::civil::Date;
 use md5::{Digest, Md5};
-use oh_fitbit_core::members::Cursor;
+use oh_fitbit_core::{
+    members::{Cursor, IntradayResolution, RecordCounts},
+    tier::{CursorKey, Period},
+};
 use open_humans::ProjectMemberId;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    chunks::{self, Records, Tier},
+    chunks::{self, Records, Tier, TierPeriods},
     context::WorkerContext,
     error::SyncError,
     import::{Skipped, cursor_key, in_tier},
@@ -39,13 +46,42 @@ pub fn intraday_file_name(month: &str) -> String {
     format!("fitbit-intraday-{month}.json.gz")
 }
 
-/// A built file: its gzipped bytes and the facts its Open Humans metadata needs.
+/// Whether `name` is one of [`intraday_file_name`]'s.
+pub fn is_intraday_file_name(name: &str) -> bool {
+    name.strip_prefix("fitbit-intraday-")
+        .and_then(|rest| rest.strip_suffix(".json.gz"))
+        .is_some_and(|month| Period::parse(Tier::Intraday, month).is_some())
+}
+
+/// How an intraday file names its resolution: `raw`, or the rollUp window (`300s`).
+pub fn resolution_name(resolution: Option<IntradayResolution>) -> String {
+    match resolution.and_then(IntradayResolution::window_seconds) {
+        Some(seconds) => format!("{seconds}s"),
+        None => "raw".to_owned(),
+    }
+}
+
+/// Reads back what [`resolution_name`] wrote.
+pub fn parse_resolution(name: &str) -> Option<IntradayResolution> {
+    [
+        IntradayResolution::Raw,
+        IntradayResolution::OneMinute,
+        IntradayResolution::FiveMinutes,
+        IntradayResolution::FifteenMinutes,
+    ]
+    .into_iter()
+    .find(|resolution| resolution_name(Some(*resolution)) == name)
+}
+
+/// A built file: its gzipped bytes, the facts its Open Humans metadata needs, and the records
+/// it holds per data type and period (which a later version must not have fewer of).
 pub struct Archive {
     pub bytes: Vec<u8>,
     pub md5: String,
     pub first_date: Option<Date>,
     pub last_date: Option<Date>,
     pub schema_version: u32,
+    pub counts: RecordCounts,
 }
 
 /// What the standard file says about the member besides their data.
@@ -53,7 +89,7 @@ pub struct MemberFacts<'a> {
     pub member: &'a ProjectMemberId,
     pub time_zone: Option<&'a str>,
     pub account: Value,
-    pub cursors: &'a std::collections::BTreeMap<String, Cursor>,
+    pub cursors: &'a std::collections::BTreeMap<CursorKey, Cursor>,
     pub skipped: &'a std::collections::BTreeMap<&'static str, Skipped>,
 }
 
@@ -90,6 +126,7 @@ impl GzJson {
         first_date: Option<Date>,
         last_date: Option<Date>,
         schema_version: u32,
+        counts: RecordCounts,
     ) -> Archive {
         let bytes = self.0.finish().expect("writing to memory cannot fail");
         Archive {
@@ -98,6 +135,7 @@ impl GzJson {
             first_date,
             last_date,
             schema_version,
+            counts,
         }
     }
 }
@@ -129,15 +167,17 @@ pub async fn daily_file(
             last_date = Some(last_date.map_or(*newest, |date| date.max(*newest)));
         }
     };
+    let mut counts = RecordCounts::new();
     out.raw(b",\"daily\":{");
     let mut first = true;
     for data_type in types(Tier::Standard).filter(|t| t.standard == Standard::DailyRollUp) {
         let cursor = facts.cursors.get(&cursor_key(Tier::Standard, data_type));
         widen(cursor);
         let mut series = Series::new(crate::series::Shape::Date);
-        for period in periods(Tier::Standard, cursor) {
+        for (period, start) in periods(Tier::Standard, cursor) {
             let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
             if let Some(chunk) = chunks::load::<Series>(&ctx.staging, &key).await? {
+                count(&mut counts, data_type, start, chunk.len());
                 series.absorb(chunk);
             }
         }
@@ -151,9 +191,10 @@ pub async fn daily_file(
         out.key(&mut first, data_type.id);
         out.raw(b"[");
         let mut first_record = true;
-        for period in periods(Tier::Standard, cursor) {
+        for (period, start) in periods(Tier::Standard, cursor) {
             let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
             if let Some(Records(records)) = chunks::load::<Records>(&ctx.staging, &key).await? {
+                count(&mut counts, data_type, start, records.len());
                 for record in records {
                     if !std::mem::take(&mut first_record) {
                         out.raw(b",");
@@ -165,7 +206,7 @@ pub async fn daily_file(
         out.raw(b"]");
     }
     out.raw(b"}}");
-    Ok(out.finish(first_date, last_date, DAILY_SCHEMA_VERSION))
+    Ok(out.finish(first_date, last_date, DAILY_SCHEMA_VERSION, counts))
 }
 
 /// The intraday file of one civil month (`2026-11`).
@@ -188,19 +229,42 @@ pub async fn intraday_file(
     let header = serde_json::to_vec(&header).expect("a JSON value always serialises");
     out.raw(&header[..header.len() - 1]);
     out.raw(b",\"series\":{");
+    let start = chunks::civil_date(Tier::Intraday.period_start_ms(month));
+    let mut counts = RecordCounts::new();
     let mut first = true;
     for data_type in types(Tier::Intraday) {
         let key = chunks::key(facts.member, Tier::Intraday, data_type.id, month);
-        if let Some(bytes) = ctx.staging.get(&key).await? {
+        if let Some(bytes) = chunks::load_bytes(&ctx.staging, &key).await? {
+            let points = series_len(&bytes).map_err(|detail| SyncError::CorruptStaging {
+                key: key.as_str().to_owned(),
+                detail,
+            })?;
+            count(&mut counts, data_type, start, points);
             out.key(&mut first, data_type.id);
             out.raw(&bytes);
         }
     }
     out.raw(b"}}");
-    let start = Tier::Intraday.period_start_ms(month);
-    let first_day = chunks::civil_date(start);
-    let last_day = first_day.last_of_month();
-    Ok(out.finish(Some(first_day), Some(last_day), INTRADAY_SCHEMA_VERSION))
+    let last_day = start.last_of_month();
+    Ok(out.finish(Some(start), Some(last_day), INTRADAY_SCHEMA_VERSION, counts))
+}
+
+fn count(counts: &mut RecordCounts, data_type: &DataType, period_start: Date, records: usize) {
+    let records = u32::try_from(records).unwrap_or(u32::MAX);
+    if records > 0 {
+        counts.insert((data_type.id.to_owned(), period_start), records);
+    }
+}
+
+/// The points of a staged series, from its `count`, without building the series.
+fn series_len(bytes: &[u8]) -> Result<usize, String> {
+    #[derive(Deserialize)]
+    struct Count {
+        count: usize,
+    }
+    serde_json::from_slice::<Count>(bytes)
+        .map(|series| series.count)
+        .map_err(|error| error.to_string())
 }
 
 fn types(tier: Tier) -> impl Iterator<Item = &'static DataType> {
@@ -209,9 +273,9 @@ fn types(tier: Tier) -> impl Iterator<Item = &'static DataType> {
         .filter(move |data_type| in_tier(data_type, tier))
 }
 
-/// The periods a cursor says are staged, oldest first.
-fn periods(tier: Tier, cursor: Option<&Cursor>) -> Vec<String> {
-    match cursor {
+/// The periods a cursor says are staged, oldest first, with the day each starts.
+fn periods(tier: Tier, cursor: Option<&Cursor>) -> Vec<(String, Date)> {
+    let labels = match cursor {
         Some(Cursor {
             oldest: Some(oldest),
             newest: Some(newest),
@@ -221,7 +285,11 @@ fn periods(tier: Tier, cursor: Option<&Cursor>) -> Vec<String> {
             tier.periods(chunks::civil_ms_of(*oldest), chunks::civil_ms_of(to))
         }
         _ => Vec::new(),
-    }
+    };
+    labels
+        .into_iter()
+        .filter_map(|label| Some((label.clone(), Period::parse(tier, &label)?.start)))
+        .collect()
 }
 
 /// Per type: imported (with the days covered), not granted, or not read yet.

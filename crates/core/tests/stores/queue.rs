@@ -1,25 +1,19 @@
+//! The job queue: its state machine in Redis, and the record of every job in the database.
+
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
-use oh_fitbit_core::queue::{Completed, Enqueued, JobQueue, Outcome};
-use open_humans::ProjectMemberId;
+use jiff::Timestamp;
+use oh_fitbit_core::{
+    Error,
+    queue::{Completed, Enqueued, Outcome},
+};
 
-use crate::TestRedis;
+use crate::{
+    JobRow, Stores, TestRedis,
+    fixtures::{LEASE, MAX_ATTEMPTS, id, in_hours},
+};
 
-const MAX_ATTEMPTS: u32 = 3;
-const LEASE: Duration = Duration::from_secs(60);
-
-fn member(text: &str) -> ProjectMemberId {
-    text.parse().unwrap()
-}
-
-fn queue(redis: &TestRedis) -> JobQueue {
-    JobQueue::new(redis.connection.clone(), "test:")
-}
-
-fn in_hours(hours: i64) -> Timestamp {
-    Timestamp::now() + SignedDuration::from_hours(hours)
-}
+const MEMBER: &str = "12345678";
 
 /// The invariant every script keeps: a member is in at most one of ready / scheduled / leases.
 async fn places(redis: &TestRedis, member: &str) -> usize {
@@ -37,11 +31,20 @@ async fn places(redis: &TestRedis, member: &str) -> usize {
     in_ready + in_set("test:queue:scheduled").await + in_set("test:queue:leases").await
 }
 
+/// The database's record of the member's job.
+async fn recorded(stores: &Stores) -> JobRow {
+    stores
+        .database
+        .job(&id(MEMBER))
+        .await
+        .expect("the job is recorded in the database")
+}
+
 #[tokio::test]
 async fn duplicates_coalesce_and_a_run_asked_for_during_a_run_happens_once_more() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
+    let stores = Stores::start().await;
+    let (queue, redis) = (&stores.queue, &stores.redis);
+    let m = id(MEMBER);
     assert_eq!(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
         Enqueued::Queued
@@ -50,14 +53,9 @@ async fn duplicates_coalesce_and_a_run_asked_for_during_a_run_happens_once_more(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
         Enqueued::AlreadyWaiting
     );
-    assert_eq!(places(&redis, "12345678").await, 1);
+    assert_eq!(places(redis, MEMBER).await, 1);
 
-    let lease = queue
-        .fetch(LEASE)
-        .await
-        .unwrap()
-        .expect("the member is ready");
-    assert_eq!(lease.member, m);
+    let lease = stores.fetch(&m, LEASE).await;
     assert!(
         queue.fetch(LEASE).await.unwrap().is_none(),
         "no second lease on one member"
@@ -66,19 +64,20 @@ async fn duplicates_coalesce_and_a_run_asked_for_during_a_run_happens_once_more(
         queue.status(&m).await.unwrap().state.as_deref(),
         Some("running")
     );
-    assert_eq!(
-        queue.enqueue(&m, Timestamp::now()).await.unwrap(),
-        Enqueued::Coalesced
+    assert!(
+        recorded(&stores).await.leased,
+        "the run's fence is recorded"
     );
-    assert_eq!(
-        queue.enqueue(&m, Timestamp::now()).await.unwrap(),
-        Enqueued::Coalesced
-    );
-    assert_eq!(places(&redis, "12345678").await, 1);
+    for _ in 0..2 {
+        assert_eq!(
+            queue.enqueue(&m, Timestamp::now()).await.unwrap(),
+            Enqueued::Coalesced
+        );
+    }
+    assert_eq!(places(redis, MEMBER).await, 1);
 
-    let done = Outcome::Done {
-        next_run: in_hours(24),
-    };
+    let next_run = in_hours(24);
+    let done = Outcome::Done { next_run };
     assert_eq!(
         queue
             .complete(&lease, done.clone(), MAX_ATTEMPTS)
@@ -86,11 +85,7 @@ async fn duplicates_coalesce_and_a_run_asked_for_during_a_run_happens_once_more(
             .unwrap(),
         Completed::Requeued
     );
-    let again = queue
-        .fetch(LEASE)
-        .await
-        .unwrap()
-        .expect("the re-run is ready");
+    let again = stores.fetch(&m, LEASE).await;
     assert_eq!(
         queue.complete(&again, done, MAX_ATTEMPTS).await.unwrap(),
         Completed::Scheduled
@@ -101,50 +96,62 @@ async fn duplicates_coalesce_and_a_run_asked_for_during_a_run_happens_once_more(
     );
     let status = queue.status(&m).await.unwrap();
     assert_eq!(status.state.as_deref(), Some("scheduled"));
-    assert!(status.run_at.unwrap() > in_hours(23));
-    assert_eq!(places(&redis, "12345678").await, 1);
+    assert_eq!(status.run_at, Some(next_run));
+    assert_eq!(places(redis, MEMBER).await, 1);
+    assert_eq!(
+        recorded(&stores).await,
+        JobRow {
+            state: "waiting".into(),
+            run_at: Some(next_run),
+            attempts: 0,
+            message: None,
+            leased: false,
+        },
+        "the end of the run is recorded, its fence released"
+    );
 }
 
 #[tokio::test]
 async fn an_earlier_request_moves_a_scheduled_run_forward() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
+    let tomorrow = in_hours(24);
     assert_eq!(
-        queue.enqueue(&m, in_hours(24)).await.unwrap(),
+        queue.enqueue(&m, tomorrow).await.unwrap(),
         Enqueued::Scheduled
     );
     assert_eq!(
         queue.enqueue(&m, in_hours(48)).await.unwrap(),
         Enqueued::AlreadyWaiting
     );
-    assert!(queue.next_due().await.unwrap().unwrap() < in_hours(25));
+    assert_eq!(queue.next_due().await.unwrap(), Some(tomorrow));
+    assert_eq!(recorded(&stores).await.run_at, Some(tomorrow));
     assert!(queue.fetch(LEASE).await.unwrap().is_none());
     assert_eq!(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
         Enqueued::Queued
     );
-    assert_eq!(places(&redis, "12345678").await, 1);
-    assert!(queue.fetch(LEASE).await.unwrap().is_some());
+    assert!(recorded(&stores).await.run_at.unwrap() <= Timestamp::now());
+    assert_eq!(places(&stores.redis, MEMBER).await, 1);
+    stores.fetch(&m, LEASE).await;
 }
 
 #[tokio::test]
 async fn a_reaped_lease_is_fenced_off() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
-    queue.enqueue(&m, Timestamp::now()).await.unwrap();
-    let crashed = queue.fetch(Duration::ZERO).await.unwrap().unwrap();
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
+    let crashed = stores.lease(&m, Duration::ZERO).await;
     assert_eq!(queue.reap(MAX_ATTEMPTS).await.unwrap(), 1);
-    assert!(!queue.still_holds(&crashed).await.unwrap());
     assert!(!queue.heartbeat(&crashed, LEASE).await.unwrap());
 
-    let successor = queue
-        .fetch(LEASE)
-        .await
-        .unwrap()
-        .expect("the reaped member is ready again");
-    assert!(queue.still_holds(&successor).await.unwrap());
+    let successor = stores.fetch(&m, LEASE).await;
+    assert!(matches!(
+        crashed.fence().ensure_held().await,
+        Err(Error::LeaseLost)
+    ));
+    successor.fence().ensure_held().await.unwrap();
     let late = queue
         .complete(
             &crashed,
@@ -156,24 +163,26 @@ async fn a_reaped_lease_is_fenced_off() {
         .await
         .unwrap();
     assert_eq!(late, Completed::Stale);
-    assert!(
-        queue.still_holds(&successor).await.unwrap(),
-        "the late worker changed nothing"
-    );
+    successor
+        .fence()
+        .ensure_held()
+        .await
+        .expect("the late worker changed nothing");
     assert!(queue.heartbeat(&successor, LEASE).await.unwrap());
     let status = queue.status(&m).await.unwrap();
     assert_eq!(status.attempts, 1, "an interruption counts as an attempt");
     assert_eq!(status.state.as_deref(), Some("running"));
+    assert!(recorded(&stores).await.leased);
 }
 
 #[tokio::test]
 async fn interrupted_runs_that_saved_progress_do_not_count_as_failures() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
     queue.enqueue(&m, Timestamp::now()).await.unwrap();
     for _ in 0..MAX_ATTEMPTS * 2 {
-        let crashed = queue.fetch(Duration::ZERO).await.unwrap().unwrap();
+        let crashed = stores.fetch(&m, Duration::ZERO).await;
         assert!(queue.record_progress(&crashed).await.unwrap());
         assert_eq!(queue.reap(MAX_ATTEMPTS).await.unwrap(), 1);
         assert!(
@@ -189,7 +198,7 @@ async fn interrupted_runs_that_saved_progress_do_not_count_as_failures() {
 
     // A run that crashes before saving anything counts, whatever the run before it saved.
     for attempt in 1..=MAX_ATTEMPTS {
-        queue.fetch(Duration::ZERO).await.unwrap().unwrap();
+        stores.fetch(&m, Duration::ZERO).await;
         assert_eq!(queue.reap(MAX_ATTEMPTS).await.unwrap(), 1);
         assert_eq!(queue.status(&m).await.unwrap().attempts, attempt);
     }
@@ -201,17 +210,13 @@ async fn interrupted_runs_that_saved_progress_do_not_count_as_failures() {
 
 #[tokio::test]
 async fn failures_back_off_then_go_to_the_dead_set_and_enqueue_revives() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
+    let stores = Stores::start().await;
+    let (queue, redis) = (&stores.queue, &stores.redis);
+    let m = id(MEMBER);
     queue.enqueue(&m, Timestamp::now()).await.unwrap();
     for attempt in 1..=MAX_ATTEMPTS {
         // Each retry is scheduled in the past so the next fetch sees it at once.
-        let lease = queue
-            .fetch(LEASE)
-            .await
-            .unwrap()
-            .expect("ready for another attempt");
+        let lease = stores.fetch(&m, LEASE).await;
         let retry = Outcome::Retry {
             run_at: Timestamp::now(),
             error: format!("boom {attempt}"),
@@ -228,7 +233,18 @@ async fn failures_back_off_then_go_to_the_dead_set_and_enqueue_revives() {
     let status = queue.status(&m).await.unwrap();
     assert_eq!(status.state.as_deref(), Some("dead"));
     assert_eq!(status.message.as_deref(), Some("boom 3"));
-    assert_eq!(places(&redis, "12345678").await, 0);
+    assert_eq!(places(redis, MEMBER).await, 0);
+    assert_eq!(
+        recorded(&stores).await,
+        JobRow {
+            state: "dead".into(),
+            run_at: None,
+            attempts: 3,
+            message: Some("boom 3".into()),
+            leased: false,
+        }
+    );
+    assert_eq!(queue.dead().await.unwrap().len(), 1);
 
     assert_eq!(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
@@ -236,19 +252,25 @@ async fn failures_back_off_then_go_to_the_dead_set_and_enqueue_revives() {
     );
     assert_eq!(queue.status(&m).await.unwrap().attempts, 0);
     assert!(matches!(
-        redis.raw(&["ZSCORE", "test:queue:dead", "12345678"]).await,
+        redis.raw(&["ZSCORE", "test:queue:dead", MEMBER]).await,
         redis::Value::Nil
     ));
+    let revived = recorded(&stores).await;
+    assert_eq!(
+        (revived.state.as_str(), revived.attempts),
+        ("waiting", 0),
+        "a dead job starts afresh in the record too"
+    );
 }
 
 #[tokio::test]
 async fn waiting_for_quota_is_not_a_failure_and_parked_members_wait_for_a_request() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
     queue.enqueue(&m, Timestamp::now()).await.unwrap();
     for _ in 0..MAX_ATTEMPTS + 1 {
-        let lease = queue.fetch(LEASE).await.unwrap().expect("ready");
+        let lease = stores.fetch(&m, LEASE).await;
         let later = Outcome::Later {
             run_at: Timestamp::now(),
             reason: "quota".into(),
@@ -260,7 +282,7 @@ async fn waiting_for_quota_is_not_a_failure_and_parked_members_wait_for_a_reques
     }
     assert_eq!(queue.status(&m).await.unwrap().attempts, 0);
 
-    let lease = queue.fetch(LEASE).await.unwrap().expect("ready");
+    let lease = stores.fetch(&m, LEASE).await;
     let parked = Outcome::Parked {
         reason: "reconnect Fitbit".into(),
     };
@@ -274,42 +296,68 @@ async fn waiting_for_quota_is_not_a_failure_and_parked_members_wait_for_a_reques
         Some("idle")
     );
     assert_eq!(
+        recorded(&stores).await,
+        JobRow {
+            state: "idle".into(),
+            run_at: None,
+            attempts: 0,
+            message: Some("reconnect Fitbit".into()),
+            leased: false,
+        }
+    );
+    assert_eq!(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
         Enqueued::Queued
     );
 }
 
 #[tokio::test]
+async fn a_member_who_left_has_their_job_deleted_everywhere() {
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
+    let lease = stores.lease(&m, LEASE).await;
+    assert_eq!(
+        queue
+            .complete(&lease, Outcome::Gone, MAX_ATTEMPTS)
+            .await
+            .unwrap(),
+        Completed::Forgotten
+    );
+    assert_eq!(queue.status(&m).await.unwrap().state, None);
+    assert_eq!(stores.database.job(&m).await, None);
+
+    queue.enqueue(&m, in_hours(1)).await.unwrap();
+    queue.forget(&m).await.unwrap();
+    assert_eq!(places(&stores.redis, MEMBER).await, 0);
+    assert_eq!(stores.database.job(&m).await, None);
+}
+
+#[tokio::test]
 async fn an_idle_worker_wakes_when_work_arrives() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let mut blocking = redis.blocking().await;
+    let stores = Stores::start().await;
     let waiter = {
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            queue
-                .wait_for_work(&mut blocking, Duration::from_secs(60))
-                .await
-                .unwrap();
-        })
+        let queue = stores.queue.clone();
+        tokio::spawn(async move { queue.wait_for_work(Duration::from_secs(60)).await })
     };
-    queue
-        .enqueue(&member("12345678"), Timestamp::now())
+    stores
+        .queue
+        .enqueue(&id(MEMBER), Timestamp::now())
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(30), waiter)
         .await
         .expect("the waiter wakes on enqueue, long before its 60 s timeout")
+        .unwrap()
         .unwrap();
 }
 
 #[tokio::test]
 async fn a_run_asked_for_during_a_failing_run_is_not_held_back_by_the_backoff() {
-    let redis = TestRedis::start().await;
-    let queue = queue(&redis);
-    let m = member("12345678");
-    queue.enqueue(&m, Timestamp::now()).await.unwrap();
-    let lease = queue.fetch(LEASE).await.unwrap().unwrap();
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let m = id(MEMBER);
+    let lease = stores.lease(&m, LEASE).await;
     // The member reconnects while the run is failing.
     assert_eq!(
         queue.enqueue(&m, Timestamp::now()).await.unwrap(),
@@ -323,10 +371,6 @@ async fn a_run_asked_for_during_a_failing_run_is_not_held_back_by_the_backoff() 
         queue.complete(&lease, retry, MAX_ATTEMPTS).await.unwrap(),
         Completed::Requeued
     );
-    let again = queue
-        .fetch(LEASE)
-        .await
-        .unwrap()
-        .expect("runs again at once");
+    let again = stores.fetch(&m, LEASE).await;
     assert_eq!(again.attempts, 1, "the failure still counts");
 }

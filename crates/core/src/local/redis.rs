@@ -1,15 +1,14 @@
-//! A private `redis-server` for the local stack and the tests: started on a free loopback port
-//! with persistence off, in its own temporary directory, and stopped when dropped. Nothing here
-//! ever connects to a Redis that someone else left running.
+//! The private `redis-server`: persistence off, so it starts empty like a Heroku Redis that
+//! was restarted.
 
 use std::{
-    net::TcpListener,
-    path::Path,
     process::Stdio,
     time::{Duration, Instant},
 };
 
 use tokio::process::{Child, Command};
+
+use super::{READY_WITHIN, apt_install, free_port, which};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalRedisError {
@@ -31,7 +30,7 @@ pub enum LocalRedisError {
 pub struct LocalRedis {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl LocalRedis {
@@ -41,24 +40,13 @@ impl LocalRedis {
         if which("redis-server") {
             return Ok(());
         }
-        // /proc/self belongs to the process's effective user.
-        let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
-            use std::os::unix::fs::MetadataExt;
-            m.uid() == 0
-        });
-        if !is_root || !which("apt-get") {
-            return Err(LocalRedisError::NotInstalled);
-        }
-        tracing::info!("redis-server is missing; installing it with apt-get");
-        let status = Command::new("sh")
-            .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server"])
-            .status()
-            .await
-            .map_err(|error| LocalRedisError::InstallFailed(error.to_string()))?;
-        if status.success() && which("redis-server") {
-            Ok(())
-        } else {
-            Err(LocalRedisError::InstallFailed(status.to_string()))
+        match apt_install("redis-server").await {
+            Ok(true) if which("redis-server") => Ok(()),
+            Ok(true) => Err(LocalRedisError::InstallFailed(
+                "redis-server is still not on PATH".into(),
+            )),
+            Ok(false) => Err(LocalRedisError::NotInstalled),
+            Err(error) => Err(LocalRedisError::InstallFailed(error.to_string())),
         }
     }
 
@@ -82,30 +70,26 @@ impl LocalRedis {
             .prefix("oh-fitbit-redis-")
             .tempdir()
             .map_err(LocalRedisError::Start)?;
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(LocalRedisError::Start)?;
         let mut server = Self {
-            child,
+            child: spawn(port, dir.path())?,
             port,
-            _dir: dir,
+            dir,
         };
-        server.wait_until_ready(Duration::from_secs(10)).await?;
+        server.wait_until_ready(READY_WITHIN).await?;
         Ok(server)
+    }
+
+    /// Kills the server with SIGKILL, as a crashed or restarted Redis add-on goes away.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// Starts the server again on the same port, empty (nothing is persisted).
+    pub async fn restart(&mut self) -> Result<(), LocalRedisError> {
+        self.kill().await;
+        self.child = spawn(self.port, self.dir.path())?;
+        self.wait_until_ready(READY_WITHIN).await
     }
 
     async fn wait_until_ready(&mut self, limit: Duration) -> Result<(), LocalRedisError> {
@@ -133,6 +117,26 @@ impl LocalRedis {
     }
 }
 
+fn spawn(port: u16, dir: &std::path::Path) -> Result<Child, LocalRedisError> {
+    Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(LocalRedisError::Start)
+}
+
 async fn ping(port: u16) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
@@ -142,20 +146,4 @@ async fn ping(port: u16) -> bool {
     stream.write_all(b"PING\r\n").await.is_ok()
         && stream.read_exact(&mut reply).await.is_ok()
         && &reply == b"+PONG\r\n"
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(program)))
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

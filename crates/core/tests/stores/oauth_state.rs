@@ -7,7 +7,7 @@ use crate::TestRedis;
 #[tokio::test]
 async fn a_state_is_consumed_exactly_once() {
     let redis = TestRedis::start().await;
-    let states = OAuthStates::new(redis.connection.clone(), "test:");
+    let states = OAuthStates::new(redis.redis.clone());
     states.issue("abc", Duration::from_secs(60)).await.unwrap();
     assert!(states.consume("abc").await.unwrap());
     assert!(!states.consume("abc").await.unwrap(), "a replay is refused");
@@ -17,7 +17,7 @@ async fn a_state_is_consumed_exactly_once() {
 #[tokio::test]
 async fn only_a_hash_of_the_state_is_stored_and_it_expires() {
     let redis = TestRedis::start().await;
-    let states = OAuthStates::new(redis.connection.clone(), "test:");
+    let states = OAuthStates::new(redis.redis.clone());
     states
         .issue("visible-state", Duration::from_secs(60))
         .await
@@ -30,6 +30,7 @@ async fn only_a_hash_of_the_state_is_stored_and_it_expires() {
         panic!("a key is a bulk string")
     };
     let key = String::from_utf8(key.clone()).unwrap();
+    assert!(key.starts_with("test:oauth-state:"), "{key}");
     assert!(!key.contains("visible-state"));
     let redis::Value::Int(ttl) = redis.raw(&["TTL", &key]).await else {
         panic!("TTL answers an integer")

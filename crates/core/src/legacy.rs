@@ -1,0 +1,372 @@
+//! Copying the member store of earlier versions, which lived in Redis, into the database
+//! (`oh-fitbit migrate-from-redis`). Every record of that format is read — members with their
+//! sealed tokens, Fitbit account, own client, preferences, cursors, pending periods, sync
+//! record and summary, the erasures asked for, the Google dialect and each member's job — and
+//! written where the database keeps it. Sealed values are copied as they are: they are bound
+//! to the member and their purpose, which have not changed.
+//!
+//! Idempotent: a row the database already has is left alone (it is newer than the copy in
+//! Redis), so the command can be run again, and run while the service runs.
+
+use std::collections::HashMap;
+
+use google_health::Scope;
+use jiff::{Timestamp, civil::Date};
+use jiff_sqlx::ToSqlx;
+use open_humans::ProjectMemberId;
+use redis::AsyncCommands;
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use crate::{
+    Error,
+    crypto::{Purpose, TokenCipher},
+    db::Database,
+    members::IntradayResolution,
+    redis_conn::Redis,
+    tier::{Period, Tier},
+};
+
+/// What the copy found and wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// Members in Redis.
+    pub members: usize,
+    /// Of them, members the database did not have yet.
+    pub new_members: usize,
+    pub erasures: usize,
+    pub dialect_entries: usize,
+}
+
+#[derive(Deserialize)]
+struct LegacyAccount {
+    health_user_id: String,
+    legacy_user_id: Option<String>,
+    time_zone: Option<String>,
+    membership_start: Option<Date>,
+    granted_scopes: Vec<String>,
+    connected_at: Timestamp,
+    #[serde(default)]
+    via_own_client: bool,
+}
+
+#[derive(Deserialize)]
+struct LegacySync {
+    last_success_at: Option<Timestamp>,
+    first_day: Option<Date>,
+    last_day: Option<Date>,
+    requests: u32,
+}
+
+#[derive(Default, Deserialize)]
+struct LegacyPreferences {
+    #[serde(default)]
+    intraday: Option<IntradayResolution>,
+    #[serde(default)]
+    earliest_date: Option<Date>,
+    #[serde(default)]
+    left_out: Vec<Scope>,
+}
+
+#[derive(Deserialize)]
+struct LegacyCursor {
+    newest: Option<Date>,
+    oldest: Option<Date>,
+    #[serde(default)]
+    complete: bool,
+    #[serde(default)]
+    resolution: Option<IntradayResolution>,
+}
+
+#[derive(Deserialize)]
+struct LegacyClient {
+    client_id: String,
+}
+
+/// Copies everything under `redis`'s key prefix into `db`. `cipher` checks that each member's
+/// sealed tokens open with the configured keys before anything of theirs is copied.
+pub async fn copy_from_redis(
+    redis: &Redis,
+    db: &Database,
+    cipher: &TokenCipher,
+) -> Result<Copied, Error> {
+    let mut connection = redis.get().await?;
+    let mut ids: Vec<String> = connection.smembers(redis.key("members")).await?;
+    ids.sort();
+    let mut copied = Copied::default();
+    for id in &ids {
+        let member: ProjectMemberId = id
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("the member index holds {id:?}")))?;
+        let fields: HashMap<String, String> = connection
+            .hgetall(redis.key(&format!("member:{id}")))
+            .await?;
+        if fields.is_empty() {
+            continue;
+        }
+        let job: HashMap<String, String> =
+            connection.hgetall(redis.key(&format!("job:{id}"))).await?;
+        copied.members += 1;
+        if copy_member(db, cipher, &member, &fields, &job).await? {
+            copied.new_members += 1;
+        }
+    }
+    let erasures: HashMap<String, String> =
+        connection.hgetall(redis.key("staging_erasures")).await?;
+    for (id, erasure) in &erasures {
+        let also = match erasure.as_str() {
+            "staging" => false,
+            "staging+open_humans" => true,
+            other => return Err(Error::Corrupt(format!("erasure {other:?} of {id}"))),
+        };
+        // A request in both stores is the stronger of the two.
+        sqlx::query(
+            "INSERT INTO erasure_requests (member_id, also_open_humans_files) VALUES ($1, $2) \
+             ON CONFLICT (member_id) DO UPDATE SET also_open_humans_files = \
+             erasure_requests.also_open_humans_files OR excluded.also_open_humans_files",
+        )
+        .bind(id)
+        .bind(also)
+        .execute(db.pool())
+        .await
+        .map_err(Error::Database)?;
+        copied.erasures += 1;
+    }
+    let dialect: HashMap<String, String> = connection.hgetall(redis.key("google-dialect")).await?;
+    for (name, value) in &dialect {
+        sqlx::query(
+            "INSERT INTO google_dialect (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(db.pool())
+        .await
+        .map_err(Error::Database)?;
+        copied.dialect_entries += 1;
+    }
+    Ok(copied)
+}
+
+/// Copies one member in one transaction; false when the database had them already.
+async fn copy_member(
+    db: &Database,
+    cipher: &TokenCipher,
+    id: &ProjectMemberId,
+    fields: &HashMap<String, String>,
+    job: &HashMap<String, String>,
+) -> Result<bool, Error> {
+    let field = |name: &str| fields.get(name).map(String::as_str);
+    let sealed_open_humans = field("open_humans_tokens")
+        .ok_or_else(|| Error::Corrupt(format!("member {id} has no open_humans_tokens")))?;
+    cipher.open(id.as_str(), Purpose::OpenHumansTokens, sealed_open_humans)?;
+    if let Some(sealed) = field("google_tokens") {
+        cipher.open(id.as_str(), Purpose::GoogleTokens, sealed)?;
+    }
+    let created_at = field("created_at")
+        .and_then(|ms| ms.parse().ok())
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        .ok_or_else(|| Error::Corrupt(format!("member {id} has a bad created_at")))?;
+    let preferences: LegacyPreferences = decode(id, fields, "preferences")?.unwrap_or_default();
+    let sync: Option<LegacySync> = decode(id, fields, "sync")?;
+
+    let mut tx = db.pool().begin().await.map_err(Error::Database)?;
+    let left_out: Vec<&str> = preferences
+        .left_out
+        .iter()
+        .map(|scope| scope.url())
+        .collect();
+    let inserted = sqlx::query(
+        "INSERT INTO members (id, created_at, intraday_resolution, earliest_date, left_out, \
+         last_success_at, synced_first_day, synced_last_day, sync_requests, sealed_recent_days) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(created_at.to_sqlx())
+    .bind(preferences.intraday.map(IntradayResolution::name))
+    .bind(preferences.earliest_date.map(|date| date.to_sqlx()))
+    .bind(&left_out)
+    .bind(
+        sync.as_ref()
+            .and_then(|s| s.last_success_at)
+            .map(|at| at.to_sqlx()),
+    )
+    .bind(
+        sync.as_ref()
+            .and_then(|s| s.first_day)
+            .map(|date| date.to_sqlx()),
+    )
+    .bind(
+        sync.as_ref()
+            .and_then(|s| s.last_day)
+            .map(|date| date.to_sqlx()),
+    )
+    .bind(
+        sync.as_ref()
+            .map_or(0, |s| i32::try_from(s.requests).unwrap_or(i32::MAX)),
+    )
+    .bind(field("recent_days"))
+    .execute(&mut *tx)
+    .await
+    .map_err(Error::Database)?;
+    if inserted.rows_affected() == 0 {
+        // The database has this member already, and what it has is newer.
+        return Ok(false);
+    }
+    copy_tokens(&mut tx, id, "open_humans", Some(sealed_open_humans)).await?;
+    copy_tokens(&mut tx, id, "google", field("google_tokens")).await?;
+    if let Some(account) = decode::<LegacyAccount>(id, fields, "fitbit")? {
+        let announced: Option<Timestamp> = decode(id, fields, "expiry_announced")?;
+        sqlx::query(
+            "INSERT INTO fitbit_accounts (member_id, health_user_id, legacy_user_id, time_zone, \
+             membership_start, granted_scopes, connected_at, via_own_client, expiry_announced) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.as_str())
+        .bind(&account.health_user_id)
+        .bind(&account.legacy_user_id)
+        .bind(&account.time_zone)
+        .bind(account.membership_start.map(|date| date.to_sqlx()))
+        .bind(&account.granted_scopes)
+        .bind(account.connected_at.to_sqlx())
+        .bind(account.via_own_client)
+        .bind(announced.map(|at| at.to_sqlx()))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::Database)?;
+    }
+    if let Some(sealed) = field("own_client") {
+        let plain = cipher.open(id.as_str(), Purpose::GoogleClientSecret, sealed)?;
+        let client: LegacyClient =
+            serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
+                .map_err(|error| Error::Corrupt(format!("member {id} own client: {error}")))?;
+        sqlx::query(
+            "INSERT INTO own_clients (member_id, client_id, sealed_secret) VALUES ($1, $2, $3)",
+        )
+        .bind(id.as_str())
+        .bind(&client.client_id)
+        .bind(sealed)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::Database)?;
+    }
+    for (name, value) in fields {
+        let Some(key) = name.strip_prefix("cursor:") else {
+            continue;
+        };
+        let (tier, data_type) = key
+            .split_once(':')
+            .and_then(|(tier, data_type)| Some((Tier::parse(tier)?, data_type)))
+            .ok_or_else(|| Error::Corrupt(format!("member {id} has a cursor {key:?}")))?;
+        let cursor: LegacyCursor = serde_json::from_str(value)
+            .map_err(|error| Error::Corrupt(format!("member {id} {name}: {error}")))?;
+        sqlx::query(
+            "INSERT INTO cursors (member_id, tier, data_type, oldest, newest, complete, \
+             resolution) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.as_str())
+        .bind(tier.name())
+        .bind(data_type)
+        .bind(cursor.oldest.map(|date| date.to_sqlx()))
+        .bind(cursor.newest.map(|date| date.to_sqlx()))
+        .bind(cursor.complete)
+        .bind(cursor.resolution.map(IntradayResolution::name))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::Database)?;
+    }
+    let pending: Vec<String> = decode(id, fields, "pending_periods")?.unwrap_or_default();
+    for label in &pending {
+        let period = label
+            .split_once(':')
+            .and_then(|(tier, period)| Period::parse(Tier::parse(tier)?, period))
+            .ok_or_else(|| Error::Corrupt(format!("member {id} has a pending {label:?}")))?;
+        sqlx::query(
+            "INSERT INTO pending_periods (member_id, tier, period_start) VALUES ($1, $2, $3)",
+        )
+        .bind(id.as_str())
+        .bind(period.tier.name())
+        .bind(period.start.to_sqlx())
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::Database)?;
+    }
+    copy_job(&mut tx, id, job).await?;
+    tx.commit().await.map_err(Error::Database)?;
+    Ok(true)
+}
+
+async fn copy_tokens(
+    tx: &mut PgConnection,
+    id: &ProjectMemberId,
+    provider: &str,
+    sealed: Option<&str>,
+) -> Result<(), Error> {
+    let Some(sealed) = sealed else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO tokens (member_id, provider, sealed, revision) VALUES ($1, $2, $3, 1)",
+    )
+    .bind(id.as_str())
+    .bind(provider)
+    .bind(sealed)
+    .execute(tx)
+    .await
+    .map_err(Error::Database)?;
+    Ok(())
+}
+
+/// The member's job as the queue left it: due at its run time, parked, or dead.
+async fn copy_job(
+    tx: &mut PgConnection,
+    id: &ProjectMemberId,
+    job: &HashMap<String, String>,
+) -> Result<(), Error> {
+    let Some(state) = job.get("state") else {
+        return Ok(());
+    };
+    let state = match state.as_str() {
+        "idle" => "idle",
+        "dead" => "dead",
+        _ => "waiting",
+    };
+    let run_at = job
+        .get("run_at")
+        .and_then(|ms| ms.parse().ok())
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        .unwrap_or_else(Timestamp::now);
+    sqlx::query(
+        "INSERT INTO sync_jobs (member_id, state, run_at, attempts, last_outcome, message) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (member_id) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(state)
+    .bind((state == "waiting").then(|| run_at.to_sqlx()))
+    .bind(
+        job.get("attempts")
+            .and_then(|n| n.parse::<i32>().ok())
+            .unwrap_or(0),
+    )
+    .bind(job.get("last_outcome"))
+    .bind(job.get("message"))
+    .execute(tx)
+    .await
+    .map_err(Error::Database)?;
+    Ok(())
+}
+
+/// A JSON field of the member's hash.
+fn decode<T: serde::de::DeserializeOwned>(
+    id: &ProjectMemberId,
+    fields: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, Error> {
+    fields
+        .get(name)
+        .map(|text| {
+            serde_json::from_str(text)
+                .map_err(|error| Error::Corrupt(format!("member {id} {name}: {error}")))
+        })
+        .transpose()
+}
