@@ -66,10 +66,19 @@ pub async fn migrate_from_redis(env: &Environment, out: &mut dyn Write) -> anyho
     let copied = legacy::copy_from_redis(&redis, &db, &cipher).await?;
     writeln!(
         out,
-        "{} member(s) in Redis, {} copied (the others were in the database already); \
-         {} erasure request(s), {} Google dialect entr(ies)",
+        "{} member(s) in Redis: {} new to the database, the others merged into what the \
+         database had; {} erasure request(s), {} Google dialect entr(ies)",
         copied.members, copied.new_members, copied.erasures, copied.dialect_entries
     )?;
+    for (member, problem) in &copied.unreadable {
+        writeln!(out, "{member}  not copied: {problem}")?;
+    }
+    if !copied.unreadable.is_empty() {
+        bail!(
+            "{} member record(s) could not be read; they stay in Redis",
+            copied.unreadable.len()
+        );
+    }
     Ok(())
 }
 
@@ -314,7 +323,7 @@ async fn refresh_tokens(
         };
         let google_dropped = deauth && matches!(google, Some(Ok(Refresh::Refused)));
         if google_dropped {
-            ctx.members.disconnect_fitbit(&id).await?;
+            ctx.members.disconnect_fitbit(&id, None).await?;
         }
         let mut line = format!("{id}  open humans {}", describe(&open_humans));
         if let Some(google) = &google {

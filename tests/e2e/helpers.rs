@@ -123,11 +123,7 @@ pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
 /// A stack with the worker running and the production setting that intraday data needs the
 /// member's own OAuth client, as a member meets it.
 pub async fn start_as_deployed() -> TestStack {
-    TestStack::setup()
-        .running_worker()
-        .deployed()
-        .start()
-        .await
+    TestStack::setup().running_worker().deployed().start().await
 }
 
 /// A stack whose Open Humans project has no webhook secret.

@@ -82,6 +82,16 @@ CREATE TABLE pending_periods (
     PRIMARY KEY (member_id, tier, period_start)
 );
 
+-- Which chunks staging holds (one per tier, data type and period with data): what tells a
+-- chunk that went missing from one that never had anything to hold.
+CREATE TABLE staged_chunks (
+    member_id    text NOT NULL REFERENCES members ON DELETE CASCADE,
+    tier         text NOT NULL CHECK (tier IN ('standard', 'intraday')),
+    data_type    text NOT NULL,
+    period_start date NOT NULL,
+    PRIMARY KEY (member_id, tier, data_type, period_start)
+);
+
 -- Every file this service published on the member's Open Humans account (the current one of
 -- each name), with what it holds: staging is restored from these, and a new version must not
 -- hold fewer records than the one it replaces.

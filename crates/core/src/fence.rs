@@ -42,6 +42,18 @@ impl Fence {
         if held { Ok(()) } else { Err(Error::LeaseLost) }
     }
 
+    /// Holds the fence while `write` runs: no other run can take the member over before it has
+    /// finished (a claim waits for the lock), so a run that lost the member writes nothing.
+    pub(crate) async fn around<T>(
+        &self,
+        write: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let held = self.begin().await?;
+        let written = write.await?;
+        held.commit().await.map_err(Error::Database)?;
+        Ok(written)
+    }
+
     /// A transaction that holds the fence until it commits: the job row is share-locked, so no
     /// other run can take the member over in between.
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {

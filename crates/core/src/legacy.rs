@@ -6,7 +6,9 @@
 //! to the member and their purpose, which have not changed.
 //!
 //! Idempotent: a row the database already has is left alone (it is newer than the copy in
-//! Redis), so the command can be run again, and run while the service runs.
+//! Redis), so the command can be run again, and run while the service runs. A member's Redis
+//! record is deleted once they are copied, so a member who leaves afterwards cannot come back
+//! with a later run.
 
 use std::collections::HashMap;
 
@@ -22,20 +24,24 @@ use crate::{
     Error,
     crypto::{Purpose, TokenCipher},
     db::Database,
-    members::IntradayResolution,
+    members::{Cursor, IntradayResolution, insert_cursor},
     redis_conn::Redis,
-    tier::{Period, Tier},
+    tier::{CursorKey, Period, Tier},
 };
 
 /// What the copy found and wrote.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Copied {
-    /// Members in Redis.
+    /// Members in Redis (each copied, then deleted there).
     pub members: usize,
-    /// Of them, members the database did not have yet.
+    /// Of them, members the database did not have yet (the others had signed in since, and
+    /// what the database has of them was kept).
     pub new_members: usize,
     pub erasures: usize,
     pub dialect_entries: usize,
+    /// Members whose record could not be read (it names what is wrong); they stay in Redis,
+    /// and the others are copied all the same.
+    pub unreadable: Vec<(ProjectMemberId, String)>,
 }
 
 #[derive(Deserialize)]
@@ -107,9 +113,21 @@ pub async fn copy_from_redis(
         let job: HashMap<String, String> =
             connection.hgetall(redis.key(&format!("job:{id}"))).await?;
         copied.members += 1;
-        if copy_member(db, cipher, &member, &fields, &job).await? {
-            copied.new_members += 1;
+        match copy_member(db, cipher, &member, &fields, &job).await {
+            Ok(true) => copied.new_members += 1,
+            Ok(false) => {}
+            Err(error @ (Error::Corrupt(_) | Error::Crypto(_))) => {
+                copied.unreadable.push((member, crate::error_chain(&error)));
+                continue;
+            }
+            Err(error) => return Err(error),
         }
+        let _: () = redis::pipe()
+            .atomic()
+            .del(redis.key(&format!("member:{id}")))
+            .srem(redis.key("members"), id)
+            .query_async(&mut connection)
+            .await?;
     }
     let erasures: HashMap<String, String> =
         connection.hgetall(redis.key("staging_erasures")).await?;
@@ -130,6 +148,7 @@ pub async fn copy_from_redis(
         .execute(db.pool())
         .await
         .map_err(Error::Database)?;
+        let _: () = connection.hdel(redis.key("staging_erasures"), id).await?;
         copied.erasures += 1;
     }
     let dialect: HashMap<String, String> = connection.hgetall(redis.key("google-dialect")).await?;
@@ -148,7 +167,8 @@ pub async fn copy_from_redis(
     Ok(copied)
 }
 
-/// Copies one member in one transaction; false when the database had them already.
+/// Copies one member in one transaction, row by row: a row the database has already is kept.
+/// False when the database had the member already.
 async fn copy_member(
     db: &Database,
     cipher: &TokenCipher,
@@ -176,10 +196,27 @@ async fn copy_member(
         .iter()
         .map(|scope| scope.url())
         .collect();
-    let inserted = sqlx::query(
-        "INSERT INTO members (id, created_at, intraday_resolution, earliest_date, left_out, \
+    // A member who signed in on this version before the copy keeps what the database has, and
+    // gains from Redis what it does not have yet: the older creation time, preferences and a sync
+    // record (all of the record or none of it) and the dashboard's summary. `xmax = 0` is
+    // PostgreSQL's mark of a row this statement inserted rather than updated.
+    let (inserted,): (bool,) = sqlx::query_as(
+        "INSERT INTO members AS m (id, created_at, intraday_resolution, earliest_date, left_out, \
          last_success_at, synced_first_day, synced_last_day, sync_requests, sealed_recent_days) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET \
+         created_at = least(m.created_at, excluded.created_at), \
+         intraday_resolution = coalesce(m.intraday_resolution, excluded.intraday_resolution), \
+         earliest_date = coalesce(m.earliest_date, excluded.earliest_date), \
+         left_out = CASE WHEN m.left_out = '{}' THEN excluded.left_out ELSE m.left_out END, \
+         last_success_at = coalesce(m.last_success_at, excluded.last_success_at), \
+         synced_first_day = CASE WHEN m.last_success_at IS NULL \
+             THEN excluded.synced_first_day ELSE m.synced_first_day END, \
+         synced_last_day = CASE WHEN m.last_success_at IS NULL \
+             THEN excluded.synced_last_day ELSE m.synced_last_day END, \
+         sync_requests = CASE WHEN m.last_success_at IS NULL \
+             THEN excluded.sync_requests ELSE m.sync_requests END, \
+         sealed_recent_days = coalesce(m.sealed_recent_days, excluded.sealed_recent_days) \
+         RETURNING (xmax = 0)",
     )
     .bind(id.as_str())
     .bind(created_at.to_sqlx())
@@ -206,13 +243,9 @@ async fn copy_member(
             .map_or(0, |s| i32::try_from(s.requests).unwrap_or(i32::MAX)),
     )
     .bind(field("recent_days"))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(Error::Database)?;
-    if inserted.rows_affected() == 0 {
-        // The database has this member already, and what it has is newer.
-        return Ok(false);
-    }
     copy_tokens(&mut tx, id, "open_humans", Some(sealed_open_humans)).await?;
     copy_tokens(&mut tx, id, "google", field("google_tokens")).await?;
     if let Some(account) = decode::<LegacyAccount>(id, fields, "fitbit")? {
@@ -220,7 +253,7 @@ async fn copy_member(
         sqlx::query(
             "INSERT INTO fitbit_accounts (member_id, health_user_id, legacy_user_id, time_zone, \
              membership_start, granted_scopes, connected_at, via_own_client, expiry_announced) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (member_id) DO NOTHING",
         )
         .bind(id.as_str())
         .bind(&account.health_user_id)
@@ -241,7 +274,8 @@ async fn copy_member(
             serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
                 .map_err(|error| Error::Corrupt(format!("member {id} own client: {error}")))?;
         sqlx::query(
-            "INSERT INTO own_clients (member_id, client_id, sealed_secret) VALUES ($1, $2, $3)",
+            "INSERT INTO own_clients (member_id, client_id, sealed_secret) VALUES ($1, $2, $3) \
+             ON CONFLICT (member_id) DO NOTHING",
         )
         .bind(id.as_str())
         .bind(&client.client_id)
@@ -260,20 +294,20 @@ async fn copy_member(
             .ok_or_else(|| Error::Corrupt(format!("member {id} has a cursor {key:?}")))?;
         let cursor: LegacyCursor = serde_json::from_str(value)
             .map_err(|error| Error::Corrupt(format!("member {id} {name}: {error}")))?;
-        sqlx::query(
-            "INSERT INTO cursors (member_id, tier, data_type, oldest, newest, complete, \
-             resolution) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let cursor = Cursor {
+            newest: cursor.newest,
+            oldest: cursor.oldest,
+            complete: cursor.complete,
+            resolution: cursor.resolution,
+        };
+        insert_cursor(
+            &mut tx,
+            id,
+            &CursorKey::new(tier, data_type),
+            &cursor,
+            "ON CONFLICT DO NOTHING",
         )
-        .bind(id.as_str())
-        .bind(tier.name())
-        .bind(data_type)
-        .bind(cursor.oldest.map(|date| date.to_sqlx()))
-        .bind(cursor.newest.map(|date| date.to_sqlx()))
-        .bind(cursor.complete)
-        .bind(cursor.resolution.map(IntradayResolution::name))
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::Database)?;
+        .await?;
     }
     let pending: Vec<String> = decode(id, fields, "pending_periods")?.unwrap_or_default();
     for label in &pending {
@@ -282,7 +316,8 @@ async fn copy_member(
             .and_then(|(tier, period)| Period::parse(Tier::parse(tier)?, period))
             .ok_or_else(|| Error::Corrupt(format!("member {id} has a pending {label:?}")))?;
         sqlx::query(
-            "INSERT INTO pending_periods (member_id, tier, period_start) VALUES ($1, $2, $3)",
+            "INSERT INTO pending_periods (member_id, tier, period_start) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(id.as_str())
         .bind(period.tier.name())
@@ -293,7 +328,7 @@ async fn copy_member(
     }
     copy_job(&mut tx, id, job).await?;
     tx.commit().await.map_err(Error::Database)?;
-    Ok(true)
+    Ok(inserted)
 }
 
 async fn copy_tokens(
@@ -306,7 +341,8 @@ async fn copy_tokens(
         return Ok(());
     };
     sqlx::query(
-        "INSERT INTO tokens (member_id, provider, sealed, revision) VALUES ($1, $2, $3, 1)",
+        "INSERT INTO tokens (member_id, provider, sealed, revision) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (member_id, provider) DO NOTHING",
     )
     .bind(id.as_str())
     .bind(provider)

@@ -101,6 +101,13 @@ impl Period {
     }
 }
 
+/// One staged chunk: a data type's data in one period.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChunkId {
+    pub period: Period,
+    pub data_type: String,
+}
+
 impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.tier.name(), self.label())

@@ -31,7 +31,11 @@ use crate::{
 /// Refresh this long before expiry, so a token never expires in the middle of a request.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
 /// The longest a store of refreshed tokens waits between attempts.
-const STORE_BACKOFF_CAP: Duration = Duration::from_secs(30);
+const STORE_BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// How long a refresh the provider refused waits before it believes the grant is gone: longer
+/// than a store in retry waits between attempts, so a rotated token another process holds in
+/// memory (its store failed) has landed by then, and is used instead.
+const REFUSED_RECHECK: Duration = Duration::from_secs(6);
 
 #[derive(Clone)]
 pub struct TokenKeeper {
@@ -166,21 +170,20 @@ impl TokenKeeper {
             drop(locked);
             return self.load(id).await;
         }
-        let fresh = self
-            .google
-            .refresh(client, &tokens.refresh_token)
-            .await
-            .map_err(|error| match error {
-                OAuthError::InvalidGrant => Error::GrantRevoked(Provider::Google),
-                other => Error::TokenRefresh {
+        let fresh = match self.google.refresh(client, &tokens.refresh_token).await {
+            Ok(fresh) => fresh,
+            Err(OAuthError::InvalidGrant) => return self.refused(locked, Provider::Google).await,
+            Err(other) => {
+                return Err(Error::TokenRefresh {
                     provider: Provider::Google,
                     transient: matches!(
                         other,
                         OAuthError::Server { .. } | OAuthError::Transport(_)
                     ),
                     source: Box::new(other),
-                },
-            })?;
+                });
+            }
+        };
         let now = Timestamp::now();
         let renewed = GoogleTokens {
             access_token: fresh.access_token,
@@ -223,21 +226,19 @@ impl TokenKeeper {
             drop(locked);
             return self.load(id).await;
         }
-        let fresh = self
-            .open_humans
-            .refresh(&tokens.refresh_token)
-            .await
-            .map_err(|error| {
-                if error.needs_reauthorization() {
-                    Error::GrantRevoked(Provider::OpenHumans)
-                } else {
-                    Error::TokenRefresh {
-                        provider: Provider::OpenHumans,
-                        transient: error.is_transient(),
-                        source: Box::new(error),
-                    }
-                }
-            })?;
+        let fresh = match self.open_humans.refresh(&tokens.refresh_token).await {
+            Ok(fresh) => fresh,
+            Err(error) if error.needs_reauthorization() => {
+                return self.refused(locked, Provider::OpenHumans).await;
+            }
+            Err(error) => {
+                return Err(Error::TokenRefresh {
+                    provider: Provider::OpenHumans,
+                    transient: error.is_transient(),
+                    source: Box::new(error),
+                });
+            }
+        };
         let renewed = OpenHumansTokens {
             access_token: fresh.access_token,
             refresh_token: fresh.refresh_token,
@@ -281,6 +282,33 @@ impl TokenKeeper {
             revision,
             tokens: Some(self.members.open_tokens(id, kind, &sealed)?),
         }))
+    }
+
+    /// The provider refused the refresh token. Before the grant counts as gone, the tokens are
+    /// read again a little later: a process whose store failed may hold newer ones it is still
+    /// storing (Open Humans had rotated the token), and those are the member's grant.
+    async fn refused(&self, locked: Locked, provider: Provider) -> Result<Member, Error> {
+        let Locked {
+            tx,
+            id,
+            kind,
+            revision,
+            ..
+        } = locked;
+        drop(tx);
+        tokio::time::sleep(REFUSED_RECHECK).await;
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT revision FROM tokens WHERE member_id = $1 AND provider = $2",
+        )
+        .bind(id.as_str())
+        .bind(kind.provider())
+        .fetch_optional(self.members.database().pool())
+        .await
+        .map_err(Error::Database)?;
+        match stored {
+            Some(stored) if stored != revision => self.load(&id).await,
+            _ => Err(Error::GrantRevoked(provider)),
+        }
     }
 
     /// Stores refreshed tokens in the locking transaction; if that fails, keeps trying outside

@@ -3,11 +3,12 @@
 //! periods it read, and the files are rebuilt from staging without downloading anything back
 //! from Open Humans. A chunk is replaced atomically, so a crash leaves the old or the new one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use google_health::catalogue::DataType;
 use jiff::civil::Date;
 pub use oh_fitbit_core::tier::Tier;
+use oh_fitbit_core::tier::{ChunkId, Period};
 use oh_fitbit_core::{
     fence::Fence,
     staging::{Staging, StagingKey},
@@ -277,11 +278,37 @@ pub async fn load_bytes(staging: &Staging, key: &StagingKey) -> Result<Option<Ve
     }
 }
 
+/// The chunk of a tier, type and period.
+pub fn chunk_id(tier: Tier, data_type: &str, period: &str) -> Result<ChunkId, SyncError> {
+    Ok(ChunkId {
+        period: Period::parse(tier, period).ok_or(SyncError::DateOutOfRange)?,
+        data_type: data_type.to_owned(),
+    })
+}
+
+/// [`load_bytes`] of a chunk the member's record may say is staged (`staged`): then it must
+/// be there, or staging lost it and what it held would be lost with it.
+pub async fn load_staged_bytes(
+    staging: &Staging,
+    key: &StagingKey,
+    staged: bool,
+) -> Result<Option<Vec<u8>>, SyncError> {
+    match load_bytes(staging, key).await? {
+        None if staged => Err(SyncError::CorruptStaging {
+            key: key.as_str().to_owned(),
+            detail: "the chunk is recorded as staged but is gone".into(),
+        }),
+        found => Ok(found),
+    }
+}
+
+/// [`load_staged_bytes`], decoded.
 pub async fn load<C: ChunkData>(
     staging: &Staging,
     key: &StagingKey,
+    staged: bool,
 ) -> Result<Option<C>, SyncError> {
-    match load_bytes(staging, key).await? {
+    match load_staged_bytes(staging, key, staged).await? {
         None => Ok(None),
         Some(bytes) => C::decode(&bytes)
             .map(Some)
@@ -293,22 +320,25 @@ pub async fn load<C: ChunkData>(
 }
 
 /// Replaces the civil range `[from_ms, to_ms)` of every chunk it overlaps with `incoming`
-/// (keyed by period; a period without an entry had no points in the range).
+/// (keyed by period; a period without an entry had no points in the range). Returns the
+/// chunks it wrote; one that `staged` holds must be there to be replaced in part.
 pub async fn replace_range<C: ChunkData>(
     staging: &Staging,
     fence: &Fence,
-    tier: Tier,
-    data_type: &DataType,
+    staged: &BTreeSet<ChunkId>,
+    (tier, data_type): (Tier, &DataType),
     (from_ms, to_ms): (i64, i64),
     mut incoming: BTreeMap<String, C>,
-) -> Result<(), SyncError> {
+) -> Result<Vec<ChunkId>, SyncError> {
+    let mut written = Vec::new();
     if from_ms >= to_ms {
-        return Ok(());
+        return Ok(written);
     }
     for period in tier.periods(from_ms, to_ms) {
+        let id = chunk_id(tier, data_type.id, &period)?;
         let key = key(fence.member(), tier, data_type.id, &period);
         let fresh = incoming.remove(&period);
-        let existing: Option<C> = load(staging, &key).await?;
+        let existing: Option<C> = load(staging, &key, staged.contains(&id)).await?;
         if existing.is_none() && fresh.as_ref().is_none_or(ChunkData::is_empty) {
             continue;
         }
@@ -318,6 +348,7 @@ pub async fn replace_range<C: ChunkData>(
             chunk.absorb(data_type, fresh);
         }
         staging.put(fence, &key, &chunk.encode()).await?;
+        written.push(id);
     }
-    Ok(())
+    Ok(written)
 }

@@ -17,13 +17,21 @@ pub async fn erase_if_requested(ctx: &WorkerContext, lease: &Lease) -> Result<()
     let Some(request) = ctx.members.erasure_requested(id).await? else {
         return Ok(());
     };
-    if request.erasure == Erasure::AlsoOpenHumansFiles {
-        let deleted = delete_files_on_open_humans(ctx, lease, &request).await?;
-        tracing::info!(deleted, "deleted the member's files on Open Humans");
-    }
+    // Staging first: it is ours alone to delete, and nothing that happens on Open Humans
+    // may keep the member's health data with us.
     ctx.staging
         .delete_under(lease.fence(), &member_prefix(id))
         .await?;
+    if request.erasure == Erasure::AlsoOpenHumansFiles {
+        match delete_files_on_open_humans(ctx, lease, &request).await {
+            Ok(deleted) => tracing::info!(deleted, "deleted the member's files on Open Humans"),
+            Err(SyncError::Core(oh_fitbit_core::Error::GrantRevoked(_))) => tracing::info!(
+                "the member's files are beyond our reach: Open Humans no longer accepts their \
+                 grant, and keeps the files for them"
+            ),
+            Err(other) => return Err(other),
+        }
+    }
     ctx.members
         .finish_erasure(lease.fence(), request.erasure)
         .await?;
@@ -61,8 +69,8 @@ async fn delete_files_on_open_humans(
 
 /// A member who left after asking for their files to be deleted: their record is gone, and
 /// with it the refresh of their token, so the copy kept with the request is tried as it is.
-/// Open Humans has usually revoked it already (leaving a project does), and then the files are
-/// beyond our reach: Open Humans keeps them for the member to delete.
+/// Open Humans has usually revoked it already (leaving a project does): the files are then
+/// beyond our reach, and Open Humans keeps them for the member to delete.
 async fn delete_departed_members_files(
     ctx: &WorkerContext,
     lease: &Lease,
@@ -72,13 +80,7 @@ async fn delete_departed_members_files(
         return Ok(0);
     };
     let token: &SecretString = &tokens.access_token;
-    let remote = match ctx.open_humans.exchange_member(token).await {
-        Err(error) if error.needs_reauthorization() => {
-            tracing::info!("a departed member's files are beyond our reach: their grant is gone");
-            return Ok(0);
-        }
-        other => other?,
-    };
+    let remote = ctx.open_humans.exchange_member(token).await?;
     lease.fence().ensure_held().await?;
     let files: Vec<u64> = remote.own_files().map(|file| file.id).collect();
     for id in &files {

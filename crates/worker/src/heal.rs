@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use oh_fitbit_core::{
     members::{Cursor, Member},
     queue::Lease,
-    tier::{CursorKey, Period},
+    tier::{ChunkId, CursorKey, Period},
 };
 use open_humans::RemoteFile;
 
@@ -34,9 +34,8 @@ use crate::{
 pub enum Healed {
     /// Staging is the copy the database knows.
     Intact,
-    /// A first run: staging starts empty.
-    Started,
-    /// Staging was lost, damaged or not trusted, and was restored from this many files.
+    /// Staging was lost, damaged, not yet made or not trusted, and was restored from this
+    /// many files (none for a new member).
     Restored { files: usize },
 }
 
@@ -46,16 +45,7 @@ pub async fn heal(
     lease: &Lease,
     member: &mut Member,
 ) -> Result<Healed, SyncError> {
-    let marker_key = chunks::generation_key(&member.id);
-    let marker = match chunks::load_bytes(&ctx.staging, &marker_key).await {
-        Err(SyncError::CorruptStaging { .. }) => None,
-        other => other?,
-    };
-    let intact = member
-        .staging_generation
-        .as_deref()
-        .is_some_and(|generation| marker.as_deref() == Some(generation.as_bytes()));
-    if intact && !member.repair_requested {
+    if is_intact(ctx, member).await? && !member.repair_requested {
         return Ok(Healed::Intact);
     }
     let fence = lease.fence();
@@ -63,38 +53,53 @@ pub async fn heal(
     ctx.staging
         .delete_under(fence, &chunks::member_prefix(&member.id))
         .await?;
-    let first_run = member.staging_generation.is_none()
-        && member.cursors.is_empty()
-        && !member.repair_requested;
-    let healed = if first_run {
-        Healed::Started
-    } else {
-        let files = restore(ctx, lease, member).await?;
+    let (files, cursors, staged) = restore(ctx, lease, member).await?;
+    let generation = oh_fitbit_core::random_token();
+    ctx.staging
+        .put(
+            fence,
+            &chunks::generation_key(&member.id),
+            generation.as_bytes(),
+        )
+        .await?;
+    ctx.members
+        .save_restored(fence, &cursors, &staged, &generation)
+        .await?;
+    if files > 0 {
         tracing::warn!(
             files,
             "restored staging from the member's files on Open Humans"
         );
-        Healed::Restored { files }
-    };
-    let generation = oh_fitbit_core::random_token();
-    ctx.staging
-        .put(fence, &marker_key, generation.as_bytes())
-        .await?;
-    ctx.members
-        .save_staging_generation(fence, &generation)
-        .await?;
+    }
+    member.cursors = cursors;
+    member.pending_periods.clear();
     member.staging_generation = Some(generation);
     member.repair_requested = false;
-    Ok(healed)
+    Ok(Healed::Restored { files })
 }
 
-/// Stages the content of the member's newest file of each name, and sets the cursors (and the
-/// pending periods) to what those files hold. Returns how many files were restored.
+/// Whether staging holds the copy the database names (its marker holds the generation).
+pub async fn is_intact(ctx: &WorkerContext, member: &Member) -> Result<bool, SyncError> {
+    let marker = match chunks::load_bytes(&ctx.staging, &chunks::generation_key(&member.id)).await {
+        Err(SyncError::CorruptStaging { .. }) => None,
+        other => other?,
+    };
+    Ok(member
+        .staging_generation
+        .as_deref()
+        .is_some_and(|generation| marker.as_deref() == Some(generation.as_bytes())))
+}
+
+/// Stages the content of the member's newest file of each name, and returns how many files
+/// that was and the cursors of what they hold. A file that is not what we published, or
+/// cannot be read back, holds nothing then: its days are read from Google again (and its
+/// record stays, so the file is not replaced by one holding fewer records). A file the
+/// member deleted on Open Humans is forgotten.
 async fn restore(
     ctx: &WorkerContext,
     lease: &Lease,
     member: &mut Member,
-) -> Result<usize, SyncError> {
+) -> Result<RestoredStaging, SyncError> {
     let fence = lease.fence();
     let remote = ctx
         .tokens
@@ -110,27 +115,46 @@ async fn restore(
             newest.insert(&file.basename, file);
         }
     }
+    for name in recorded.keys() {
+        if !newest.contains_key(name.as_str()) {
+            ctx.members.forget_published(fence, name).await?;
+        }
+    }
     let mut restored = 0;
     let mut cursors = BTreeMap::new();
-    if let Some(file) = newest.get(DAILY_FILE_NAME)
-        && let Some(bytes) = download(ctx, file, recorded.get(DAILY_FILE_NAME)).await?
-    {
-        let coverage = read::restore_daily(ctx, fence, DAILY_FILE_NAME, &bytes).await?;
-        cursors.extend(tier_cursors(member, Tier::Standard, &coverage, None));
-        restored += 1;
-    }
+    let mut staged = BTreeSet::new();
     let mut latest: Option<(Timestamp, read::IntradayContents)> = None;
     for (name, file) in &newest {
-        if !archive::is_intraday_file_name(name) {
+        let intraday = archive::is_intraday_file_name(name);
+        if !intraday && *name != DAILY_FILE_NAME {
             continue;
         }
         let Some(bytes) = download(ctx, file, recorded.get(*name)).await? else {
             continue;
         };
-        let contents = read::restore_intraday(ctx, fence, name, &bytes).await?;
-        restored += 1;
-        if latest.as_ref().is_none_or(|(at, _)| *at < file.created) {
-            latest = Some((file.created, contents));
+        let read = if intraday {
+            read::restore_intraday(ctx, fence, (name, &bytes), &mut staged)
+                .await
+                .map(|contents| {
+                    if latest.as_ref().is_none_or(|(at, _)| *at < file.created) {
+                        latest = Some((file.created, contents));
+                    }
+                })
+        } else {
+            read::restore_daily(ctx, fence, (name, &bytes), &mut staged)
+                .await
+                .map(|coverage| {
+                    cursors.extend(tier_cursors(member, Tier::Standard, &coverage, None));
+                })
+        };
+        match read {
+            Ok(()) => restored += 1,
+            Err(SyncError::UnreadableFile { file, detail }) => tracing::warn!(
+                %file,
+                %detail,
+                "a file on Open Humans cannot be read back; its days are read again"
+            ),
+            Err(other) => return Err(other),
         }
     }
     if let Some((_, contents)) = latest {
@@ -147,13 +171,11 @@ async fn restore(
             }
         }
     }
-    ctx.members.replace_cursors(fence, &cursors).await?;
-    let pending: Vec<Period> = member.pending_periods.iter().copied().collect();
-    ctx.members.clear_pending_periods(fence, &pending).await?;
-    member.cursors = cursors;
-    member.pending_periods.clear();
-    Ok(restored)
+    Ok((restored, cursors, staged))
 }
+
+/// How many files were restored, the cursors of what they hold, and the chunks staged.
+type RestoredStaging = (usize, BTreeMap<CursorKey, Cursor>, BTreeSet<ChunkId>);
 
 /// The bytes of one of our files, or `None` when they are not what we published (a checksum
 /// that does not match our record or the file's own metadata): that file holds nothing then,

@@ -28,7 +28,7 @@ pub async fn summarise(
     let years = Tier::Standard.periods(civil_ms_of(first), civil_ms_of(today) + DAY_MS);
     for year in &years {
         let key = chunks::key(member, Tier::Standard, "steps", year);
-        if let Some(steps) = chunks::load::<Series>(&ctx.staging, &key).await? {
+        if let Some(steps) = chunks::load::<Series>(&ctx.staging, &key, false).await? {
             for (row, time) in steps.times().iter().enumerate() {
                 if let Some(day) = recent.day_mut(civil_date(time.local_start_ms())) {
                     day.steps = steps.value(row, "countSum").as_ref().and_then(integer);
@@ -73,7 +73,7 @@ async fn records(
     let data_type: &DataType =
         catalogue::data_type(type_id).expect("the summarised types are in the catalogue");
     let key = chunks::key(member, Tier::Standard, type_id, year);
-    let Some(Records(records)) = chunks::load::<Records>(&ctx.staging, &key).await? else {
+    let Some(Records(records)) = chunks::load::<Records>(&ctx.staging, &key, false).await? else {
         return Ok(Vec::new());
     };
     Ok(records

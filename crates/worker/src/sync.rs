@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     archive::{self, DAILY_FILE_NAME, MemberFacts},
-    chunks::Tier,
+    chunks::{self, Tier},
     context::WorkerContext,
     erase,
     error::SyncError,
@@ -101,6 +101,7 @@ async fn import_and_publish(
         skipped: Default::default(),
         pending,
         restaged: Default::default(),
+        staged: ctx.members.staged_chunks(&lease.member).await?,
     };
     let mut tiers = vec![Tier::Standard];
     if resolution.is_some() {
@@ -108,6 +109,7 @@ async fn import_and_publish(
     }
     let mut files = Vec::new();
     let mut result = Ok(());
+    let mut refused = Vec::new();
     for phase in [Phase::Recent, Phase::Backfill] {
         for tier in &tiers {
             result = import.run(*tier, phase).await;
@@ -117,12 +119,20 @@ async fn import_and_publish(
         }
         // Publish after the recent phase too, so the first file lands before the backfill;
         // and after a failure, so what was staged is not held back until the next run.
-        files.extend(publish_pending(&mut import, &facts_json, resolution, lease).await?);
+        let publication = publish_pending(&mut import, &facts_json, resolution, lease).await?;
+        files.extend(publication.files);
+        // A file refused after the recent phase may be complete after the backfill.
+        refused = publication.refused;
         if result.is_err() {
             break;
         }
     }
     result?;
+    // The whole history is staged and a file still holds fewer records than the one on Open
+    // Humans: staging lost them, and is repaired from the files.
+    if let Some(refusal) = refused.into_iter().next() {
+        return Err(refusal);
+    }
     let requests = import.session.requests;
     let record = SyncRecord {
         last_success_at: Some(Timestamp::now()),
@@ -147,18 +157,34 @@ fn current_cursors(
         .collect()
 }
 
+/// What one publication did.
+#[derive(Default)]
+struct Publication {
+    files: Vec<(String, Published)>,
+    /// Files that would have held fewer records than the versions they replace
+    /// ([`SyncError::WouldShrink`]); their periods stay pending.
+    refused: Vec<SyncError>,
+}
+
 /// Rebuilds and replaces the files of every pending period, then clears them. A file that would
 /// hold fewer records than the version it replaces, for a period this run did not read again
-/// from Google, is refused: the old file stays, and the member's staging is repaired.
+/// from Google, is refused: the old file stays, and its periods stay pending. Nothing is built
+/// from a staging store that lost the member's copy during the run.
 async fn publish_pending(
     import: &mut Import<'_, '_>,
     account: &Value,
     resolution: Option<IntradayResolution>,
     lease: &Lease,
-) -> Result<Vec<(String, Published)>, SyncError> {
+) -> Result<Publication, SyncError> {
     let ctx = import.ctx;
     if import.pending.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Publication::default());
+    }
+    if !heal::is_intact(ctx, import.session.member()).await? {
+        return Err(SyncError::CorruptStaging {
+            key: chunks::generation_key(&import.member).as_str().to_owned(),
+            detail: "the staged copy went away during the run".into(),
+        });
     }
     let pending: Vec<Period> = import.pending.iter().copied().collect();
     let time_zone = import
@@ -173,6 +199,7 @@ async fn publish_pending(
         account: account.clone(),
         cursors: &import.cursors,
         skipped: &import.skipped,
+        staged: &import.staged,
     };
     let resolution_name = archive::resolution_name(resolution);
     let daily = pending
@@ -189,7 +216,8 @@ async fn publish_pending(
         ctx.members.save_recent_days(lease.fence(), &recent).await?;
     }
     let published = ctx.members.published_files(&import.member).await?;
-    let mut outcomes = Vec::new();
+    let mut publication = Publication::default();
+    let mut cleared = Vec::new();
     // One file built and uploaded at a time, so memory does not grow with the history.
     for month in daily.into_iter().chain(months) {
         let (tier, file, description) = match &month {
@@ -212,8 +240,11 @@ async fn publish_pending(
                 },
             ),
         };
-        if let Some(previous) = published.get(&description.filename) {
-            publish::refuse_shrinking(previous, &file, tier, &import.restaged)?;
+        if let Some(previous) = published.get(&description.filename)
+            && let Err(refusal) = publish::refuse_shrinking(previous, &file, tier, &import.restaged)
+        {
+            publication.refused.push(refusal);
+            continue;
         }
         let outcome =
             publish::replace_file(ctx, import.session.member_mut(), lease, &description, &file)
@@ -235,13 +266,19 @@ async fn publish_pending(
         if !known {
             ctx.members.record_published(lease.fence(), &record).await?;
         }
-        outcomes.push((description.filename, outcome));
+        cleared.extend(pending.iter().filter(|period| match &month {
+            None => period.tier == Tier::Standard,
+            Some(month) => period.tier == Tier::Intraday && period.label() == *month,
+        }));
+        publication.files.push((description.filename, outcome));
     }
     ctx.members
-        .clear_pending_periods(lease.fence(), &pending)
+        .clear_pending_periods(lease.fence(), &cleared)
         .await?;
-    import.pending.clear();
-    Ok(outcomes)
+    for period in &cleared {
+        import.pending.remove(period);
+    }
+    Ok(publication)
 }
 
 fn tags(tier: &str) -> Vec<String> {

@@ -15,6 +15,25 @@ pub enum Erasure {
     AlsoOpenHumansFiles,
 }
 
+/// Records `erasure` as asked for, keeping a stronger request already made.
+pub(super) async fn request(
+    connection: &mut sqlx::PgConnection,
+    id: &ProjectMemberId,
+    erasure: Erasure,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO erasure_requests (member_id, also_open_humans_files) VALUES ($1, $2) \
+         ON CONFLICT (member_id) DO UPDATE SET also_open_humans_files = \
+         erasure_requests.also_open_humans_files OR excluded.also_open_humans_files",
+    )
+    .bind(id.as_str())
+    .bind(erasure == Erasure::AlsoOpenHumansFiles)
+    .execute(connection)
+    .await
+    .map_err(Error::Database)?;
+    Ok(())
+}
+
 /// An erasure a worker has still to do.
 #[derive(Clone, Debug)]
 pub struct ErasureRequest {
@@ -59,17 +78,8 @@ impl MemberStore {
         id: &ProjectMemberId,
         erasure: Erasure,
     ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO erasure_requests (member_id, also_open_humans_files) VALUES ($1, $2) \
-             ON CONFLICT (member_id) DO UPDATE SET also_open_humans_files = \
-             erasure_requests.also_open_humans_files OR excluded.also_open_humans_files",
-        )
-        .bind(id.as_str())
-        .bind(erasure == Erasure::AlsoOpenHumansFiles)
-        .execute(self.db.pool())
-        .await
-        .map_err(Error::Database)?;
-        Ok(())
+        let mut connection = self.db.pool().acquire().await.map_err(Error::Database)?;
+        request(&mut connection, id, erasure).await
     }
 
     pub async fn erasure_requested(
@@ -84,20 +94,28 @@ impl MemberStore {
         .fetch_optional(self.db.pool())
         .await
         .map_err(Error::Database)?;
-        row.map(|(also, sealed)| {
-            Ok(ErasureRequest {
-                erasure: if also {
-                    Erasure::AlsoOpenHumansFiles
-                } else {
-                    Erasure::Staging
-                },
-                departed_tokens: sealed
-                    .map(|sealed| self.open_tokens(id, TokenKind::OpenHumans, &sealed))
-                    .transpose()?
-                    .map(Into::into),
-            })
-        })
-        .transpose()
+        Ok(row.map(|(also, sealed)| ErasureRequest {
+            erasure: if also {
+                Erasure::AlsoOpenHumansFiles
+            } else {
+                Erasure::Staging
+            },
+            // Tokens that no longer open (their key was retired) cannot reach the files: the
+            // rest of the erasure must still happen.
+            departed_tokens: sealed.and_then(|sealed| {
+                match self.open_tokens(id, TokenKind::OpenHumans, &sealed) {
+                    Ok(tokens) => Some(tokens.into()),
+                    Err(error) => {
+                        tracing::warn!(
+                            member = %id,
+                            error = %crate::error_chain(&error),
+                            "a departed member's Open Humans tokens cannot be opened"
+                        );
+                        None
+                    }
+                }
+            }),
+        }))
     }
 
     /// Every member with an erasure still to do, for the queue's repair sweep.
@@ -117,6 +135,7 @@ impl MemberStore {
         let mut statements = vec![
             "DELETE FROM cursors WHERE member_id = $1",
             "DELETE FROM pending_periods WHERE member_id = $1",
+            "DELETE FROM staged_chunks WHERE member_id = $1",
             "UPDATE members SET last_success_at = NULL, synced_first_day = NULL, \
              synced_last_day = NULL, sync_requests = 0, sealed_recent_days = NULL, \
              staging_generation = NULL, repair_requested = false WHERE id = $1",

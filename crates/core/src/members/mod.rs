@@ -21,6 +21,7 @@ use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::import_state::insert_cursor;
 pub use self::{
     erasure::{Erasure, ErasureRequest},
     published::{PublishedFile, RecordCounts},
@@ -413,9 +414,17 @@ impl MemberStore {
 
     /// Drops the member's Fitbit link, Google tokens (their grant is gone), own OAuth client
     /// and the dashboard's summary of their data; their cursors stay, so reconnecting
-    /// continues the import where it stopped.
-    pub async fn disconnect_fitbit(&self, id: &ProjectMemberId) -> Result<(), Error> {
+    /// continues the import where it stopped. With `erasure`, asks for it in the same
+    /// transaction, so a disconnect never loses the member's request to delete their files.
+    pub async fn disconnect_fitbit(
+        &self,
+        id: &ProjectMemberId,
+        erasure: Option<Erasure>,
+    ) -> Result<(), Error> {
         let mut tx = self.db.pool().begin().await.map_err(Error::Database)?;
+        if let Some(erasure) = erasure {
+            erasure::request(&mut tx, id, erasure).await?;
+        }
         for statement in [
             "DELETE FROM fitbit_accounts WHERE member_id = $1",
             "DELETE FROM tokens WHERE member_id = $1 AND provider = 'google'",
@@ -452,6 +461,8 @@ impl MemberStore {
                 WHERE member_id = $1) \
              + (SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM cursors t WHERE member_id = $1) \
              + (SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM pending_periods t \
+                WHERE member_id = $1) \
+             + (SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM staged_chunks t \
                 WHERE member_id = $1) \
              + (SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM published_files t \
                 WHERE member_id = $1) \

@@ -9,7 +9,7 @@ use open_humans::ProjectMemberId;
 use redis::AsyncCommands;
 
 use super::{
-    Enqueued, JobQueue, millis,
+    JobQueue, millis,
     record::{self, JobRecord, RecordedState},
 };
 use crate::Error;
@@ -19,6 +19,13 @@ use crate::Error;
 const OVERDUE: SignedDuration = SignedDuration::from_mins(2);
 /// How long one worker may take to rebuild before another may try.
 const REBUILD_LOCK_SECONDS: u64 = 120;
+
+/// What a restore may change of a job Redis knows (see `restore.lua`).
+#[derive(Clone, Copy)]
+enum Mode {
+    Record,
+    Erasure,
+}
 
 /// What [`JobQueue::repair`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,8 +40,8 @@ impl JobQueue {
     /// Rebuilds the queue if Redis lost it; otherwise puts back the jobs that are overdue in
     /// the database's record but unknown to Redis. `erasures` are members with an erasure still
     /// to do, whose job must exist whatever the record says, as must the first sync of a member
-    /// who connected Fitbit. Safe to run from every worker at once: a job Redis knows is never
-    /// touched.
+    /// who connected Fitbit. Safe to run from every worker at once: of a job Redis knows, only
+    /// its time may move earlier, to the record's (see `restore.lua`).
     pub async fn repair(&self, erasures: &[ProjectMemberId]) -> Result<Repaired, Error> {
         let mut connection = self.redis.get().await?;
         let intact: bool = connection.exists(&self.keys.intact).await?;
@@ -68,16 +75,21 @@ impl JobQueue {
         }));
         let mut restored = 0;
         for job in &jobs {
-            if self.restore(job, now).await? != "known" {
+            if self.restore(job, Mode::Record, now).await? != "known" {
                 restored += 1;
             }
         }
-        // An erasure runs whatever the job was doing: parked and dead jobs are queued too.
+        // An erasure is owed whatever parked the member's job; a job backing off or dead keeps
+        // its schedule (a failing erasure is retried with backoff and ends with an operator).
         for member in erasures {
-            if matches!(
-                self.enqueue(member, now).await?,
-                Enqueued::Queued | Enqueued::Scheduled
-            ) {
+            let owed = JobRecord {
+                member: member.clone(),
+                state: RecordedState::Waiting(now),
+                attempts: 0,
+                message: None,
+                last_run: None,
+            };
+            if self.restore(&owed, Mode::Erasure, now).await? != "known" {
                 restored += 1;
             }
         }
@@ -97,7 +109,7 @@ impl JobQueue {
         Ok(Repaired { rebuilt, restored })
     }
 
-    async fn restore(&self, job: &JobRecord, now: Timestamp) -> Result<String, Error> {
+    async fn restore(&self, job: &JobRecord, mode: Mode, now: Timestamp) -> Result<String, Error> {
         let (state, run_at) = match job.state {
             RecordedState::Waiting(at) => ("waiting", millis(at).to_string()),
             RecordedState::Idle => ("idle", String::new()),
@@ -127,6 +139,10 @@ impl JobQueue {
                     .as_ref()
                     .map_or(String::new(), |(_, at)| millis(*at).to_string()),
             )
+            .arg(match mode {
+                Mode::Record => "record",
+                Mode::Erasure => "erasure",
+            })
             .invoke_async(&mut self.redis.get().await?)
             .await?)
     }

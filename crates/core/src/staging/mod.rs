@@ -131,11 +131,13 @@ impl Staging {
 
     /// Deletes every key under `prefix/` (a member's whole staged history).
     pub async fn delete_under(&self, fence: &Fence, prefix: &StagingKey) -> Result<(), Error> {
-        fence.ensure_held().await?;
-        match &self.backend {
-            Backend::LocalDirectory(root) => local::delete_under(root, prefix).await,
-            Backend::S3(bucket) => Box::pin(bucket.delete_under(prefix)).await,
-        }
+        let delete = async {
+            match &self.backend {
+                Backend::LocalDirectory(root) => local::delete_under(root, prefix).await,
+                Backend::S3(bucket) => Box::pin(bucket.delete_under(prefix)).await,
+            }
+        };
+        fence.around(delete).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! request, and (for a member who left) holding a sealed copy of the Open Humans tokens the
 //! deletion of their files needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::date;
 use oh_fitbit_core::{
@@ -176,12 +176,12 @@ async fn finishing_an_erasure_starts_the_import_again_from_nothing() {
         ..SyncRecord::default()
     };
     let write = || async {
-        members.save_cursor(fence, &key, &cursor).await.unwrap();
-        members.save_sync(fence, &record).await.unwrap();
         members
-            .save_staging_generation(fence, "generation")
+            .save_restored(fence, &BTreeMap::new(), &BTreeSet::new(), "generation")
             .await
             .unwrap();
+        members.save_cursor(fence, &key, &cursor).await.unwrap();
+        members.save_sync(fence, &record).await.unwrap();
         members.record_published(fence, &file).await.unwrap();
     };
 

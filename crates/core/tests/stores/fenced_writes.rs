@@ -12,7 +12,7 @@ use oh_fitbit_core::{
     queue::Outcome,
     recent::RecentDays,
     staging::{Staging, StagingKey},
-    tier::{CursorKey, Period, Tier},
+    tier::{ChunkId, CursorKey, Period, Tier},
 };
 
 use crate::{
@@ -38,6 +38,7 @@ struct Progress {
     sync: SyncRecord,
     recent: RecentDays,
     generation: String,
+    staged: ChunkId,
     file: PublishedFile,
     chunk: Vec<u8>,
 }
@@ -62,6 +63,10 @@ impl Progress {
             },
             recent: recent_days(day, 8000 + n as u64),
             generation: format!("generation-{n}"),
+            staged: ChunkId {
+                period: Period::containing(Tier::Standard, day),
+                data_type: "steps".to_owned(),
+            },
             file: PublishedFile {
                 name: FILE.to_owned(),
                 open_humans_file_id: 1000 + n as u64,
@@ -84,6 +89,7 @@ impl Progress {
             sync: self.sync.clone(),
             recent_days: Some(self.recent.clone()),
             staging_generation: Some(self.generation.clone()),
+            staged: BTreeSet::from([self.staged.clone()]),
             repair_requested: false,
             published: BTreeMap::from([(FILE.to_owned(), self.file.clone())]),
             chunk: Some(self.chunk.clone()),
@@ -99,6 +105,7 @@ struct Held {
     sync: SyncRecord,
     recent_days: Option<RecentDays>,
     staging_generation: Option<String>,
+    staged: BTreeSet<ChunkId>,
     repair_requested: bool,
     published: BTreeMap<String, PublishedFile>,
     chunk: Option<Vec<u8>>,
@@ -113,6 +120,7 @@ async fn held(stores: &Stores, staging: &Staging) -> Held {
         sync: record.sync,
         recent_days: record.recent_days,
         staging_generation: record.staging_generation,
+        staged: stores.members.staged_chunks(&member).await.unwrap(),
         repair_requested: record.repair_requested,
         published: stores.members.published_files(&member).await.unwrap(),
         chunk: staging.get(&chunk_key()).await.unwrap(),
@@ -131,6 +139,12 @@ async fn write_progress(
     let members = &stores.members;
     vec![
         (
+            "save_restored",
+            members
+                .save_restored(fence, &BTreeMap::new(), &BTreeSet::new(), &p.generation)
+                .await,
+        ),
+        (
             "save_cursor",
             members.save_cursor(fence, &cursor_key(), &p.cursor).await,
         ),
@@ -144,8 +158,8 @@ async fn write_progress(
             members.save_recent_days(fence, &p.recent).await,
         ),
         (
-            "save_staging_generation",
-            members.save_staging_generation(fence, &p.generation).await,
+            "record_staged",
+            members.record_staged(fence, &p.staged).await,
         ),
         (
             "record_published",
@@ -164,8 +178,10 @@ async fn undo(stores: &Stores, staging: &Staging, fence: &Fence, p: &Progress) -
     let prefix = StagingKey::parse("members/12345678").unwrap();
     vec![
         (
-            "replace_cursors",
-            members.replace_cursors(fence, &BTreeMap::new()).await,
+            "save_restored",
+            members
+                .save_restored(fence, &BTreeMap::new(), &BTreeSet::new(), "emptied")
+                .await,
         ),
         (
             "clear_pending_periods",

@@ -421,27 +421,58 @@ async fn members_in_the_redis_format_are_copied_into_the_database_once() {
         .raw(&["HSET", "test:google-dialect", DIALECT.0, DIALECT.1])
         .await;
 
+    // A record the copy cannot read stays in Redis, and the others are copied all the same.
+    let unreadable = "55556666";
+    let unreadable_key = format!("test:member:{unreadable}");
+    redis
+        .raw(&["HSET", &unreadable_key, "open_humans_tokens", "not sealed"])
+        .await;
+    redis.raw(&["SADD", "test:members", unreadable]).await;
+
+    // One member signed in again on the new version before the copy was run: the database's
+    // newer tokens are kept, and the rest of the member's record is copied beside them.
+    stores.sign_in(&legacy[0].id, "database-newer").await;
     let mut expected: Vec<Plain> = legacy.iter().map(LegacyMember::expected).collect();
-    let everything_copied = Copied {
-        members: 2,
-        new_members: 2,
-        erasures: 1,
-        dialect_entries: 1,
+    expected[0].open_humans = (&oh_tokens("database-newer")).into();
+
+    let first = copy_and_check(&stores, &legacy, &expected).await;
+    let unreadable_ids = |copied: &Copied| -> Vec<String> {
+        copied
+            .unreadable
+            .iter()
+            .map(|(member, _)| member.to_string())
+            .collect()
     };
+    assert_eq!(unreadable_ids(&first), [unreadable]);
     assert_eq!(
-        copy_and_check(&stores, &legacy, &expected).await,
-        everything_copied
+        (
+            first.members,
+            first.new_members,
+            first.erasures,
+            first.dialect_entries
+        ),
+        (3, 1, 1, 1)
     );
 
-    // The member signs in again on the new version before the copy is run a second time.
-    stores.sign_in(&legacy[0].id, "database-newer").await;
-    expected[0].open_humans = (&oh_tokens("database-newer")).into();
+    // What was copied is gone from Redis, so a second run copies nothing again.
+    let second = copy_and_check(&stores, &legacy, &expected).await;
+    assert_eq!(unreadable_ids(&second), [unreadable]);
     assert_eq!(
-        copy_and_check(&stores, &legacy, &expected).await,
-        Copied {
-            new_members: 0,
-            ..everything_copied
-        }
+        (
+            second.members,
+            second.new_members,
+            second.erasures,
+            second.dialect_entries
+        ),
+        (1, 0, 0, 1)
+    );
+    assert_eq!(
+        redis.raw(&["SMEMBERS", "test:members"]).await,
+        redis::Value::Array(vec![redis::Value::BulkString(unreadable.into())])
+    );
+    assert_eq!(
+        redis.raw(&["EXISTS", &unreadable_key]).await,
+        redis::Value::Int(1)
     );
 
     // The jobs copied are what a Redis that lost everything is rebuilt from.

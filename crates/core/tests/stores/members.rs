@@ -277,7 +277,7 @@ async fn an_own_client_is_sealed_and_goes_with_a_disconnect() {
     assert_eq!(loaded.client_id, client.client_id);
     assert_eq!(loaded.client_secret.expose_secret(), secret_text);
 
-    store.disconnect_fitbit(&member).await.unwrap();
+    store.disconnect_fitbit(&member, None).await.unwrap();
     assert!(
         store
             .load(&member)
@@ -308,7 +308,7 @@ async fn the_recent_days_summary_is_sealed_and_goes_with_a_disconnect() {
     let loaded = store.load(&member).await.unwrap().unwrap();
     assert_eq!(loaded.recent_days.as_ref(), Some(&recent));
 
-    store.disconnect_fitbit(&member).await.unwrap();
+    store.disconnect_fitbit(&member, None).await.unwrap();
     let disconnected = store.load(&member).await.unwrap().unwrap();
     assert!(disconnected.recent_days.is_none());
     assert!(disconnected.fitbit.is_none() && disconnected.google_tokens.is_none());

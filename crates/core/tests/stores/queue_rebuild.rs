@@ -143,30 +143,50 @@ async fn a_redis_restarted_empty_is_rebuilt_from_the_database() {
 }
 
 #[tokio::test]
-async fn repair_never_touches_a_job_redis_knows() {
+async fn repair_keeps_what_redis_knows_of_a_job_and_only_brings_a_lost_earlier_run_forward() {
     let mut stores = Stores::start().await;
     let queue = stores.queue.clone();
     let m = id("12345678");
     queue.repair(&[]).await.unwrap();
     let (in_one_hour, in_two_hours) = (in_hours(1), in_hours(2));
-    queue.enqueue(&m, in_one_hour).await.unwrap();
-    // The record says the job is long overdue and failed twice; Redis is ahead of it.
+    queue.enqueue(&m, Timestamp::now()).await.unwrap();
+    // The record says the job is overdue and failed twice; Redis has it ready, untried.
     let rewrite = "UPDATE sync_jobs SET run_at = now() - interval '1 hour', attempts = 2 \
                    WHERE member_id = $1";
     assert_eq!(stores.database.execute(rewrite, &m).await, 1);
-    let expected = Kept {
-        state: Some("scheduled".into()),
-        scheduled_at: Some(in_one_hour),
+    let ready = Kept {
+        state: Some("ready".into()),
+        scheduled_at: None,
         attempts: 0,
         message: None,
     };
     assert_eq!(queue.repair(&[]).await.unwrap(), Repaired::default());
-    assert_eq!(kept(&queue, &m).await, expected);
+    assert_eq!(kept(&queue, &m).await, ready);
 
-    // Redis lost everything, and the member asked for a run before any worker repaired it.
+    // Redis has the job an hour ahead of the record: the record's earlier run was asked for
+    // and its Redis half lost, so the job is due now; what Redis counted is kept.
+    let lease = stores.fetch(&m, LEASE).await;
+    let later = Outcome::Done {
+        next_run: in_one_hour,
+    };
+    queue.complete(&lease, later, MAX_ATTEMPTS).await.unwrap();
+    assert_eq!(stores.database.execute(rewrite, &m).await, 1);
+    assert_eq!(
+        queue.repair(&[]).await.unwrap(),
+        Repaired {
+            rebuilt: false,
+            restored: 1
+        }
+    );
+    assert_eq!(kept(&queue, &m).await, ready);
+
+    // Redis lost everything, and the member asked for a run before any worker repaired it;
+    // the record, behind Redis, has the run later and failing.
     stores.redis.lose_everything(Loss::Flushed).await;
     queue.enqueue(&m, in_two_hours).await.unwrap();
-    assert_eq!(stores.database.execute(rewrite, &m).await, 1);
+    let behind = "UPDATE sync_jobs SET run_at = now() + interval '3 hours', attempts = 2 \
+                  WHERE member_id = $1";
+    assert_eq!(stores.database.execute(behind, &m).await, 1);
     assert_eq!(
         queue.repair(&[]).await.unwrap(),
         Repaired {
@@ -174,11 +194,14 @@ async fn repair_never_touches_a_job_redis_knows() {
             restored: 0
         }
     );
-    let expected = Kept {
-        scheduled_at: Some(in_two_hours),
-        ..expected
-    };
-    assert_eq!(kept(&queue, &m).await, expected);
+    assert_eq!(
+        kept(&queue, &m).await,
+        Kept {
+            state: Some("scheduled".into()),
+            scheduled_at: Some(in_two_hours),
+            ..ready
+        }
+    );
 }
 
 #[tokio::test]

@@ -58,12 +58,9 @@ pub async fn disconnect(
         .revoke_google(&member)
         .await
         .map_err(|error| WebError::unavailable(Provider::Google, error))?;
-    state.members.disconnect_fitbit(&id).await?;
+    let erasure = delete_files.then_some(Erasure::AlsoOpenHumansFiles);
+    state.members.disconnect_fitbit(&id, erasure).await?;
     if delete_files {
-        state
-            .members
-            .request_erasure(&id, Erasure::AlsoOpenHumansFiles)
-            .await?;
         state.queue.enqueue(&id, Timestamp::now()).await?;
     } else {
         state.queue.forget(&id).await?;

@@ -21,7 +21,7 @@ use jiff::civil::Date;
 use md5::{Digest, Md5};
 use oh_fitbit_core::{
     members::{Cursor, IntradayResolution, RecordCounts},
-    tier::{CursorKey, Period},
+    tier::{ChunkId, CursorKey, Period},
 };
 use open_humans::ProjectMemberId;
 use serde::Deserialize;
@@ -91,6 +91,21 @@ pub struct MemberFacts<'a> {
     pub account: Value,
     pub cursors: &'a std::collections::BTreeMap<CursorKey, Cursor>,
     pub skipped: &'a std::collections::BTreeMap<&'static str, Skipped>,
+    /// The chunks staging holds, as the member's record says: one that is gone is not left
+    /// out of a file, the file is not built.
+    pub staged: &'a std::collections::BTreeSet<ChunkId>,
+}
+
+impl MemberFacts<'_> {
+    fn is_staged(&self, tier: Tier, data_type: &DataType, period_start: Date) -> bool {
+        self.staged.contains(&ChunkId {
+            period: Period {
+                tier,
+                start: period_start,
+            },
+            data_type: data_type.id.to_owned(),
+        })
+    }
 }
 
 /// Writes JSON into a gzip stream; identical content gives identical bytes (no timestamps,
@@ -176,7 +191,8 @@ pub async fn daily_file(
         let mut series = Series::new(crate::series::Shape::Date);
         for (period, start) in periods(Tier::Standard, cursor) {
             let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
-            if let Some(chunk) = chunks::load::<Series>(&ctx.staging, &key).await? {
+            let staged = facts.is_staged(Tier::Standard, data_type, start);
+            if let Some(chunk) = chunks::load::<Series>(&ctx.staging, &key, staged).await? {
                 count(&mut counts, data_type, start, chunk.len());
                 series.absorb(chunk);
             }
@@ -193,7 +209,10 @@ pub async fn daily_file(
         let mut first_record = true;
         for (period, start) in periods(Tier::Standard, cursor) {
             let key = chunks::key(facts.member, Tier::Standard, data_type.id, &period);
-            if let Some(Records(records)) = chunks::load::<Records>(&ctx.staging, &key).await? {
+            let staged = facts.is_staged(Tier::Standard, data_type, start);
+            if let Some(Records(records)) =
+                chunks::load::<Records>(&ctx.staging, &key, staged).await?
+            {
                 count(&mut counts, data_type, start, records.len());
                 for record in records {
                     if !std::mem::take(&mut first_record) {
@@ -234,7 +253,8 @@ pub async fn intraday_file(
     let mut first = true;
     for data_type in types(Tier::Intraday) {
         let key = chunks::key(facts.member, Tier::Intraday, data_type.id, month);
-        if let Some(bytes) = chunks::load_bytes(&ctx.staging, &key).await? {
+        let staged = facts.is_staged(Tier::Intraday, data_type, start);
+        if let Some(bytes) = chunks::load_staged_bytes(&ctx.staging, &key, staged).await? {
             let points = series_len(&bytes).map_err(|detail| SyncError::CorruptStaging {
                 key: key.as_str().to_owned(),
                 detail,

@@ -3,12 +3,18 @@
 //! file's series are cut back into the years of their chunks and its records into the years
 //! that place them, and an intraday file's series are its chunks verbatim.
 
-use std::{collections::BTreeMap, io::Read};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::Read,
+};
 
 use flate2::read::GzDecoder;
 use google_health::catalogue::{self, DataType, Standard};
 use jiff::civil::Date;
-use oh_fitbit_core::{fence::Fence, tier::Period};
+use oh_fitbit_core::{
+    fence::Fence,
+    tier::{ChunkId, Period},
+};
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
@@ -68,12 +74,12 @@ pub struct IntradayContents {
     pub coverage: BTreeMap<String, Coverage>,
 }
 
-/// Stages every chunk of a daily file; returns its coverage.
+/// Stages every chunk of a daily file, adding each to `staged`; returns its coverage.
 pub async fn restore_daily(
     ctx: &WorkerContext,
     fence: &Fence,
-    name: &str,
-    gzipped: &[u8],
+    (name, gzipped): (&str, &[u8]),
+    staged: &mut BTreeSet<ChunkId>,
 ) -> Result<BTreeMap<String, Coverage>, SyncError> {
     let json = decompress(name, gzipped)?;
     let file: DailyFile = serde_json::from_str(&json).map_err(|error| unreadable(name, error))?;
@@ -83,12 +89,20 @@ pub async fn restore_daily(
             format!("schema {} version {}", file.schema, file.schema_version),
         ));
     }
+    // Every type is checked before anything is staged, so a file from another version stages
+    // nothing rather than part of itself.
+    for id in file.daily.keys() {
+        standard_type(name, id, Standard::DailyRollUp)?;
+    }
+    for id in file.records.keys() {
+        standard_type(name, id, Standard::List)?;
+    }
     for (id, raw) in file.daily {
         let data_type = standard_type(name, id, Standard::DailyRollUp)?;
         let json: Value = serde_json::from_str(raw.get()).map_err(|e| unreadable(name, e))?;
         let series = Series::from_json(&json).map_err(|detail| unreadable(name, detail))?;
         let years = series.split_by(|time| Tier::Standard.period_of(time.local_start_ms()));
-        stage(ctx, fence, Tier::Standard, data_type, years).await?;
+        stage(ctx, fence, (Tier::Standard, data_type), years, staged).await?;
     }
     for (id, raw) in file.records {
         let data_type = standard_type(name, id, Standard::List)?;
@@ -106,17 +120,18 @@ pub async fn restore_daily(
                 .0
                 .push(record);
         }
-        stage(ctx, fence, Tier::Standard, data_type, years).await?;
+        stage(ctx, fence, (Tier::Standard, data_type), years, staged).await?;
     }
     Ok(file.coverage)
 }
 
-/// Stages every chunk of an intraday month's file; returns what else it says.
+/// Stages every chunk of an intraday month's file, adding each to `staged`; returns what else
+/// it says.
 pub async fn restore_intraday(
     ctx: &WorkerContext,
     fence: &Fence,
-    name: &str,
-    gzipped: &[u8],
+    (name, gzipped): (&str, &[u8]),
+    staged: &mut BTreeSet<ChunkId>,
 ) -> Result<IntradayContents, SyncError> {
     let json = decompress(name, gzipped)?;
     let file: IntradayFile =
@@ -132,12 +147,19 @@ pub async fn restore_intraday(
     {
         return Err(unreadable(name, format!("month {:?}", file.month)));
     }
-    for (id, raw) in file.series {
-        let data_type = catalogue::data_type(id)
+    let intraday_type = |id: &str| {
+        catalogue::data_type(id)
             .filter(|data_type| in_tier(data_type, Tier::Intraday))
-            .ok_or_else(|| unreadable(name, format!("intraday type {id:?}")))?;
+            .ok_or_else(|| unreadable(name, format!("intraday type {id:?}")))
+    };
+    for id in file.series.keys() {
+        intraday_type(id)?;
+    }
+    for (id, raw) in file.series {
+        let data_type = intraday_type(id)?;
         let key = chunks::key(fence.member(), Tier::Intraday, data_type.id, &file.month);
         ctx.staging.put(fence, &key, raw.get().as_bytes()).await?;
+        staged.insert(chunks::chunk_id(Tier::Intraday, data_type.id, &file.month)?);
     }
     Ok(IntradayContents {
         resolution: file.resolution,
@@ -148,13 +170,14 @@ pub async fn restore_intraday(
 async fn stage<C: ChunkData>(
     ctx: &WorkerContext,
     fence: &Fence,
-    tier: Tier,
-    data_type: &DataType,
+    (tier, data_type): (Tier, &DataType),
     chunks: BTreeMap<String, C>,
+    staged: &mut BTreeSet<ChunkId>,
 ) -> Result<(), SyncError> {
     for (period, chunk) in chunks {
         let key = chunks::key(fence.member(), tier, data_type.id, &period);
         ctx.staging.put(fence, &key, &chunk.encode()).await?;
+        staged.insert(chunks::chunk_id(tier, data_type.id, &period)?);
     }
     Ok(())
 }

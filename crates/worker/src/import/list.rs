@@ -152,15 +152,24 @@ impl Import<'_, '_> {
                 self.restaged.insert((tier, data_type.id, period.start));
             }
         }
-        chunks::replace_range(
+        let written = chunks::replace_range(
             &self.ctx.staging,
             self.lease.fence(),
-            tier,
-            data_type,
+            &self.staged,
+            (tier, data_type),
             (from_ms, to_ms),
             chunks,
         )
         .await?;
+        for chunk in written {
+            if !self.staged.contains(&chunk) {
+                self.ctx
+                    .members
+                    .record_staged(self.lease.fence(), &chunk)
+                    .await?;
+                self.staged.insert(chunk);
+            }
+        }
         self.staged_back_to(tier, data_type, civil_date(from_ms))
             .await
     }

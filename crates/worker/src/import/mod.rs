@@ -77,6 +77,8 @@ pub struct Import<'a, 's> {
     /// What this run read again from Google: (tier, data type, first day of the period). Only
     /// there may a file hold fewer records than before — Google's answer is the truth.
     pub restaged: std::collections::BTreeSet<(Tier, &'static str, Date)>,
+    /// The chunks staging holds, as the member's record says.
+    pub staged: std::collections::BTreeSet<oh_fitbit_core::tier::ChunkId>,
 }
 
 impl Import<'_, '_> {

@@ -1,16 +1,45 @@
 -- Restores one member's job from the database's record of it, for a Redis that restarted empty
--- or an enqueue that reached the database but not Redis. A job Redis still knows (its hash
--- exists, whatever its state) is left as it is: Redis is ahead of the database's record.
--- Returns 'known', 'queued', 'scheduled', 'idle' or 'dead'.
+-- or an enqueue that reached the database but not Redis. A job Redis still knows is left as it
+-- is (Redis is ahead of the record), except that
+--   mode 'record':  a job scheduled later than the record says is moved to the record's time
+--                   (an earlier run was asked for, and its Redis half was lost);
+--   mode 'erasure': a parked job is queued now (an erasure is owed whatever parked it).
+-- Returns 'known', 'moved', 'queued', 'scheduled', 'idle' or 'dead'.
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] dead zset
 -- KEYS[4] job hash of the member   KEYS[5] wake list
 -- ARGV[1] member id        ARGV[2] now_ms           ARGV[3] state: waiting|idle|dead
 -- ARGV[4] run_at_ms (waiting only)   ARGV[5] attempts   ARGV[6] message ('' for none)
 -- ARGV[7] last outcome ('' for none)   ARGV[8] finished_at_ms ('' for none)
-local member, now, state = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- ARGV[9] mode: record|erasure
+local member, now, state, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[9]
 local job = KEYS[4]
 
+local function queue_at(run_at)
+  if run_at <= now then
+    redis.call('ZREM', KEYS[2], member)
+    redis.call('RPUSH', KEYS[1], member)
+    redis.call('HSET', job, 'state', 'ready', 'run_at', now)
+    redis.call('LPUSH', KEYS[5], 'work')
+    redis.call('LTRIM', KEYS[5], 0, 99)
+    return 'queued'
+  end
+  redis.call('ZADD', KEYS[2], run_at, member)
+  redis.call('HSET', job, 'state', 'scheduled', 'run_at', run_at)
+  return 'scheduled'
+end
+
 if redis.call('EXISTS', job) == 1 then
+  local current = redis.call('HGET', job, 'state')
+  if mode == 'erasure' and current == 'idle' then
+    return queue_at(now)
+  end
+  if mode == 'record' and state == 'waiting' and current == 'scheduled' then
+    local at = tonumber(redis.call('ZSCORE', KEYS[2], member))
+    if at and tonumber(ARGV[4]) < at then
+      queue_at(tonumber(ARGV[4]))
+      return 'moved'
+    end
+  end
   return 'known'
 end
 redis.call('HSET', job, 'attempts', ARGV[5])
@@ -29,14 +58,4 @@ elseif state == 'idle' then
 elseif state ~= 'waiting' then
   return redis.error_reply('unknown state ' .. state)
 end
-local run_at = tonumber(ARGV[4])
-if run_at <= now then
-  redis.call('RPUSH', KEYS[1], member)
-  redis.call('HSET', job, 'state', 'ready', 'run_at', now)
-  redis.call('LPUSH', KEYS[5], 'work')
-  redis.call('LTRIM', KEYS[5], 0, 99)
-  return 'queued'
-end
-redis.call('ZADD', KEYS[2], run_at, member)
-redis.call('HSET', job, 'state', 'scheduled', 'run_at', run_at)
-return 'scheduled'
+return queue_at(tonumber(ARGV[4]))
