@@ -4,18 +4,18 @@
 //! left on Open Humans, and the member must end up neither lost nor stuck.
 
 use std::{
-    collections::BTreeMap,
     path::Path,
     time::{Duration, Instant},
 };
 
-use md5::{Digest, Md5};
 use oh_fitbit_core::{members::ImportPreferences, queue::JobStatus};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::process::Child;
 
-use crate::helpers::{MEMBER, TestStack, connected_with, job_status, linked_with, spawn_process};
+use crate::helpers::{
+    MEMBER, TestStack, connected_with, file_checksums, job_status, linked_with, spawn_process,
+};
 
 const KILLS: usize = 20;
 /// A worker lives this long at most before it is killed, so kills land all through the import.
@@ -72,29 +72,11 @@ async fn expire_leases(stack: &TestStack) {
         .unwrap();
 }
 
-/// Completed files on Open Humans: basename → md5 of the bytes; every basename at most once.
-fn files(stack: &TestStack) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    for file in stack.open_humans.files(MEMBER) {
-        if file.completed {
-            let bytes = file.bytes.expect("a completed file has its bytes");
-            let md5 = format!("{:x}", Md5::digest(&bytes));
-            let earlier = files.insert(file.basename.clone(), md5);
-            assert!(
-                earlier.is_none(),
-                "{} is on Open Humans twice",
-                file.basename
-            );
-        }
-    }
-    files
-}
-
 #[tokio::test]
 async fn twenty_kills_during_a_full_import_leave_the_files_of_an_uninterrupted_one() {
     let preferences = ImportPreferences::default;
     let uninterrupted = connected_with(json!({}), preferences()).await;
-    let expected = files(&uninterrupted);
+    let expected = file_checksums(&uninterrupted, MEMBER);
     assert!(
         expected.contains_key("fitbit-daily.json.gz"),
         "{expected:?}"
@@ -143,7 +125,7 @@ async fn twenty_kills_during_a_full_import_leave_the_files_of_an_uninterrupted_o
     worker.wait().await.unwrap();
     assert_eq!(status.state.as_deref(), Some("scheduled"), "{status:?}");
     assert_eq!(status.attempts, 0, "{status:?}");
-    assert_eq!(files(&stack), expected);
+    assert_eq!(file_checksums(&stack, MEMBER), expected);
     // An upload killed before its completion stays invisible to every listing, and Open Humans
     // purges it after six hours (reference: openhumans-api.md §5.1).
     let incomplete = stack

@@ -10,7 +10,6 @@ use std::{
 };
 
 use jiff::Timestamp;
-use md5::{Digest, Md5};
 use oh_fitbit_core::{
     crypto::Purpose,
     members::{Erasure, ImportPreferences, IntradayResolution},
@@ -23,28 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     MEMBER, NumberedMember, TestStack, admin, browser, clear_faults, connected_with, csrf_of,
-    database, get_page, job_status, leave_on_open_humans, link_both_accounts, linked_with,
-    member_id, raw_redis, recent, run_again_now, run_one_job, spawn_process,
+    database, file_checksums, get_page, job_status, leave_on_open_humans, link_both_accounts,
+    link_on, linked_with, member_id, raw_redis, recent, run_again_now, run_one_job, spawn_process,
 };
 
 const PATIENCE: Duration = Duration::from_secs(150);
-
-/// The member's completed files on Open Humans, by name; each name at most once.
-fn published(stack: &TestStack, member: &str) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    for file in stack.open_humans.files(member) {
-        if file.completed {
-            let md5 = hex::encode(Md5::digest(file.bytes.expect("a completed file has bytes")));
-            let earlier = files.insert(file.basename.clone(), md5);
-            assert!(
-                earlier.is_none(),
-                "{} is on Open Humans twice",
-                file.basename
-            );
-        }
-    }
-    files
-}
 
 /// The Health API requests the next sync makes (run now, by the test), in order.
 async fn requests_of_a_sync(stack: &TestStack) -> Vec<String> {
@@ -68,16 +50,15 @@ fn with_intraday() -> ImportPreferences {
     }
 }
 
-/// Imports the persona, then checks that a sync after `lose` (which empties staging) makes the
-/// same Google requests as a sync without it and leaves every file byte-identical.
-async fn staging_lost_between_two_syncs(stack: TestStack, lose: impl AsyncFnOnce(&TestStack)) {
-    stack.google.instruments().clock.freeze(true);
-    link_both_accounts(&stack, &browser()).await;
-    stack
-        .members
-        .save_preferences(&member_id(), &with_intraday())
-        .await
-        .unwrap();
+/// Imports the persona with `preferences`, then checks that a sync after `lose` (which empties
+/// staging) makes the same Google requests as a sync without it and leaves every file
+/// byte-identical.
+async fn staging_lost_between_two_syncs(
+    stack: TestStack,
+    preferences: ImportPreferences,
+    lose: impl AsyncFnOnce(&TestStack),
+) {
+    let stack = link_on(stack, json!({}), preferences.clone()).await;
     assert_eq!(
         run_one_job(&stack, &CancellationToken::new()).await,
         Completed::Scheduled
@@ -86,15 +67,16 @@ async fn staging_lost_between_two_syncs(stack: TestStack, lose: impl AsyncFnOnce
     // so in its coverage; the next sync brings it up to date. After that, a sync changes
     // nothing.
     requests_of_a_sync(&stack).await;
-    let imported = published(&stack, MEMBER);
-    assert!(
+    let imported = file_checksums(&stack, MEMBER);
+    assert_eq!(
         imported
             .keys()
             .any(|name| name.starts_with("fitbit-intraday-")),
+        preferences.intraday.is_some(),
         "{imported:?}"
     );
     let undisturbed = requests_of_a_sync(&stack).await;
-    assert_eq!(published(&stack, MEMBER), imported);
+    assert_eq!(file_checksums(&stack, MEMBER), imported);
 
     lose(&stack).await;
     let after_loss = requests_of_a_sync(&stack).await;
@@ -103,30 +85,44 @@ async fn staging_lost_between_two_syncs(stack: TestStack, lose: impl AsyncFnOnce
         "no Google request for what the files on Open Humans hold"
     );
     assert_eq!(
-        published(&stack, MEMBER),
+        file_checksums(&stack, MEMBER),
         imported,
         "every file byte-identical"
     );
     // The restored copy is trusted from now on: the sync after makes the same requests again.
     assert_eq!(requests_of_a_sync(&stack).await, undisturbed);
-    assert_eq!(published(&stack, MEMBER), imported);
+    assert_eq!(file_checksums(&stack, MEMBER), imported);
     stack.stack.stop().await;
+}
+
+async fn empty_the_staging_directory(stack: &TestStack) {
+    std::fs::remove_dir_all(stack.staging_dir()).unwrap();
+    std::fs::create_dir(stack.staging_dir()).unwrap();
 }
 
 #[tokio::test]
 async fn an_emptied_staging_directory_is_restored_from_the_members_files() {
     let stack = TestStack::setup().start().await;
-    staging_lost_between_two_syncs(stack, async |stack: &TestStack| {
-        std::fs::remove_dir_all(stack.staging_dir()).unwrap();
-        std::fs::create_dir(stack.staging_dir()).unwrap();
-    })
+    staging_lost_between_two_syncs(stack, with_intraday(), empty_the_staging_directory).await;
+}
+
+/// The whole ten years of daily data (3,900 days, thousands of sleep sessions and exercises),
+/// as in the member's report that staging lost made the next file hold four days.
+#[tokio::test]
+async fn a_ten_year_history_is_restored_whole_after_the_staging_directory_was_emptied() {
+    let stack = TestStack::setup().start().await;
+    staging_lost_between_two_syncs(
+        stack,
+        ImportPreferences::default(),
+        empty_the_staging_directory,
+    )
     .await;
 }
 
 #[tokio::test]
 async fn an_emptied_staging_bucket_is_restored_from_the_members_files() {
     let stack = TestStack::setup().s3_staging().start().await;
-    staging_lost_between_two_syncs(stack, async |stack: &TestStack| {
+    staging_lost_between_two_syncs(stack, with_intraday(), async |stack: &TestStack| {
         let s3 = stack.s3.as_ref().unwrap();
         s3.reset().await.unwrap();
         let staging = &stack.worker.context().staging;
@@ -180,9 +176,9 @@ fn staged_chunk(stack: &TestStack, data_type: &str, year: i16) -> Value {
     let plain = stack
         .members
         .cipher()
-        .open_bytes(&key, Purpose::StagedChunk, &sealed)
+        .open_bytes(&key, Purpose::StagedChunk, sealed)
         .unwrap();
-    serde_json::from_slice(plain.expose_secret()).unwrap()
+    serde_json::from_slice(&plain).unwrap()
 }
 
 /// Replaces the chunk, sealed as the worker would have: a chunk whose content is wrong, not
@@ -193,7 +189,7 @@ fn stage_chunk(stack: &TestStack, data_type: &str, year: i16, chunk: &Value) {
     let sealed = stack
         .members
         .cipher()
-        .seal_bytes(&key, Purpose::StagedChunk, &plain);
+        .seal_bytes(&key, Purpose::StagedChunk, plain);
     std::fs::write(path, sealed).unwrap();
 }
 
@@ -206,7 +202,7 @@ fn last_year(stack: &TestStack) -> i16 {
 /// publish from it; the one after restores staging from the file, which stays as it was.
 async fn damaged_staging_is_repaired(damage: impl Fn(&TestStack)) {
     let stack = connected_with(json!({}), recent(400)).await;
-    let before = published(&stack, MEMBER);
+    let before = file_checksums(&stack, MEMBER);
     let sessions = sleep_sessions_staged(&stack);
     assert!(sessions > 30, "last year has {sessions} sleep sessions");
     damage(&stack);
@@ -221,7 +217,7 @@ async fn damaged_staging_is_repaired(damage: impl Fn(&TestStack)) {
         "{status:?}"
     );
     assert_eq!(
-        published(&stack, MEMBER),
+        file_checksums(&stack, MEMBER),
         before,
         "the file on Open Humans stays"
     );
@@ -244,7 +240,7 @@ async fn damaged_staging_is_repaired(damage: impl Fn(&TestStack)) {
         (status.last_outcome.as_deref(), status.attempts),
         (Some("ok"), 0)
     );
-    assert_eq!(published(&stack, MEMBER), before, "restored exactly");
+    assert_eq!(file_checksums(&stack, MEMBER), before, "restored exactly");
     let record = stack.members.load(&member_id()).await.unwrap().unwrap();
     assert!(!record.repair_requested);
     assert_eq!(
@@ -348,7 +344,7 @@ async fn twenty_imports(
         .iter()
         .map(|member| {
             let id = member.open_humans.project_member_id.clone();
-            (id.clone(), published(&stack, &id))
+            (id.clone(), file_checksums(&stack, &id))
         })
         .collect();
     stack.stack.stop().await;
@@ -404,13 +400,7 @@ async fn a_redis_killed_and_restarted_empty_during_twenty_imports_loses_no_membe
     let (undisturbed, at) = twenty_imports(None, async |_| {}).await;
     let (restarted, _) = twenty_imports(Some(at), async |stack| {
         lose_redis_mid_import(stack, async |stack| {
-            stack
-                .redis_server
-                .as_mut()
-                .unwrap()
-                .restart()
-                .await
-                .unwrap();
+            stack.redis_server().restart().await.unwrap();
         })
         .await;
     })
@@ -424,7 +414,7 @@ async fn a_redis_killed_and_restarted_empty_during_twenty_imports_loses_no_membe
 async fn database_lost_mid_import(stop: impl AsyncFnOnce(&mut TestStack)) {
     let preferences = recent(365);
     let uninterrupted = connected_with(json!({}), preferences.clone()).await;
-    let expected = published(&uninterrupted, MEMBER);
+    let expected = file_checksums(&uninterrupted, MEMBER);
     let now = uninterrupted.google.instruments().clock.now();
     uninterrupted.stack.stop().await;
 
@@ -453,13 +443,7 @@ async fn database_lost_mid_import(stop: impl AsyncFnOnce(&mut TestStack)) {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
     assert!(page.contains("cannot reach its database"), "{page}");
     assert!(page.contains("Nothing of yours is lost"), "{page}");
-    stack
-        .postgres_server
-        .as_mut()
-        .unwrap()
-        .start_again()
-        .await
-        .unwrap();
+    stack.postgres_server().start_again().await.unwrap();
     wait_until("the import finishes", async || {
         job_status(&stack).await.last_outcome.as_deref() == Some("ok")
     })
@@ -467,7 +451,7 @@ async fn database_lost_mid_import(stop: impl AsyncFnOnce(&mut TestStack)) {
     worker.start_kill().unwrap();
     let status = job_status(&stack).await;
     assert_eq!(status.attempts, 0, "no attempt counted: {status:?}");
-    assert_eq!(published(&stack, MEMBER), expected);
+    assert_eq!(file_checksums(&stack, MEMBER), expected);
     let (status, _, _) = get_page(&member, stack.url("dashboard")).await;
     assert_eq!(status, StatusCode::OK, "the member is still signed in");
     stack.stack.stop().await;
@@ -476,7 +460,7 @@ async fn database_lost_mid_import(stop: impl AsyncFnOnce(&mut TestStack)) {
 #[tokio::test]
 async fn a_database_shut_down_mid_import_is_waited_out() {
     database_lost_mid_import(async |stack| {
-        stack.postgres_server.as_mut().unwrap().stop_fast().await;
+        stack.postgres_server().stop_fast().await;
     })
     .await;
 }
@@ -484,7 +468,7 @@ async fn a_database_shut_down_mid_import_is_waited_out() {
 #[tokio::test]
 async fn a_database_killed_mid_import_is_waited_out() {
     database_lost_mid_import(async |stack| {
-        stack.postgres_server.as_mut().unwrap().kill().await;
+        stack.postgres_server().kill().await;
     })
     .await;
 }
@@ -556,16 +540,8 @@ async fn refresh_outlives_a_store(
 #[tokio::test]
 async fn a_rotated_open_humans_token_survives_the_database_going_away_before_its_store() {
     refresh_outlives_a_store(
-        async |stack| stack.postgres_server.as_mut().unwrap().stop_fast().await,
-        async |stack| {
-            stack
-                .postgres_server
-                .as_mut()
-                .unwrap()
-                .start_again()
-                .await
-                .unwrap()
-        },
+        async |stack| stack.postgres_server().stop_fast().await,
+        async |stack| stack.postgres_server().start_again().await.unwrap(),
     )
     .await;
 }
@@ -573,16 +549,8 @@ async fn a_rotated_open_humans_token_survives_the_database_going_away_before_its
 #[tokio::test]
 async fn a_rotated_open_humans_token_survives_redis_going_away_during_the_refresh() {
     refresh_outlives_a_store(
-        async |stack| stack.redis_server.as_mut().unwrap().kill().await,
-        async |stack| {
-            stack
-                .redis_server
-                .as_mut()
-                .unwrap()
-                .restart()
-                .await
-                .unwrap()
-        },
+        async |stack| stack.redis_server().kill().await,
+        async |stack| stack.redis_server().restart().await.unwrap(),
     )
     .await;
 }
@@ -591,17 +559,11 @@ async fn a_rotated_open_humans_token_survives_redis_going_away_during_the_refres
 async fn a_departure_whose_erasure_could_not_be_queued_is_erased_all_the_same() {
     let mut stack = connected_with(json!({}), recent(3)).await;
     assert!(stack.staged_member_dir().is_dir());
-    stack.redis_server.as_mut().unwrap().kill().await;
+    stack.redis_server().kill().await;
     let left = leave_on_open_humans(&stack).await;
     assert_eq!(left["webhook"][0]["status"], 200, "{left}");
     assert!(stack.members.load(&member_id()).await.unwrap().is_none());
-    stack
-        .redis_server
-        .as_mut()
-        .unwrap()
-        .restart()
-        .await
-        .unwrap();
+    stack.redis_server().restart().await.unwrap();
     stack.worker.maintain().await.unwrap();
     assert_eq!(
         run_one_job(&stack, &CancellationToken::new()).await,

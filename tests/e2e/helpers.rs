@@ -5,10 +5,11 @@ use std::{
 };
 
 use jiff::{Timestamp, ToSpan, civil::Date};
+use md5::Digest;
 use oh_fitbit::stack::{LocalStack, StackOptions};
 use oh_fitbit_core::{
     config::{S3Config, StagingConfig, WorkerConfig},
-    local::LocalS3,
+    local::{LocalPostgres, LocalRedis, LocalS3},
     members::ImportPreferences,
     queue::Completed,
 };
@@ -87,6 +88,22 @@ impl TestStack {
     /// Where the worker stages the test member's data.
     pub fn staged_member_dir(&self) -> std::path::PathBuf {
         self.staging_dir().join("members").join(MEMBER)
+    }
+
+    /// The stack's own redis-server.
+    pub fn redis_server(&mut self) -> &mut LocalRedis {
+        self.stack
+            .redis_server
+            .as_mut()
+            .expect("the stack runs its own redis-server")
+    }
+
+    /// The stack's own PostgreSQL server (see [`Setup::private_database`]).
+    pub fn postgres_server(&mut self) -> &mut LocalPostgres {
+        self.stack
+            .postgres_server
+            .as_mut()
+            .expect("the stack runs its own PostgreSQL")
     }
 }
 
@@ -650,7 +667,11 @@ pub fn token_requests(stack: &LocalStack) -> usize {
 /// truth read after an import is the one the import saw), with `knobs` set and `preferences`
 /// saved; no job has run yet.
 pub async fn linked_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
-    let stack = start(false).await;
+    link_on(start(false).await, knobs, preferences).await
+}
+
+/// [`linked_with`] on a stack started as the test needs it.
+pub async fn link_on(stack: TestStack, knobs: Value, preferences: ImportPreferences) -> TestStack {
     stack.google.instruments().clock.freeze(true);
     admin(stack.google.base_url(), "__admin/knobs", knobs).await;
     link_both_accounts(&stack, &browser()).await;
@@ -721,6 +742,25 @@ pub fn files(stack: &LocalStack) -> BTreeMap<String, Value> {
             )
         })
         .collect()
+}
+
+/// The member's completed files on Open Humans: name → md5 of the bytes; each name at most
+/// once.
+pub fn file_checksums(stack: &LocalStack, member: &str) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for file in stack.open_humans.files(member) {
+        if file.completed {
+            let bytes = file.bytes.expect("a completed file has its bytes");
+            let md5 = format!("{:x}", md5::Md5::digest(&bytes));
+            let earlier = files.insert(file.basename.clone(), md5);
+            assert!(
+                earlier.is_none(),
+                "{} is on Open Humans twice",
+                file.basename
+            );
+        }
+    }
+    files
 }
 
 /// Decodes a run-length column.

@@ -12,8 +12,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chacha20poly1305::{
-    KeyInit, XChaCha20Poly1305, XNonce,
-    aead::{Aead, AeadCore, OsRng, Payload},
+    KeyInit, Tag, XChaCha20Poly1305, XNonce,
+    aead::{Aead, AeadCore, AeadInPlace, OsRng, Payload},
 };
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use sha2::{Digest, Sha256};
@@ -24,6 +24,9 @@ const FORMAT_PREFIX: &str = "v1.";
 const BINARY_PREFIX: &[u8] = b"v1";
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+/// What precedes the ciphertext of sealed bytes: the prefix, the key id and the nonce.
+const HEADER_LEN: usize = BINARY_PREFIX.len() + KEY_ID_LEN + NONCE_LEN;
 
 /// What a sealed value is for; part of the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,22 +140,54 @@ impl TokenCipher {
         format!("{FORMAT_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob))
     }
 
-    /// [`TokenCipher::seal`] as bytes, for large values.
-    pub fn seal_bytes(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> Vec<u8> {
-        let blob = self.seal_blob(member, purpose, plaintext);
-        [BINARY_PREFIX, &blob].concat()
+    /// [`TokenCipher::seal`] as bytes, for large values: sealed in place, so a chunk of health
+    /// data is never held twice.
+    pub fn seal_bytes(&self, name: &str, purpose: Purpose, mut plaintext: Vec<u8>) -> Vec<u8> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let tag = self
+            .primary
+            .cipher
+            .encrypt_in_place_detached(&nonce, &associated_data(name, purpose), &mut plaintext)
+            .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
+        let mut sealed = plaintext;
+        let length = sealed.len();
+        sealed.reserve_exact(HEADER_LEN + TAG_LEN);
+        sealed.resize(HEADER_LEN + length, 0);
+        sealed.copy_within(..length, HEADER_LEN);
+        sealed[..BINARY_PREFIX.len()].copy_from_slice(BINARY_PREFIX);
+        sealed[BINARY_PREFIX.len()..][..KEY_ID_LEN].copy_from_slice(&self.primary.id);
+        sealed[HEADER_LEN - NONCE_LEN..HEADER_LEN].copy_from_slice(&nonce);
+        sealed.extend_from_slice(&tag);
+        sealed
     }
 
+    /// Opens what [`TokenCipher::seal_bytes`] sealed, in place: the buffer becomes the
+    /// plaintext.
     pub fn open_bytes(
         &self,
         member: &str,
         purpose: Purpose,
-        sealed: &[u8],
-    ) -> Result<SecretSlice<u8>, CryptoError> {
-        let blob = sealed
-            .strip_prefix(BINARY_PREFIX)
-            .ok_or(CryptoError::Format)?;
-        self.open_blob(member, purpose, blob)
+        mut sealed: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let header = HEADER_LEN;
+        if !sealed.starts_with(BINARY_PREFIX) || sealed.len() < header + TAG_LEN {
+            return Err(CryptoError::Format);
+        }
+        let key = self.key_named(&sealed[BINARY_PREFIX.len()..][..KEY_ID_LEN])?;
+        let nonce = *XNonce::from_slice(&sealed[header - NONCE_LEN..header]);
+        let tag_at = sealed.len() - TAG_LEN;
+        let tag = *Tag::from_slice(&sealed[tag_at..]);
+        key.cipher
+            .decrypt_in_place_detached(
+                &nonce,
+                &associated_data(member, purpose),
+                &mut sealed[header..tag_at],
+                &tag,
+            )
+            .map_err(|_| CryptoError::Authentication)?;
+        sealed.truncate(tag_at);
+        sealed.drain(..header);
+        Ok(sealed)
     }
 
     fn seal_blob(&self, member: &str, purpose: Purpose, plaintext: &[u8]) -> Vec<u8> {
@@ -200,10 +235,7 @@ impl TokenCipher {
         }
         let (key_id, rest) = blob.split_at(KEY_ID_LEN);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let key = std::iter::once(&self.primary)
-            .chain(&self.previous)
-            .find(|key| key.id == key_id)
-            .ok_or_else(|| CryptoError::UnknownKey(hex::encode(key_id)))?;
+        let key = self.key_named(key_id)?;
         let aad = associated_data(member, purpose);
         key.cipher
             .decrypt(
@@ -215,6 +247,13 @@ impl TokenCipher {
             )
             .map(SecretSlice::from)
             .map_err(|_| CryptoError::Authentication)
+    }
+
+    fn key_named(&self, id: &[u8]) -> Result<&SealingKey, CryptoError> {
+        std::iter::once(&self.primary)
+            .chain(&self.previous)
+            .find(|key| key.id == id)
+            .ok_or_else(|| CryptoError::UnknownKey(hex::encode(id)))
     }
 
     /// Whether a sealed value should be re-sealed because an older key sealed it.
@@ -303,28 +342,33 @@ mod tests {
     #[test]
     fn bytes_are_sealed_like_text_and_bound_to_their_name() {
         let cipher = TokenCipher::from_keys("K", &key(1), &[]).unwrap();
+        let name = "members/12345678/a.json";
         let chunk = br#"{"shape":"date","count":0}"#;
-        let sealed = cipher.seal_bytes("members/12345678/a.json", Purpose::StagedChunk, chunk);
+        let sealed = cipher.seal_bytes(name, Purpose::StagedChunk, chunk.to_vec());
         assert!(!sealed.windows(5).any(|w| w == b"shape"));
-        let opened = cipher
-            .open_bytes("members/12345678/a.json", Purpose::StagedChunk, &sealed)
-            .unwrap();
-        assert_eq!(opened.expose_secret(), chunk);
+        let open = |name: &str, sealed: &[u8]| {
+            cipher.open_bytes(name, Purpose::StagedChunk, sealed.to_vec())
+        };
+        assert_eq!(open(name, &sealed).unwrap(), chunk);
+        // The layout after the prefix is the text format's.
+        let as_text = cipher.open_blob(name, Purpose::StagedChunk, &sealed[BINARY_PREFIX.len()..]);
+        assert_eq!(as_text.unwrap().expose_secret(), chunk);
         assert!(matches!(
-            cipher.open_bytes("members/12345678/b.json", Purpose::StagedChunk, &sealed),
+            open("members/12345678/b.json", &sealed),
             Err(CryptoError::Authentication)
         ));
-        assert!(matches!(
-            cipher.open_bytes("members/12345678/a.json", Purpose::StagedChunk, chunk),
-            Err(CryptoError::Format)
-        ));
-        let mut flipped = sealed.clone();
-        *flipped.last_mut().unwrap() ^= 1;
-        assert!(
-            cipher
-                .open_bytes("members/12345678/a.json", Purpose::StagedChunk, &flipped)
-                .is_err()
-        );
+        assert!(matches!(open(name, chunk), Err(CryptoError::Format)));
+        assert!(matches!(open(name, b"v1"), Err(CryptoError::Format)));
+        for byte in [2, 10, sealed.len() - 1] {
+            let mut flipped = sealed.clone();
+            flipped[byte] ^= 1;
+            assert!(open(name, &flipped).is_err(), "byte {byte} flipped");
+        }
+        let rotated = TokenCipher::from_keys("K", &key(2), &[key(1)]).unwrap();
+        let opened = rotated.open_bytes(name, Purpose::StagedChunk, sealed.clone());
+        assert_eq!(opened.unwrap(), chunk, "an old key still opens");
+        let empty = cipher.seal_bytes(name, Purpose::StagedChunk, Vec::new());
+        assert_eq!(open(name, &empty).unwrap(), b"");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::{
     Error,
     crypto::{Purpose, TokenCipher},
     db::Database,
-    members::{Cursor, IntradayResolution, insert_cursor},
+    members::{Cursor, FitbitAccount, IntradayResolution, insert_cursor, insert_fitbit_account},
     redis_conn::Redis,
     tier::{CursorKey, Period, Tier},
 };
@@ -250,23 +250,23 @@ async fn copy_member(
     copy_tokens(&mut tx, id, "google", field("google_tokens")).await?;
     if let Some(account) = decode::<LegacyAccount>(id, fields, "fitbit")? {
         let announced: Option<Timestamp> = decode(id, fields, "expiry_announced")?;
-        sqlx::query(
-            "INSERT INTO fitbit_accounts (member_id, health_user_id, legacy_user_id, time_zone, \
-             membership_start, granted_scopes, connected_at, via_own_client, expiry_announced) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (member_id) DO NOTHING",
+        let account = FitbitAccount {
+            health_user_id: account.health_user_id,
+            legacy_user_id: account.legacy_user_id,
+            time_zone: account.time_zone,
+            membership_start: account.membership_start,
+            granted_scopes: account.granted_scopes,
+            connected_at: account.connected_at,
+            via_own_client: account.via_own_client,
+        };
+        insert_fitbit_account(
+            &mut tx,
+            id,
+            &account,
+            announced,
+            "ON CONFLICT (member_id) DO NOTHING",
         )
-        .bind(id.as_str())
-        .bind(&account.health_user_id)
-        .bind(&account.legacy_user_id)
-        .bind(&account.time_zone)
-        .bind(account.membership_start.map(|date| date.to_sqlx()))
-        .bind(&account.granted_scopes)
-        .bind(account.connected_at.to_sqlx())
-        .bind(account.via_own_client)
-        .bind(announced.map(|at| at.to_sqlx()))
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::Database)?;
+        .await?;
     }
     if let Some(sealed) = field("own_client") {
         let plain = cipher.open(id.as_str(), Purpose::GoogleClientSecret, sealed)?;

@@ -347,7 +347,7 @@ pub async fn replace_range<C: ChunkData>(
         if let Some(fresh) = fresh {
             chunk.absorb(data_type, fresh);
         }
-        staging.put(fence, &key, &chunk.encode()).await?;
+        staging.put(fence, &key, chunk.encode()).await?;
         written.push(id);
     }
     Ok(written)

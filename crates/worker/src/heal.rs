@@ -59,7 +59,7 @@ pub async fn heal(
         .put(
             fence,
             &chunks::generation_key(&member.id),
-            generation.as_bytes(),
+            generation.as_bytes().to_vec(),
         )
         .await?;
     ctx.members

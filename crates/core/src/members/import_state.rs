@@ -106,7 +106,7 @@ impl MemberStore {
         periods: &[Period],
     ) -> Result<(), Error> {
         let (tiers, starts) = columns(periods);
-        let written = fenced_query(
+        let insert = fenced_query(
             fence,
             fenced!(
                 "INSERT INTO pending_periods (member_id, tier, period_start) \
@@ -115,14 +115,8 @@ impl MemberStore {
             ),
         )
         .bind(tiers)
-        .bind(starts)
-        .execute(self.db.pool())
-        .await
-        .map_err(member_error(fence.member()))?;
-        if written.rows_affected() == 0 {
-            fence.ensure_held().await?;
-        }
-        Ok(())
+        .bind(starts);
+        self.write_fenced(fence, insert).await.map(drop)
     }
 
     /// The chunks staging holds for the member, as recorded.
@@ -151,7 +145,7 @@ impl MemberStore {
 
     /// Records that staging holds `chunk` (written for the first time).
     pub async fn record_staged(&self, fence: &Fence, chunk: &ChunkId) -> Result<(), Error> {
-        let written = fenced_query(
+        let insert = fenced_query(
             fence,
             fenced!(
                 "INSERT INTO staged_chunks (member_id, tier, data_type, period_start) \
@@ -160,14 +154,8 @@ impl MemberStore {
         )
         .bind(chunk.period.tier.name())
         .bind(&chunk.data_type)
-        .bind(chunk.period.start.to_sqlx())
-        .execute(self.db.pool())
-        .await
-        .map_err(member_error(fence.member()))?;
-        if written.rows_affected() == 0 {
-            fence.ensure_held().await?;
-        }
-        Ok(())
+        .bind(chunk.period.start.to_sqlx());
+        self.write_fenced(fence, insert).await.map(drop)
     }
 
     /// Clears periods whose files were published.
@@ -236,15 +224,29 @@ impl MemberStore {
         fence: &Fence,
         update: Query<'_, Postgres, PgArguments>,
     ) -> Result<(), Error> {
-        let written = update
+        if self.write_fenced(fence, update).await? {
+            Ok(())
+        } else {
+            Err(Error::MemberNotFound(fence.member().to_string()))
+        }
+    }
+
+    /// Runs a fenced statement; true when it wrote rows. When it wrote none, the fence tells a
+    /// lost lease (an error) from a statement that had nothing to write (false).
+    async fn write_fenced(
+        &self,
+        fence: &Fence,
+        statement: Query<'_, Postgres, PgArguments>,
+    ) -> Result<bool, Error> {
+        let written = statement
             .execute(self.db.pool())
             .await
-            .map_err(Error::Database)?;
+            .map_err(member_error(fence.member()))?;
         if written.rows_affected() > 0 {
-            return Ok(());
+            return Ok(true);
         }
         fence.ensure_held().await?;
-        Err(Error::MemberNotFound(fence.member().to_string()))
+        Ok(false)
     }
 }
 

@@ -297,27 +297,19 @@ impl MemberStore {
     ) -> Result<(), Error> {
         let sealed = self.seal_tokens(id, TokenKind::Google, &tokens.into());
         let mut tx = self.db.pool().begin().await.map_err(Error::Database)?;
-        sqlx::query(
-            "INSERT INTO fitbit_accounts (member_id, health_user_id, legacy_user_id, time_zone, \
-             membership_start, granted_scopes, connected_at, via_own_client) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (member_id) DO UPDATE SET health_user_id = excluded.health_user_id, \
+        // A reconnect replaces the account but keeps what the member was told of its expiry.
+        insert_fitbit_account(
+            &mut tx,
+            id,
+            account,
+            None,
+            "ON CONFLICT (member_id) DO UPDATE SET health_user_id = excluded.health_user_id, \
              legacy_user_id = excluded.legacy_user_id, time_zone = excluded.time_zone, \
              membership_start = excluded.membership_start, \
              granted_scopes = excluded.granted_scopes, connected_at = excluded.connected_at, \
              via_own_client = excluded.via_own_client",
         )
-        .bind(id.as_str())
-        .bind(&account.health_user_id)
-        .bind(&account.legacy_user_id)
-        .bind(&account.time_zone)
-        .bind(account.membership_start.map(|date| date.to_sqlx()))
-        .bind(&account.granted_scopes)
-        .bind(account.connected_at.to_sqlx())
-        .bind(account.via_own_client)
-        .execute(&mut *tx)
-        .await
-        .map_err(member_error(id))?;
+        .await?;
         upsert_tokens(&mut tx, id, TokenKind::Google, &sealed).await?;
         tx.commit().await.map_err(Error::Database)
     }
@@ -539,25 +531,60 @@ async fn upsert_tokens(
     Ok(())
 }
 
-impl From<&OpenHumansTokens> for SealedTokens {
-    fn from(tokens: &OpenHumansTokens) -> Self {
+/// Inserts the member's Fitbit account; `on_conflict` is appended to the statement.
+pub(crate) async fn insert_fitbit_account(
+    connection: &mut sqlx::PgConnection,
+    id: &ProjectMemberId,
+    account: &FitbitAccount,
+    expiry_announced: Option<Timestamp>,
+    on_conflict: &'static str,
+) -> Result<(), Error> {
+    let statement = format!(
+        "INSERT INTO fitbit_accounts (member_id, health_user_id, legacy_user_id, time_zone, \
+         membership_start, granted_scopes, connected_at, via_own_client, expiry_announced) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) {on_conflict}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(id.as_str())
+        .bind(&account.health_user_id)
+        .bind(&account.legacy_user_id)
+        .bind(&account.time_zone)
+        .bind(account.membership_start.map(|date| date.to_sqlx()))
+        .bind(&account.granted_scopes)
+        .bind(account.connected_at.to_sqlx())
+        .bind(account.via_own_client)
+        .bind(expiry_announced.map(|at| at.to_sqlx()))
+        .execute(connection)
+        .await
+        .map_err(member_error(id))?;
+    Ok(())
+}
+
+impl SealedTokens {
+    fn exposed(
+        (access_token, refresh_token): (&SecretString, &SecretString),
+        expires_at: Timestamp,
+        refresh_expires_at: Option<Timestamp>,
+    ) -> Self {
         Self {
-            access_token: tokens.access_token.expose_secret().to_owned(),
-            refresh_token: tokens.refresh_token.expose_secret().to_owned(),
-            expires_at: tokens.expires_at,
-            refresh_expires_at: None,
+            access_token: access_token.expose_secret().to_owned(),
+            refresh_token: refresh_token.expose_secret().to_owned(),
+            expires_at,
+            refresh_expires_at,
         }
     }
 }
 
+impl From<&OpenHumansTokens> for SealedTokens {
+    fn from(t: &OpenHumansTokens) -> Self {
+        Self::exposed((&t.access_token, &t.refresh_token), t.expires_at, None)
+    }
+}
+
 impl From<&GoogleTokens> for SealedTokens {
-    fn from(tokens: &GoogleTokens) -> Self {
-        Self {
-            access_token: tokens.access_token.expose_secret().to_owned(),
-            refresh_token: tokens.refresh_token.expose_secret().to_owned(),
-            expires_at: tokens.expires_at,
-            refresh_expires_at: tokens.refresh_expires_at,
-        }
+    fn from(t: &GoogleTokens) -> Self {
+        let secrets = (&t.access_token, &t.refresh_token);
+        Self::exposed(secrets, t.expires_at, t.refresh_expires_at)
     }
 }
 

@@ -18,7 +18,6 @@ mod s3;
 use std::{path::PathBuf, sync::Arc};
 
 pub use s3::S3Bucket;
-use secrecy::ExposeSecret;
 
 use crate::{
     Error,
@@ -97,7 +96,7 @@ impl Staging {
         &self,
         fence: &Fence,
         key: &StagingKey,
-        plaintext: &[u8],
+        plaintext: Vec<u8>,
     ) -> Result<(), Error> {
         let sealed = self
             .cipher
@@ -119,8 +118,7 @@ impl Staging {
         sealed
             .map(|sealed| {
                 self.cipher
-                    .open_bytes(key.as_str(), Purpose::StagedChunk, &sealed)
-                    .map(|plain| plain.expose_secret().to_vec())
+                    .open_bytes(key.as_str(), Purpose::StagedChunk, sealed)
                     .map_err(|source| Error::StagingUnreadable {
                         key: key.as_str().to_owned(),
                         source,

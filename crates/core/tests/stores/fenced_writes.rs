@@ -167,7 +167,7 @@ async fn write_progress(
         ),
         (
             "Staging::put",
-            staging.put(fence, &chunk_key(), &p.chunk).await,
+            staging.put(fence, &chunk_key(), p.chunk.clone()).await,
         ),
     ]
 }

@@ -103,13 +103,14 @@ pub struct PlainTokens {
 }
 
 impl From<&OpenHumansTokens> for PlainTokens {
+    /// Open Humans' pair has no refresh expiry; otherwise it reads as Google's.
     fn from(tokens: &OpenHumansTokens) -> Self {
-        Self {
-            access_token: tokens.access_token.expose_secret().to_owned(),
-            refresh_token: tokens.refresh_token.expose_secret().to_owned(),
+        Self::from(&GoogleTokens {
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
             expires_at: tokens.expires_at,
             refresh_expires_at: None,
-        }
+        })
     }
 }
 

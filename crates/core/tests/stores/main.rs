@@ -1,14 +1,13 @@
 //! The core crate's stores against real servers started by the tests themselves (never a server
 //! someone left running): a private `redis-server` per test, a private PostgreSQL per test (or,
-//! when `DATABASE_URL` is set, a fresh database of its own on that server), and `moto_server`,
-//! an S3 imitation, for the staging store.
+//! when `DATABASE_URL` is set, a fresh database of its own on that server), and a private
+//! `moto_server`, an S3 imitation, per test of the S3 staging backend.
 
 mod erasure;
 mod fenced_writes;
 mod fixtures;
 mod legacy;
 mod members;
-mod moto;
 mod oauth_state;
 mod published;
 mod queue;
@@ -22,7 +21,7 @@ use oh_fitbit_core::{
     config::{DatabaseConfig, RedisConfig},
     crypto::TokenCipher,
     db::Database,
-    local::{LocalPostgres, LocalRedis},
+    local::{LocalPostgres, LocalRedis, fresh_database},
     members::MemberStore,
     queue::{JobQueue, Lease},
     redis_conn::Redis,
@@ -32,6 +31,14 @@ use secrecy::SecretString;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, postgres::PgPoolOptions};
 
 use crate::fixtures::{LEASE, MAX_ATTEMPTS, account, google_tokens, oh_tokens};
+
+/// A loopback port nothing listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
 
 /// Every key the tests write starts with this.
 pub const PREFIX: &str = "test:";
@@ -108,8 +115,11 @@ impl TestDatabase {
     pub async fn start() -> Self {
         let (server, url, on_shared_server) = match std::env::var("DATABASE_URL") {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
-                let name = format!("oh_fitbit_test_{}", oh_fitbit_core::random_token());
-                let url = create_database(&admin_url, &name).await;
+                let url = fresh_database(&admin_url)
+                    .await
+                    .expect("a fresh database on the server DATABASE_URL names");
+                let parsed = url::Url::parse(&url).expect("a database URL");
+                let name = parsed.path().trim_start_matches('/').to_owned();
                 (None, url, Some(SharedDatabase { admin_url, name }))
             }
             _ => {
@@ -199,22 +209,6 @@ pub struct JobRow {
     pub message: Option<String>,
     /// A run holds the member's fence.
     pub leased: bool,
-}
-
-/// Creates `name` on the server `admin_url` points at; returns the new database's URL.
-async fn create_database(admin_url: &str, name: &str) -> String {
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .expect("connect to DATABASE_URL");
-    // The name is ours: letters, digits and underscores.
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .expect("create a test database on the DATABASE_URL server");
-    let _ = admin.close().await;
-    let mut url = url::Url::parse(admin_url).expect("DATABASE_URL is a URL");
-    url.set_path(name);
-    url.to_string()
 }
 
 impl Drop for TestDatabase {

@@ -17,7 +17,7 @@ use url::Url;
 use crate::{
     Stores,
     fixtures::{LEASE, Plain, account, at, google_tokens, id, oh_tokens, recent_days, secret},
-    moto,
+    free_port,
 };
 
 /// Fails if any of `secrets` is readable in a row of a table that holds secrets.
@@ -189,7 +189,7 @@ async fn sync_records_and_preferences_round_trip() {
 
 /// A token keeper whose Open Humans and Google are nowhere: a refresh it attempted would fail.
 fn keeper_without_providers(members: &MemberStore) -> TokenKeeper {
-    let nowhere = Url::parse(&format!("http://127.0.0.1:{}/", moto::free_port())).unwrap();
+    let nowhere = Url::parse(&format!("http://127.0.0.1:{}/", free_port())).unwrap();
     let open_humans = open_humans::OpenHumans::new(
         open_humans::Config {
             base_url: nowhere.clone(),

@@ -10,22 +10,23 @@ use oh_fitbit_core::{
     config::{S3Config, StagingConfig},
     error_chain,
     fence::Fence,
+    local::LocalS3,
     staging::{S3Bucket, Staging, StagingKey},
 };
 use secrecy::SecretString;
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::{Handover, Stores, fixtures::id, moto};
+use crate::{Handover, Stores, fixtures::id, free_port};
 
 fn key(text: &str) -> StagingKey {
     StagingKey::parse(text).unwrap()
 }
 
-fn s3_config(endpoint: &str, bucket: &str, key_prefix: &str) -> S3Config {
+fn s3_config(endpoint: Url, bucket: &str, key_prefix: &str) -> S3Config {
     S3Config {
         bucket: bucket.to_owned(),
-        endpoint: Some(Url::parse(endpoint).unwrap()),
+        endpoint: Some(endpoint),
         region: "us-east-1".to_owned(),
         path_style: true,
         key_prefix: key_prefix.to_owned(),
@@ -100,10 +101,16 @@ struct Backend {
     stale: Fence,
     stores: Stores,
     _dir: Option<tempfile::TempDir>,
+    /// The S3 server of an S3 backend's bucket.
+    s3: Option<LocalS3>,
 }
 
 impl Backend {
-    async fn with(config: StagingConfig, dir: Option<tempfile::TempDir>) -> Self {
+    async fn with(
+        config: StagingConfig,
+        dir: Option<tempfile::TempDir>,
+        s3: Option<LocalS3>,
+    ) -> Self {
         let mut stores = Stores::start().await;
         let (stale, current) = stores.handed_on(&id("12345678"), Handover::Reaped).await;
         let staging = Staging::from_config(&config, stores.cipher.clone());
@@ -122,23 +129,32 @@ impl Backend {
             stale: stale.fence().clone(),
             stores,
             _dir: dir,
+            s3,
         }
     }
 
     async fn local_directory() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("staging");
-        Self::with(StagingConfig::LocalDirectory(root), Some(dir)).await
+        Self::with(StagingConfig::LocalDirectory(root), Some(dir), None).await
     }
 
-    /// A bucket of its own in this process's moto_server.
+    /// A bucket in a private moto_server.
     async fn s3(key_prefix: &str) -> Self {
-        let config = fresh_bucket(key_prefix).await;
-        Self::with(StagingConfig::S3(config), None).await
+        let s3 = LocalS3::start().await.expect("moto_server starts");
+        let config = fresh_bucket(&s3, key_prefix).await;
+        Self::with(StagingConfig::S3(config), None, Some(s3)).await
+    }
+
+    fn s3_endpoint(&self) -> Url {
+        self.s3.as_ref().expect("an S3 backend").endpoint()
     }
 
     async fn put(&self, key: &StagingKey, bytes: &[u8]) {
-        self.staging.put(&self.current, key, bytes).await.unwrap();
+        self.staging
+            .put(&self.current, key, bytes.to_vec())
+            .await
+            .unwrap();
     }
 
     async fn get(&self, key: &StagingKey) -> Option<Vec<u8>> {
@@ -146,9 +162,9 @@ impl Backend {
     }
 }
 
-async fn fresh_bucket(key_prefix: &str) -> S3Config {
+async fn fresh_bucket(s3: &LocalS3, key_prefix: &str) -> S3Config {
     let bucket = format!("ohfb-test-{}", oh_fitbit_core::random_token());
-    let config = s3_config(&moto::endpoint().await, &bucket, key_prefix);
+    let config = s3_config(s3.endpoint(), &bucket, key_prefix);
     S3Bucket::new(&config)
         .client()
         .create_bucket()
@@ -191,7 +207,7 @@ async fn put_all(backend: &Backend, keys: &[StagingKey]) {
         let (staging, fence) = (backend.staging.clone(), backend.current.clone());
         async move {
             staging
-                .put(&fence, &key, key.as_str().as_bytes())
+                .put(&fence, &key, key.as_str().as_bytes().to_vec())
                 .await
                 .unwrap()
         }
@@ -284,7 +300,10 @@ async fn a_stale_fence_writes_nothing(backend: &Backend) {
     backend.put(&kept, b"the current run's").await;
     let stale = &backend.stale;
     for file in [&kept, &never] {
-        let refused = backend.staging.put(stale, file, b"the stale run's").await;
+        let refused = backend
+            .staging
+            .put(stale, file, b"the stale run's".to_vec())
+            .await;
         assert!(matches!(refused, Err(Error::LeaseLost)), "{refused:?}");
     }
     let refused = backend
@@ -349,13 +368,13 @@ async fn the_s3_key_prefix_is_applied_to_every_key() {
     let Stored::Bucket { client, bucket, .. } = &prefixed.stored else {
         unreachable!("an S3 backend")
     };
-    let shared = s3_config(&moto::endpoint().await, bucket, "");
+    let shared = s3_config(prefixed.s3_endpoint(), bucket, "");
     let unprefixed =
         Staging::from_config(&StagingConfig::S3(shared), prefixed.stores.cipher.clone());
     let file = key("members/1/file.json.gz");
     prefixed.put(&file, b"tenant").await;
     unprefixed
-        .put(&prefixed.current, &file, b"bare")
+        .put(&prefixed.current, &file, b"bare".to_vec())
         .await
         .unwrap();
     let listing = client
@@ -386,8 +405,9 @@ async fn the_s3_key_prefix_is_applied_to_every_key() {
 #[tokio::test]
 async fn s3_errors_name_the_operation_and_the_key() {
     let file = key("members/1/file.json.gz");
-    let missing = s3_config(&moto::endpoint().await, "ohfb-test-no-such-bucket", "p/");
-    let backend = Backend::with(StagingConfig::S3(missing), None).await;
+    let s3 = LocalS3::start().await.expect("moto_server starts");
+    let missing = s3_config(s3.endpoint(), "ohfb-test-no-such-bucket", "p/");
+    let backend = Backend::with(StagingConfig::S3(missing), None, Some(s3)).await;
     let (missing_bucket, fence) = (&backend.staging, &backend.current);
     let error = missing_bucket.get(&file).await.unwrap_err();
     assert_names(&error, "GetObject", "p/members/1/file.json.gz");
@@ -401,7 +421,10 @@ async fn s3_errors_name_the_operation_and_the_key() {
         error_chain(&error)
     );
     assert!(!error.is_transient(), "a missing bucket stays missing");
-    let error = missing_bucket.put(fence, &file, b"x").await.unwrap_err();
+    let error = missing_bucket
+        .put(fence, &file, b"x".to_vec())
+        .await
+        .unwrap_err();
     assert_names(&error, "PutObject", "p/members/1/file.json.gz");
     let error = missing_bucket
         .delete_under(fence, &key("members/1"))
@@ -409,9 +432,9 @@ async fn s3_errors_name_the_operation_and_the_key() {
         .unwrap_err();
     assert_names(&error, "ListObjectsV2", "p/members/1/");
 
-    let closed_port = format!("http://127.0.0.1:{}", moto::free_port());
+    let closed_port = Url::parse(&format!("http://127.0.0.1:{}", free_port())).unwrap();
     let unreachable = Staging::from_config(
-        &StagingConfig::S3(s3_config(&closed_port, "bucket", "")),
+        &StagingConfig::S3(s3_config(closed_port, "bucket", "")),
         backend.stores.cipher.clone(),
     );
     let error = unreachable.get(&file).await.unwrap_err();

@@ -158,7 +158,9 @@ pub async fn restore_intraday(
     for (id, raw) in file.series {
         let data_type = intraday_type(id)?;
         let key = chunks::key(fence.member(), Tier::Intraday, data_type.id, &file.month);
-        ctx.staging.put(fence, &key, raw.get().as_bytes()).await?;
+        ctx.staging
+            .put(fence, &key, raw.get().as_bytes().to_vec())
+            .await?;
         staged.insert(chunks::chunk_id(Tier::Intraday, data_type.id, &file.month)?);
     }
     Ok(IntradayContents {
@@ -176,7 +178,7 @@ async fn stage<C: ChunkData>(
 ) -> Result<(), SyncError> {
     for (period, chunk) in chunks {
         let key = chunks::key(fence.member(), tier, data_type.id, &period);
-        ctx.staging.put(fence, &key, &chunk.encode()).await?;
+        ctx.staging.put(fence, &key, chunk.encode()).await?;
         staged.insert(chunks::chunk_id(tier, data_type.id, &period)?);
     }
     Ok(())
