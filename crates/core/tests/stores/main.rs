@@ -3,6 +3,7 @@
 //! when `DATABASE_URL` is set, a fresh database of its own on that server), and a private
 //! `moto_server`, an S3 imitation, per test of the S3 staging backend.
 
+mod database;
 mod erasure;
 mod fenced_writes;
 mod fixtures;
