@@ -45,7 +45,10 @@ async fn processes_starting_together_migrate_the_database_once() {
         .unwrap();
     for database in [worker, operator] {
         let members = MemberStore::new(database, cipher.clone());
-        assert_eq!(members.member_ids().await.unwrap(), [member.clone()]);
+        assert_eq!(
+            members.member_ids().await.unwrap(),
+            std::slice::from_ref(&member)
+        );
     }
 
     // A process started later finds nothing to apply.
