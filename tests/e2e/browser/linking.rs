@@ -8,7 +8,9 @@ use jiff::{ToSpan, civil::Date};
 use oh_fitbit::stack::LocalStack;
 
 use super::{steps::wait_on_dashboard, webdriver::Browser};
-use crate::helpers::{MEMBER, member_id, placing_date, recent, sim_today, start, truth_points};
+use crate::helpers::{
+    MEMBER, job_status, member_id, placing_date, recent, sim_today, start, truth_points,
+};
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -69,8 +71,15 @@ async fn a_member_links_both_accounts_and_sees_the_first_file_and_the_progress()
     );
     browser.screenshot("first-file").await;
 
-    // Once the two months are in, the charts show the simulator's last 30 days.
+    // Once the two months are in, the charts show the simulator's last 30 days. "Complete"
+    // shows as soon as the last days are read; the charts are those of the last finished sync.
     wait_on_dashboard(&browser, &stack, &["Complete: every day"]).await;
+    let deadline = Instant::now() + PATIENCE;
+    while job_status(&stack).await.last_outcome.as_deref() != Some("ok") {
+        assert!(Instant::now() < deadline, "the first sync finishes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.goto(stack.url("dashboard").as_str()).await;
     let today = sim_today(&stack);
     for (chart, truth) in truth_of_last_30_days(&stack, today) {
         let shown = charted(&browser, chart).await;
