@@ -34,12 +34,7 @@ impl MemberStore {
                  resolution = excluded.resolution"
             ),
         )
-        .bind(key.tier.name())
-        .bind(&key.data_type)
-        .bind(cursor.oldest.map(|date| date.to_sqlx()))
-        .bind(cursor.newest.map(|date| date.to_sqlx()))
-        .bind(cursor.complete)
-        .bind(cursor.resolution.map(IntradayResolution::name))
+        .bind_cursor(key, cursor)
         .execute(self.db.pool())
         .await
         .map_err(member_error(fence.member()))?;
@@ -272,16 +267,27 @@ pub(crate) async fn insert_cursor(
     );
     sqlx::query(sqlx::AssertSqlSafe(statement))
         .bind(member.as_str())
-        .bind(key.tier.name())
-        .bind(&key.data_type)
-        .bind(cursor.oldest.map(|date| date.to_sqlx()))
-        .bind(cursor.newest.map(|date| date.to_sqlx()))
-        .bind(cursor.complete)
-        .bind(cursor.resolution.map(IntradayResolution::name))
+        .bind_cursor(key, cursor)
         .execute(connection)
         .await
         .map_err(member_error(member))?;
     Ok(())
+}
+
+/// Binds a cursor's six columns, in the order of the `cursors` table.
+trait BindCursor<'q> {
+    fn bind_cursor(self, key: &'q CursorKey, cursor: &Cursor) -> Self;
+}
+
+impl<'q> BindCursor<'q> for Query<'q, Postgres, PgArguments> {
+    fn bind_cursor(self, key: &'q CursorKey, cursor: &Cursor) -> Self {
+        self.bind(key.tier.name())
+            .bind(&key.data_type)
+            .bind(cursor.oldest.map(|date| date.to_sqlx()))
+            .bind(cursor.newest.map(|date| date.to_sqlx()))
+            .bind(cursor.complete)
+            .bind(cursor.resolution.map(IntradayResolution::name))
+    }
 }
 
 fn held(rows: u64) -> Result<(), Error> {
