@@ -67,8 +67,9 @@ pub async fn migrate_from_redis(env: &Environment, out: &mut dyn Write) -> anyho
     writeln!(
         out,
         "{} member(s) in Redis: {} new to the database, the others merged into what the \
-         database had; {} erasure request(s), {} Google dialect entr(ies)",
-        copied.members, copied.new_members, copied.erasures, copied.dialect_entries
+         database had; {} erasure request(s); {} old Google dialect entr(ies) dropped \
+         (learned deployment-wide from errors, so not kept)",
+        copied.members, copied.new_members, copied.erasures, copied.dialect_entries_dropped
     )?;
     for (member, problem) in &copied.unreadable {
         writeln!(out, "{member}  not copied: {problem}")?;

@@ -1,14 +1,13 @@
 //! The complete import (issue 3): every type in the daily file, intraday months for members
 //! who opt in, consent and dialect variants, checked against the simulator's ground truth.
 
-use google_health::catalogue::Standard;
 use jiff::{Timestamp, civil::Date};
 use oh_fitbit_core::members::{ImportPreferences, IntradayResolution};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{
-    assert_daily_values_match_truth, connected_with, files, placing_date, recent, runs, sim_today,
-    truth_points,
+    assert_daily_values_match_truth, assert_standard_file_matches_truth, connected_with, files,
+    recent, runs, sim_today, truth_points,
 };
 
 #[tokio::test]
@@ -184,64 +183,11 @@ async fn a_category_left_unticked_is_skipped_and_shown_as_such() {
     stack.stack.stop().await;
 }
 
-#[tokio::test]
-async fn filter_dialects_fall_back_and_are_remembered() {
-    let knobs = json!({"daily_filter_prefix": "camel", "sleep_filter": "reject_all"});
-    let stack = connected_with(knobs, recent(20)).await;
-    let daily = &files(&stack)["fitbit-daily.json.gz"];
-    assert!(
-        !daily["records"]["daily-resting-heart-rate"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    assert!(!daily["records"]["sleep"].as_array().unwrap().is_empty());
-    let learned = stack.worker.context().dialect.load().await.unwrap();
-    assert_eq!(
-        learned["daily_filter_prefix:daily-resting-heart-rate"],
-        "camel"
-    );
-    assert_eq!(learned["sleep_filter"], "rejected");
-    stack.stack.stop().await;
-}
-
 /// The whole ten-year history of every type in the standard file: each day's value of every
 /// rollup type and every record of every listed type equal the simulator's ground truth.
 #[tokio::test]
 async fn the_whole_ten_year_history_equals_the_ground_truth() {
     let stack = connected_with(json!({}), ImportPreferences::default()).await;
-    let daily = &files(&stack)["fitbit-daily.json.gz"];
-    let today = sim_today(&stack);
-    for data_type in google_health::catalogue::CATALOGUE.iter() {
-        let id = data_type.id;
-        let first: Date = match data_type.standard {
-            Standard::No => continue,
-            _ => daily["coverage"][id]["first_date"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{id} was imported: {}", daily["coverage"][id]))
-                .parse()
-                .unwrap(),
-        };
-        assert!(
-            (today - first).get_days() > 3600,
-            "{id}: the whole history from {first}"
-        );
-        if data_type.standard == Standard::DailyRollUp {
-            assert_daily_values_match_truth(&stack, daily, id, today);
-            continue;
-        }
-        let text = |points: &[Value]| {
-            let mut texts: Vec<String> = points.iter().map(Value::to_string).collect();
-            texts.sort();
-            texts
-        };
-        let records = daily["records"][id].as_array().unwrap();
-        // The ground truth is by civil start day; sleep is placed by its end.
-        let mut truth = truth_points(&stack, id, first.yesterday().unwrap(), today);
-        truth.retain(|point| (first..=today).contains(&placing_date(data_type, point)));
-        let (got, expected) = (text(records), text(&truth));
-        assert_eq!(got.len(), expected.len(), "{id}: number of records");
-        assert!(got == expected, "{id}: every record as listed");
-    }
+    assert_standard_file_matches_truth(&stack, 3600);
     stack.stack.stop().await;
 }

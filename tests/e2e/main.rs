@@ -14,5 +14,6 @@ mod journey;
 mod leaving;
 mod many_members;
 mod operator;
+mod real_google;
 mod scenarios;
 mod worker_failures;

@@ -197,13 +197,14 @@ async fn a_429_storm_ends_each_run_in_a_quota_wait_and_the_runs_finish_the_impor
 #[tokio::test]
 async fn a_run_that_fails_part_way_is_resumed_from_its_cursors() {
     let stack = linked_with(json!({}), recent(40)).await;
-    // Heart-rate rollups cover 14 days at a time: the recent fortnight and the older span next to
-    // it are read, every request for the span after that fails.
+    // Heart-rate rollups are read 13 days at a time (one short of Google's 14, so that either
+    // reading of the range's end covers them): the recent fortnight (13 days and 1) and the
+    // 13 days before it are read, every request for the 14 days before that fails.
     admin(
         stack.google.base_url(),
         "__admin/faults",
         json!({"method": "POST", "path": format!("{}$", daily_roll_up_path("heart-rate")),
-               "status": 500, "skip": 2, "times": 100}),
+               "status": 500, "skip": 3, "times": 100}),
     )
     .await;
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
@@ -246,8 +247,8 @@ async fn a_run_that_fails_part_way_is_resumed_from_its_cursors() {
     }
     assert_eq!(
         daily_roll_ups(second_run, "heart-rate"),
-        1,
-        "heart-rate: only the span the first run lacked"
+        2,
+        "heart-rate: only the 14 days the first run lacked (13 and 1)"
     );
     let daily = &files(&stack)[DAILY_FILE];
     assert_every_type_imported(daily);
@@ -388,7 +389,8 @@ async fn assert_steps_add_up_per_civil_day(
         earliest_date: Some(earliest),
         left_out: Default::default(),
     };
-    let stack = linked_with(json!({}), preferences).await;
+    // Points without their offset (which real accounts have) have no civil day to add to.
+    let stack = linked_with(json!({"missing_offsets": false}), preferences).await;
     stack.google.instruments().clock.set(now.parse().unwrap());
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
     assert_eq!(last_outcome(&stack).await.as_deref(), Some("ok"));

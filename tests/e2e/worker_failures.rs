@@ -8,8 +8,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, TestStack, admin, browser, clear_faults, job_status, link_both_accounts, run_again_now,
-    run_one_job, start, token_requests,
+    MEMBER, TestStack, admin, browser, clear_faults, database, files, job_status,
+    link_both_accounts, run_again_now, run_one_job, start, token_requests,
 };
 
 const DAILY_FILE: &str = "fitbit-daily.json.gz";
@@ -197,9 +197,23 @@ async fn server_errors_are_retried_within_the_run() {
     assert_eq!(completed_files(&stack).len(), 1);
 }
 
+/// Rollup requests for one data type in the journal so far.
+fn daily_roll_ups_of(stack: &TestStack, data_type: &str) -> usize {
+    stack
+        .google
+        .instruments()
+        .journal
+        .matching(
+            "POST",
+            &format!("/v4/users/me/dataTypes/{data_type}/dataPoints:dailyRollUp"),
+        )
+        .len()
+}
+
 #[tokio::test]
-async fn a_malformed_answer_fails_the_run_and_the_retry_finishes_it() {
+async fn a_malformed_answer_fails_its_type_alone_and_a_later_run_reads_it() {
     let stack = connected().await;
+    // The first rollup request of the import is the first of steps.
     admin(
         stack.google.base_url(),
         "__admin/faults",
@@ -210,13 +224,28 @@ async fn a_malformed_answer_fails_the_run_and_the_retry_finishes_it() {
     let status = job(&stack).await;
     assert_eq!(
         (status.attempts, status.last_outcome.as_deref()),
-        (1, Some("retry"))
+        (0, Some("ok"))
     );
-    assert!(status.message.unwrap().contains("will try again"));
-    assert!(completed_files(&stack).is_empty());
+    let coverage = &files(&stack)[DAILY_FILE]["coverage"];
+    assert_eq!(coverage["steps"]["status"], "failed");
+    assert_eq!(coverage["steps"]["problem"]["reason"], "unreadable");
+    assert_eq!(coverage["distance"]["status"], "imported");
 
+    // The type waits before it is tried again: a run now leaves it alone.
+    let asked = daily_roll_ups_of(&stack, "steps");
     assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
-    assert_eq!(job(&stack).await.attempts, 0);
+    assert_eq!(daily_roll_ups_of(&stack, "steps"), asked);
+    assert_eq!(
+        files(&stack)[DAILY_FILE]["coverage"]["steps"]["problem"]["attempts"],
+        1
+    );
+
+    // Once the wait is over, the next run reads it.
+    database(&stack, "UPDATE type_failures SET retry_after = now()").await;
+    assert_eq!(run_again_now(&stack).await, Completed::Scheduled);
+    let coverage = &files(&stack)[DAILY_FILE]["coverage"];
+    assert_eq!(coverage["steps"]["status"], "imported");
+    assert!(coverage["steps"].get("problem").is_none());
     assert_eq!(completed_files(&stack).len(), 1);
 }
 

@@ -14,11 +14,18 @@ use sqlx::{
 use crate::{Error, config::DatabaseConfig};
 
 /// Each file under `migrations/` once, in order; a file is never changed after it shipped.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "system of record",
-    include_str!("../migrations/0001_system_of_record.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "system of record",
+        include_str!("../migrations/0001_system_of_record.sql"),
+    ),
+    (
+        2,
+        "type failures and dialect evidence",
+        include_str!("../migrations/0002_type_failures_and_dialect_evidence.sql"),
+    ),
+];
 
 /// A pool of connections to the database; cheap to clone.
 #[derive(Clone, Debug)]

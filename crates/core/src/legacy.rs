@@ -38,7 +38,8 @@ pub struct Copied {
     /// what the database has of them was kept).
     pub new_members: usize,
     pub erasures: usize,
-    pub dialect_entries: usize,
+    /// Entries of the old Google dialect, dropped: they were guesses, not evidence.
+    pub dialect_entries_dropped: usize,
     /// Members whose record could not be read (it names what is wrong); they stay in Redis,
     /// and the others are copied all the same.
     pub unreadable: Vec<(ProjectMemberId, String)>,
@@ -151,19 +152,13 @@ pub async fn copy_from_redis(
         let _: () = connection.hdel(redis.key("staging_erasures"), id).await?;
         copied.erasures += 1;
     }
+    // The old dialect was learned deployment-wide, some of it from a single error: it is not
+    // evidence of anything, and is dropped rather than copied.
     let dialect: HashMap<String, String> = connection.hgetall(redis.key("google-dialect")).await?;
-    for (name, value) in &dialect {
-        sqlx::query(
-            "INSERT INTO google_dialect (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(db.pool())
-        .await
-        .map_err(Error::Database)?;
-        copied.dialect_entries += 1;
+    if !dialect.is_empty() {
+        let _: () = connection.del(redis.key("google-dialect")).await?;
     }
+    copied.dialect_entries_dropped = dialect.len();
     Ok(copied)
 }
 

@@ -120,6 +120,27 @@ pub fn random_token() -> String {
 }
 
 /// An error and its whole cause chain on one line, for logs.
+/// `text` as it may go into a log line or a stored note: control characters (a newline that
+/// would forge a line) escaped, and cut to [`LOG_SAFE_CHARS`] characters.
+pub fn log_safe(text: &str) -> String {
+    let mut safe = String::new();
+    for (count, character) in text.chars().enumerate() {
+        if count == LOG_SAFE_CHARS {
+            safe.push('…');
+            break;
+        }
+        if character.is_control() {
+            safe.extend(character.escape_default());
+        } else {
+            safe.push(character);
+        }
+    }
+    safe
+}
+
+/// How much of a provider's words [`log_safe`] keeps.
+pub const LOG_SAFE_CHARS: usize = 500;
+
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -129,4 +150,17 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_safe_text_cannot_forge_a_line_and_is_cut() {
+        assert_eq!(log_safe("bad\nINFO forged"), "bad\\nINFO forged");
+        let long = "x".repeat(LOG_SAFE_CHARS + 10);
+        assert_eq!(log_safe(&long).chars().count(), LOG_SAFE_CHARS + 1);
+        assert!(log_safe(&long).ends_with('…'));
+    }
 }

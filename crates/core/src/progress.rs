@@ -219,6 +219,7 @@ mod tests {
                 .collect::<BTreeMap<_, _>>(),
             staging_generation: None,
             repair_requested: false,
+            type_failures: Default::default(),
         }
     }
 

@@ -72,10 +72,15 @@ pub enum ApiError {
     #[error("permission denied ({})", reason.as_deref().unwrap_or("no reason given"))]
     PermissionDenied { reason: Option<String> },
     /// 400 `INVALID_ARGUMENT` (and any other rejected request): a bug or grammar drift, e.g.
-    /// `INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER`. Not worth retrying unchanged.
+    /// `INVALID_DATA_POINT_FILTER`. Not worth retrying unchanged.
     #[error("invalid request ({}): {message}", reason.as_deref().unwrap_or("no reason given"))]
     InvalidArgument {
         reason: Option<String>,
+        /// `ErrorInfo.metadata.detailedReasons`, where live filter errors put the specific
+        /// reason (`INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER`).
+        detailed_reasons: Option<String>,
+        /// The `field` of each `BadRequest` violation (`filter`, `range.end`, `page_size`).
+        fields: Vec<String>,
         message: String,
     },
     /// 404, as Google's HTML routing page (wrong path or verb) or JSON `NOT_FOUND`.
@@ -120,12 +125,23 @@ impl ApiError {
             .map(|envelope| envelope.error);
         let canonical = envelope.as_ref().map(|e| e.status.as_str());
         let reason = envelope.as_ref().and_then(Status::reason);
+        // RFC 6750 §3.1: a bearer resource server names the missing scope in its own shape, an
+        // OAuth `error` in the body and the challenge, which some Google front ends answer.
+        let oauth_error = serde_json::from_slice::<OAuthErrorBody>(body)
+            .ok()
+            .map(|body| body.error)
+            .or_else(|| www_authenticate.and_then(|header| auth_param(header, "error")));
         match (status, canonical, reason.as_deref()) {
             (_, _, Some("ACCOUNT_NOT_LINKED")) => ApiError::AccountNotLinked,
             (401, ..) => ApiError::Unauthorized,
             (403, _, Some("ACCESS_TOKEN_SCOPE_INSUFFICIENT")) => ApiError::ScopeNotGranted {
                 scope: www_authenticate.and_then(|header| auth_param(header, "scope")),
             },
+            (403, None, None) if oauth_error.as_deref() == Some("insufficient_scope") => {
+                ApiError::ScopeNotGranted {
+                    scope: www_authenticate.and_then(|header| auth_param(header, "scope")),
+                }
+            }
             (429, ..) | (_, Some("RESOURCE_EXHAUSTED"), _) => ApiError::QuotaExceeded {
                 retry_after: retry_after.and_then(parse_retry_after),
             },
@@ -135,6 +151,11 @@ impl ApiError {
             (404, ..) => ApiError::NotFound,
             (400..=499, ..) => ApiError::InvalidArgument {
                 reason,
+                detailed_reasons: envelope.as_ref().and_then(Status::detailed_reasons),
+                fields: envelope
+                    .as_ref()
+                    .map(Status::violated_fields)
+                    .unwrap_or_default(),
                 message: envelope
                     .map(|e| e.message)
                     .filter(|message| !message.is_empty())
@@ -162,17 +183,42 @@ struct Status {
 }
 
 impl Status {
+    /// The details of one `@type` (`google.rpc.ErrorInfo`, `google.rpc.BadRequest`).
+    fn details_of(&self, kind: &'static str) -> impl Iterator<Item = &serde_json::Value> {
+        self.details.iter().filter(move |detail| {
+            detail
+                .get("@type")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|name| name.rsplit_once('/'))
+                .is_some_and(|(_, name)| name == kind)
+        })
+    }
+
     /// The `reason` of the first `google.rpc.ErrorInfo` detail.
     fn reason(&self) -> Option<String> {
-        self.details
-            .iter()
-            .filter(|detail| {
-                detail
-                    .get("@type")
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|kind| kind.ends_with("/google.rpc.ErrorInfo"))
-            })
+        self.details_of("google.rpc.ErrorInfo")
             .find_map(|detail| detail.get("reason")?.as_str().map(str::to_owned))
+    }
+
+    fn detailed_reasons(&self) -> Option<String> {
+        self.details_of("google.rpc.ErrorInfo").find_map(|detail| {
+            let reasons = detail.get("metadata")?.get("detailedReasons")?;
+            Some(match reasons {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+        })
+    }
+
+    fn violated_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self
+            .details_of("google.rpc.BadRequest")
+            .filter_map(|detail| detail.get("fieldViolations")?.as_array())
+            .flatten()
+            .filter_map(|violation| violation.get("field")?.as_str().map(str::to_owned))
+            .collect();
+        fields.dedup();
+        fields
     }
 }
 
@@ -309,6 +355,26 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_error_in_the_oauth_shape_is_a_scope_not_granted() {
+        let scope = "https://www.googleapis.com/auth/googlehealth.sleep.readonly";
+        let www = format!(
+            r#"Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="{scope}""#
+        );
+        let body =
+            json!({"error": "insufficient_scope", "error_description": "Insufficient scope"});
+        assert!(matches!(
+            classify(403, Some(&www), None, body),
+            ApiError::ScopeNotGranted { scope: Some(s) } if s == scope
+        ));
+        // The challenge alone (an empty or HTML body) says the same.
+        let bare = ApiError::from_response(403, Some(&www), None, b"");
+        assert!(matches!(bare, ApiError::ScopeNotGranted { .. }));
+        // Another OAuth error in a 403 stays a permission error.
+        let other = classify(403, None, None, json!({"error": "access_denied"}));
+        assert!(matches!(other, ApiError::PermissionDenied { reason: None }));
+    }
+
+    #[test]
     fn quota_errors_carry_retry_after() {
         let error = classify(
             429,
@@ -348,9 +414,34 @@ mod tests {
         );
         assert!(matches!(
             &invalid,
-            ApiError::InvalidArgument { reason: Some(r), message } if r == "INVALID_DATA_POINT_FILTER_SYNTAX" && message == "whatever Google says today"
+            ApiError::InvalidArgument { reason: Some(r), message, .. } if r == "INVALID_DATA_POINT_FILTER_SYNTAX" && message == "whatever Google says today"
         ));
         assert!(!invalid.is_transient());
+    }
+
+    #[test]
+    fn a_live_filter_error_carries_its_detailed_reason_and_fields() {
+        let body = json!({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Invalid data point filter: Member 'sleep.interval.start_time' is not supported for filtering. (at line 1, column 1)",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "INVALID_DATA_POINT_FILTER",
+                 "domain": "health.googleapis.com",
+                 "metadata": {"detailedReasons": "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER"}},
+                {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+                    {"field": "filter", "description": "Member 'sleep.interval.start_time' is not supported for filtering. (at line 1, column 1)"},
+                    {"field": "filter", "description": "Member 'sleep.interval.start_time' is not supported for filtering. (at line 1, column 43)"}]}]}});
+        assert!(matches!(
+            classify(400, None, None, body),
+            ApiError::InvalidArgument { reason: Some(r), detailed_reasons: Some(d), fields, .. }
+                if r == "INVALID_DATA_POINT_FILTER" && d == "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER" && fields == ["filter"]
+        ));
+        let range = json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Request contains an invalid argument.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+                {"field": "range.start", "description": "a"}, {"field": "range.end", "description": "b"}, {"field": "range", "description": "c"}]}]}});
+        assert!(matches!(
+            classify(400, None, None, range),
+            ApiError::InvalidArgument { reason: None, fields, .. } if fields == ["range.start", "range.end", "range"]
+        ));
     }
 
     #[test]

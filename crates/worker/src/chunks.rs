@@ -175,8 +175,16 @@ impl ChunkData for Series {
 #[derive(Debug, Default)]
 pub struct Records(pub Vec<Value>);
 
+/// The member a record kept with a remark of ours carries; Google's `DataPoint` has none of
+/// that name.
+pub const NOTE: &str = "importerNote";
+
+const IN_PROGRESS: &str =
+    "in progress: Google sent this session without its end; the finished one replaces it";
+
 impl ChunkData for Records {
-    type Kept<'de> = &'de str;
+    /// The point's text, and a note to keep with it.
+    type Kept<'de> = (&'de str, Option<String>);
     fn empty(_: &DataType) -> Self {
         Records::default()
     }
@@ -223,13 +231,31 @@ impl ChunkData for Records {
         self.0.is_empty()
     }
 
+    /// A point that does not read is kept as Google sent it, with a note saying what is
+    /// wrong, wherever its start can still be read: a record lost is worse than an odd one.
     fn read_point<'de, D: Deserializer<'de>>(
         reader: &mut points::PointReader,
         point: D,
-    ) -> Result<(points::Point<'de>, &'de str), D::Error> {
+    ) -> Result<(points::Point<'de>, Self::Kept<'de>), D::Error> {
         let text = <&RawValue>::deserialize(point)?.get();
-        let point = reader.read(text).map_err(de::Error::custom)?;
-        Ok((point, text))
+        let error = match reader.read(text) {
+            Ok(point) => {
+                let note = point.in_progress.then(|| IN_PROGRESS.to_owned());
+                return Ok((point, (text, note)));
+            }
+            Err(error) => error,
+        };
+        let value: Value = serde_json::from_str(text).map_err(de::Error::custom)?;
+        let (time, civil_ms) =
+            points::place(reader.data_type(), &value).map_err(|_| de::Error::custom(&error))?;
+        let point = points::Point {
+            time,
+            civil_ms,
+            data_source: None,
+            in_progress: false,
+        };
+        let note = format!("kept as Google sent it; it could not be read: {error}");
+        Ok((point, (text, Some(oh_fitbit_core::log_safe(&note)))))
     }
 
     fn add_point(
@@ -237,9 +263,12 @@ impl ChunkData for Records {
         _: &DataType,
         _: &points::Point<'_>,
         _: &points::PointReader,
-        text: &str,
+        (text, note): Self::Kept<'_>,
     ) -> Result<(), String> {
-        let record = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let mut record: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        if let (Some(note), Value::Object(members)) = (note, &mut record) {
+            members.insert(NOTE.to_owned(), Value::String(note));
+        }
         self.0.push(record);
         Ok(())
     }
@@ -351,4 +380,54 @@ pub async fn replace_range<C: ChunkData>(
         written.push(id);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use google_health::catalogue::data_type;
+
+    use super::*;
+
+    /// Reads `text` as one point of a `list` page into records of `id`.
+    fn read_into_records(id: &str, text: &str) -> Result<Records, String> {
+        let data_type = data_type(id).unwrap();
+        let mut reader = points::PointReader::new(data_type);
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let (point, kept) =
+            Records::read_point(&mut reader, &mut deserializer).map_err(|e| e.to_string())?;
+        let mut records = Records::empty(data_type);
+        records.add_point(data_type, &point, &reader, kept)?;
+        Ok(records)
+    }
+
+    #[test]
+    fn odd_points_are_kept_as_sent_with_a_note() {
+        let in_progress =
+            r#"{"name": "n", "sleep": {"interval": {"startTime": "2026-12-02T22:30:00Z"}}}"#;
+        let records = read_into_records("sleep", in_progress).unwrap();
+        let record = &records.0[0];
+        assert!(record[NOTE].as_str().unwrap().starts_with("in progress"));
+        assert_eq!(
+            record["sleep"],
+            serde_json::json!({"interval": {"startTime": "2026-12-02T22:30:00Z"}})
+        );
+
+        let unreadable = r#"{"exercise": {"interval": {"startTime": "2026-03-08T07:00:00Z", "endTime": "soon"}, "exerciseType": "RUN"}}"#;
+        let records = read_into_records("exercise", unreadable).unwrap();
+        let record = &records.0[0];
+        assert!(
+            record[NOTE].as_str().unwrap().contains("could not be read"),
+            "{record}"
+        );
+        assert_eq!(record["exercise"]["exerciseType"], "RUN");
+
+        let plain = r#"{"exercise": {"interval": {"startTime": "2026-03-08T07:00:00Z", "endTime": "2026-03-08T08:00:00Z"}}}"#;
+        assert!(
+            read_into_records("exercise", plain).unwrap().0[0]
+                .get(NOTE)
+                .is_none()
+        );
+        // Without a readable start there is no day to keep it on: the page fails instead.
+        assert!(read_into_records("exercise", r#"{"exercise": {"interval": {}}}"#).is_err());
+    }
 }

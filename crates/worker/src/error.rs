@@ -1,7 +1,7 @@
 //! The worker's one error type.
 
 use google_health::ApiError;
-use oh_fitbit_core::Provider;
+use oh_fitbit_core::{Provider, members::FailureReason};
 
 /// Why a member's sync stopped before it finished.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,24 @@ impl SyncError {
     /// Staging lost or damaged something, which a restore from the member's files repairs.
     pub fn needs_repair(&self) -> bool {
         matches!(self, Self::CorruptStaging { .. } | Self::WouldShrink { .. })
+    }
+
+    /// Why one data type failed on its own, when it did: Google refused what was asked of that
+    /// type, or answered it with something that cannot be read. Everything else — the grant,
+    /// the quota, an outage, our stores — concerns the whole sync.
+    pub fn type_failure(&self) -> Option<FailureReason> {
+        match self {
+            Self::Api {
+                source: ApiError::InvalidArgument { .. } | ApiError::NotFound,
+                ..
+            } => Some(FailureReason::Refused),
+            Self::Api {
+                source: ApiError::Malformed { .. },
+                ..
+            }
+            | Self::UnexpectedValue { .. } => Some(FailureReason::Unreadable),
+            _ => None,
+        }
     }
 
     /// Failures that may pass by themselves; anything else needs a person to act.

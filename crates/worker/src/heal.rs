@@ -225,7 +225,7 @@ fn tier_cursors(
                 Cursor {
                     oldest: covered.first_date,
                     newest: covered.last_date,
-                    complete: covered.status == "imported",
+                    complete: covered.is_complete(),
                     resolution,
                 }
             } else if matches!(

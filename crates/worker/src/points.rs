@@ -23,6 +23,9 @@ pub struct Point<'a> {
     pub civil_ms: i64,
     /// The `dataSource` object, as JSON text.
     pub data_source: Option<&'a str>,
+    /// A session Google sent without its end: in progress (a night's sleep not over yet). It
+    /// is placed by its start until its finished version replaces it.
+    pub in_progress: bool,
 }
 
 /// Reads the raw points of one type, reusing its buffer from point to point.
@@ -37,6 +40,10 @@ impl PointReader {
             data_type,
             leaves: Leaves::default(),
         }
+    }
+
+    pub fn data_type(&self) -> &'static DataType {
+        self.data_type
     }
 
     /// Reads one point's JSON text; its value's leaves replace the previous point's.
@@ -63,24 +70,54 @@ impl PointReader {
                 self.data_type.union_key
             ))
         })?;
+        let in_progress = times.in_progress(self.data_type);
         let (time, civil_ms) = times.place(self.data_type).map_err(de::Error::custom)?;
         Ok(Point {
             time,
             civil_ms,
             data_source,
+            in_progress,
         })
     }
 }
 
-/// Where a point kept whole (a record) sits: its time and its civil placing.
+/// Where a point kept whole (a record) sits: its time and its civil placing. A record kept with
+/// a note because the rest of its time could not be read is placed by its start.
 pub fn place(data_type: &DataType, point: &Value) -> Result<(PointTime, i64), String> {
     let value = point
         .get(data_type.union_key)
         .filter(|value| value.is_object())
         .ok_or_else(|| format!("a point has no {:?} object", data_type.union_key))?;
     TimeMembers::deserialize(value)
-        .map_err(|error| format!("a point's time is malformed: {error}"))?
-        .place(data_type)
+        .map_err(|error| format!("a point's time is malformed: {error}"))
+        .and_then(|times| times.place(data_type))
+        .or_else(|error| place_by_start(data_type, value).ok_or(error))
+}
+
+/// The start of a value object whose other time members cannot be read, and its civil placing
+/// by that start.
+fn place_by_start(data_type: &DataType, value: &Value) -> Option<(PointTime, i64)> {
+    let text = |object: &str, member: &str| value.get(object)?.get(member)?.as_str();
+    let (start, offset) = match data_type.record {
+        Record::Daily => return None,
+        Record::Sample => (
+            text("sampleTime", "physicalTime")?,
+            text("sampleTime", "utcOffset"),
+        ),
+        _ => (
+            text("interval", "startTime")?,
+            text("interval", "startUtcOffset"),
+        ),
+    };
+    let start = parse_instant(start).ok()?;
+    let offset = offset.map(parse_offset).transpose().ok()?;
+    let time = PointTime {
+        start,
+        end: start,
+        start_offset_s: offset,
+        end_offset_s: offset,
+    };
+    Some((time, time.local_start_ms()))
 }
 
 /// The series shape of a data type's raw points.
@@ -120,8 +157,9 @@ struct TimeMembers<'a> {
 struct WireInterval<'a> {
     #[serde(borrow)]
     start_time: Cow<'a, str>,
-    #[serde(borrow)]
-    end_time: Cow<'a, str>,
+    /// Absent on a session in progress.
+    #[serde(default, borrow)]
+    end_time: Option<Cow<'a, str>>,
     /// Old ECG recordings have no offsets (reference §2.10): absent stays absent.
     #[serde(default, borrow)]
     start_utc_offset: Option<Cow<'a, str>>,
@@ -175,20 +213,42 @@ impl TimeMembers<'_> {
             }
             _ => {
                 let interval = self.interval.as_ref().ok_or("a point has no interval")?;
-                PointTime {
-                    start: parse_instant(&interval.start_time)?,
-                    end: parse_instant(&interval.end_time)?,
-                    start_offset_s: offset(interval.start_utc_offset.as_deref())?,
-                    end_offset_s: offset(interval.end_utc_offset.as_deref())?,
+                let start = parse_instant(&interval.start_time)?;
+                let start_offset_s = offset(interval.start_utc_offset.as_deref())?;
+                match &interval.end_time {
+                    Some(end) => PointTime {
+                        start,
+                        end: parse_instant(end)?,
+                        start_offset_s,
+                        end_offset_s: offset(interval.end_utc_offset.as_deref())?,
+                    },
+                    None if self.in_progress(data_type) => PointTime {
+                        start,
+                        end: start,
+                        start_offset_s,
+                        end_offset_s: start_offset_s,
+                    },
+                    None => return Err("a point's interval has no endTime".to_owned()),
                 }
             }
         };
-        let civil_ms = if data_type.record == Record::Sleep {
+        let civil_ms = if data_type.record == Record::Sleep && !self.in_progress(data_type) {
             time.end.ms + i64::from(time.end_offset_s.unwrap_or(0)) * 1000
         } else {
             time.local_start_ms()
         };
         Ok((time, civil_ms))
+    }
+}
+
+impl TimeMembers<'_> {
+    /// A session whose interval has no end yet.
+    fn in_progress(&self, data_type: &DataType) -> bool {
+        matches!(data_type.record, Record::Sleep | Record::Session)
+            && self
+                .interval
+                .as_ref()
+                .is_some_and(|interval| interval.end_time.is_none())
     }
 }
 
@@ -300,6 +360,44 @@ mod tests {
             place(heart_rate, &value).unwrap(),
             (point.time, point.civil_ms)
         );
+    }
+
+    #[test]
+    fn a_session_without_its_end_is_in_progress_and_placed_by_its_start() {
+        let sleep = data_type("sleep").unwrap();
+        let mut reader = PointReader::new(sleep);
+        let text = r#"{"name": "s1", "sleep": {"interval": {"startTime": "2026-12-02T22:30:00.123456Z",
+            "startUtcOffset": "3600s"}, "type": "STAGES"}}"#;
+        let point = reader.read(text).unwrap();
+        assert!(point.in_progress);
+        assert_eq!(point.civil_ms, point.time.start.ms + 3_600_000);
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(place(sleep, &value).unwrap().1, point.civil_ms);
+        // A finished session is placed by its end, as Google filters sleep.
+        let finished = r#"{"sleep": {"interval": {"startTime": "2026-12-02T22:30:00Z",
+            "startUtcOffset": "3600s", "endTime": "2026-12-03T06:30:00Z", "endUtcOffset": "3600s"}}}"#;
+        let point = reader.read(finished).unwrap();
+        assert!(!point.in_progress);
+        assert_eq!(point.civil_ms, point.time.end.ms + 3_600_000);
+        // Only sessions may be open: a step interval without its end is malformed.
+        let steps = data_type("steps").unwrap();
+        let open =
+            r#"{"steps": {"interval": {"startTime": "2026-12-02T22:30:00Z"}, "count": "3"}}"#;
+        let error = PointReader::new(steps).read(open).unwrap_err();
+        assert!(error.contains("no endTime"), "{error}");
+    }
+
+    #[test]
+    fn a_record_whose_end_cannot_be_read_is_placed_by_its_start() {
+        let exercise = data_type("exercise").unwrap();
+        let text = r#"{"exercise": {"interval": {"startTime": "2026-03-08T07:00:00Z",
+            "startUtcOffset": "-18000s", "endTime": "soon"}}}"#;
+        assert!(PointReader::new(exercise).read(text).is_err());
+        let value: Value = serde_json::from_str(text).unwrap();
+        let (time, civil_ms) = place(exercise, &value).unwrap();
+        assert_eq!(civil_ms, time.start.ms - 18_000_000);
+        let timeless: Value = serde_json::from_str(r#"{"exercise": {"interval": {}}}"#).unwrap();
+        assert!(place(exercise, &timeless).is_err());
     }
 
     #[test]

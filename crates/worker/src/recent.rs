@@ -78,6 +78,8 @@ async fn records(
     };
     Ok(records
         .into_iter()
+        // A session in progress, or a record kept as it came, says nothing sure of its day.
+        .filter(|record| record.get(chunks::NOTE).is_none())
         .filter_map(|record| {
             let (_, civil_ms) = points::place(data_type, &record).ok()?;
             Some((civil_date(civil_ms), record))

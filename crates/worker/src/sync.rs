@@ -82,6 +82,7 @@ async fn import_and_publish(
     let cursors = current_cursors(&member.cursors, resolution);
     let pending = member.pending_periods.clone();
     let last_synced_day = member.sync.last_day;
+    let failures = member.type_failures.clone();
     let dialect = Dialect::load(ctx.dialect.clone()).await?;
     let mut google = GoogleSession::open(ctx, &mut member).await?;
     let facts_json = account_facts(&mut google, &granted, &account).await?;
@@ -102,6 +103,9 @@ async fn import_and_publish(
         pending,
         restaged: Default::default(),
         staged: ctx.members.staged_chunks(&lease.member).await?,
+        now: Timestamp::now(),
+        failures,
+        failed_now: Default::default(),
     };
     let mut tiers = vec![Tier::Standard];
     if resolution.is_some() {
@@ -199,6 +203,7 @@ async fn publish_pending(
         account: account.clone(),
         cursors: &import.cursors,
         skipped: &import.skipped,
+        failures: &import.failures,
         staged: &import.staged,
     };
     let resolution_name = archive::resolution_name(resolution);

@@ -377,6 +377,9 @@ pub struct WorkerConfig {
     /// How long a running job may continue after SIGTERM before it is handed back (Heroku
     /// kills the dyno 30 seconds after SIGTERM).
     pub shutdown_grace: Duration,
+    /// How long a data type that failed on its own waits before it is tried again; each
+    /// failure in a row doubles it, up to a day.
+    pub type_retry_wait: Duration,
 }
 
 impl WorkerConfig {
@@ -398,6 +401,9 @@ impl WorkerConfig {
             shutdown_grace: Duration::from_secs(
                 env.parsed_or("WORKER_SHUTDOWN_GRACE_SECONDS", 20)?,
             ),
+            type_retry_wait: Duration::from_secs(
+                60 * env.parsed_or::<u64>("TYPE_RETRY_MINUTES", 30)?,
+            ),
         })
     }
 }
@@ -410,6 +416,7 @@ impl Default for WorkerConfig {
             max_attempts: 8,
             concurrency: 4,
             shutdown_grace: Duration::from_secs(20),
+            type_retry_wait: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -228,7 +228,7 @@ impl MemberStore {
 
     /// Runs a fenced statement; true when it wrote rows. When it wrote none, the fence tells a
     /// lost lease (an error) from a statement that had nothing to write (false).
-    async fn write_fenced(
+    pub(super) async fn write_fenced(
         &self,
         fence: &Fence,
         statement: Query<'_, Postgres, PgArguments>,
@@ -246,7 +246,10 @@ impl MemberStore {
 }
 
 /// A statement of the [`fenced!`] form with its member (`$1`) and token (`$2`) bound.
-fn fenced_query<'q>(fence: &'q Fence, sql: &'static str) -> Query<'q, Postgres, PgArguments> {
+pub(super) fn fenced_query<'q>(
+    fence: &'q Fence,
+    sql: &'static str,
+) -> Query<'q, Postgres, PgArguments> {
     sqlx::query(sql)
         .bind(fence.member().as_str())
         .bind(fence.token())
@@ -290,7 +293,7 @@ impl<'q> BindCursor<'q> for Query<'q, Postgres, PgArguments> {
     }
 }
 
-fn held(rows: u64) -> Result<(), Error> {
+pub(super) fn held(rows: u64) -> Result<(), Error> {
     if rows > 0 {
         Ok(())
     } else {

@@ -103,6 +103,7 @@ impl MemberStore {
             cursors: self.cursors(id).await?,
             staging_generation: column(&row, "staging_generation")?,
             repair_requested: column(&row, "repair_requested")?,
+            type_failures: self.type_failures(id).await?,
         }))
     }
 

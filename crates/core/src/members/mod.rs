@@ -11,6 +11,7 @@ mod erasure;
 mod import_state;
 mod load;
 mod published;
+mod type_failures;
 
 use std::{collections::BTreeSet, sync::Arc};
 
@@ -25,6 +26,7 @@ pub(crate) use self::import_state::insert_cursor;
 pub use self::{
     erasure::{Erasure, ErasureRequest},
     published::{PublishedFile, RecordCounts},
+    type_failures::{FailureReason, TypeFailure},
 };
 use crate::{
     Error,
@@ -188,6 +190,8 @@ pub struct Member {
     pub staging_generation: Option<String>,
     /// The next run restores staging from the member's files first.
     pub repair_requested: bool,
+    /// Types whose reading failed on their own, while the others went on.
+    pub type_failures: std::collections::BTreeMap<CursorKey, TypeFailure>,
 }
 
 impl Member {

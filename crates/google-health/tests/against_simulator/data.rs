@@ -57,18 +57,15 @@ async fn a_rollup_of_the_maximum_range_matches_the_persona_day_by_day() {
     let tokens = h.connect().await;
     let persona = h.sim.persona();
     // Spans the Berlin trip (an 18-hour and a 30-hour day) and a summer without DST changes.
-    // With the end day included (the default, as reported live) 89 days apart is 90 days.
+    // With the end day left out (the default, as a live recording answered) 90 days apart is
+    // 90 days.
     let start = date(2019, 5, 2);
-    let end = start + 89.days();
+    let end = start + 90.days();
 
     let (windows, pages) = roll_up_all(&h, &tokens.access_token, start, end).await;
     assert!(pages >= 3, "{pages} pages");
-    // The end day is included by default (the live behaviour).
     assert!(persona.daily_steps(end).is_some(), "the end day was worn");
-    assert_eq!(
-        windows.get(&end).map(|sum| sum.unwrap_or(0)),
-        persona.daily_steps(end)
-    );
+    assert_eq!(windows.get(&end), None, "the end day is left out");
     let mut day = start;
     while day < end {
         let expected = persona.daily_steps(day);
@@ -81,24 +78,37 @@ async fn a_rollup_of_the_maximum_range_matches_the_persona_day_by_day() {
         "a worn day every ~33 days is missed, not more"
     );
 
-    let too_long = one_day_windows(start, start + 90.days());
+    let too_long = one_day_windows(start, start + 91.days());
     let refused = h
         .api
         .daily_roll_up(&tokens.access_token, "steps", &too_long)
         .await;
     assert!(
         matches!(refused, Err(ApiError::InvalidArgument { .. })),
-        "with the end included, 90 days apart covers 91 days: {refused:?}"
+        "91 days apart covers 91 days: {refused:?}"
     );
 
-    h.knobs(json!({"daily_rollup_end": "exclusive"})).await;
-    let (exclusive, _) = roll_up_all(&h, &tokens.access_token, start, start + 90.days()).await;
-    assert!(!exclusive.contains_key(&(start + 90.days())));
-    assert!(exclusive.contains_key(&end));
+    // With the end day included (as one live client reported), 89 days apart is 90 days.
+    h.knobs(json!({"daily_rollup_end": "inclusive"})).await;
+    let last = start + 89.days();
+    let (inclusive, _) = roll_up_all(&h, &tokens.access_token, start, last).await;
+    assert_eq!(inclusive.get(&last), windows.get(&last));
+    assert_eq!(
+        inclusive.get(&last).map(|sum| sum.unwrap_or(0)),
+        persona.daily_steps(last)
+    );
     assert!(
-        exclusive
+        inclusive
             .keys()
-            .all(|day| windows.get(day) == exclusive.get(day))
+            .all(|day| windows.get(day) == inclusive.get(day))
+    );
+    let refused = h
+        .api
+        .daily_roll_up(&tokens.access_token, "steps", &one_day_windows(start, end))
+        .await;
+    assert!(
+        matches!(refused, Err(ApiError::InvalidArgument { .. })),
+        "with the end included, 90 days apart covers 91 days: {refused:?}"
     );
 }
 
@@ -246,8 +256,14 @@ async fn filters_and_data_types_are_validated() {
         let token = tokens.access_token.clone();
         async move { api.list(&token, data_type, &request).await }
     };
+    // Live filter errors carry `INVALID_DATA_POINT_FILTER`, with the specific reason in the
+    // ErrorInfo's `detailedReasons`.
     let reason = |error: ApiError| match error {
-        ApiError::InvalidArgument { reason, .. } => reason,
+        ApiError::InvalidArgument {
+            reason,
+            detailed_reasons,
+            ..
+        } => detailed_reasons.or(reason),
         other => panic!("{other:?}"),
     };
     let mixed = list(

@@ -56,19 +56,24 @@ pub(crate) fn date_of(day: i64) -> Option<Date> {
     Date::new(i16::try_from(year).ok()?, month as i8, day as i8).ok()
 }
 
-/// "Local milliseconds" of a civil date-time: milliseconds since 1970-01-01T00:00:00 of the
-/// same wall clock. Fractions of a millisecond are rounded up, which keeps `>=`/`<`
-/// comparisons against whole milliseconds exact.
-pub(crate) fn local_ms(datetime: DateTime) -> i64 {
+/// "Local microseconds" of a civil date-time: microseconds since 1970-01-01T00:00:00 of the
+/// same wall clock. Fractions of a microsecond are rounded up, which keeps `>=`/`<`
+/// comparisons against whole microseconds exact.
+pub(crate) fn local_us(datetime: DateTime) -> i64 {
     let days = day_number(datetime.date());
     let seconds = days * SECONDS_PER_DAY
         + i64::from(datetime.hour()) * 3600
         + i64::from(datetime.minute()) * 60
         + i64::from(datetime.second());
-    seconds * 1000 + nanos_to_ms_ceil(datetime.subsec_nanosecond())
+    seconds * 1_000_000 + -(-i64::from(datetime.subsec_nanosecond())).div_euclid(1000)
 }
 
-/// Epoch milliseconds of an instant, fractions of a millisecond rounded up (as [`local_ms`]).
+/// Epoch microseconds of an instant, fractions of a microsecond rounded up (as [`local_us`]).
+pub(crate) fn ceil_us(at: Timestamp) -> i64 {
+    at.as_second() * 1_000_000 + -(-i64::from(at.subsec_nanosecond())).div_euclid(1000)
+}
+
+/// Epoch milliseconds of an instant, fractions of a millisecond rounded up.
 pub(crate) fn ceil_ms(at: Timestamp) -> i64 {
     at.as_second() * 1000 + nanos_to_ms_ceil(at.subsec_nanosecond())
 }
@@ -231,20 +236,22 @@ mod tests {
     }
 
     #[test]
-    fn milliseconds_round_fractions_up() {
+    fn fractions_are_rounded_up() {
         let at = date(2026, 1, 1).at(0, 0, 0, 0);
+        let midnight_us = days_from_civil(2026, 1, 1) * SECONDS_PER_DAY * 1_000_000;
+        assert_eq!(local_us(at), midnight_us);
+        assert_eq!(local_us(date(2026, 1, 1).at(0, 0, 0, 1)), midnight_us + 1);
         assert_eq!(
-            local_ms(at),
-            days_from_civil(2026, 1, 1) * SECONDS_PER_DAY * 1000
-        );
-        assert_eq!(local_ms(date(2026, 1, 1).at(0, 0, 0, 1)), local_ms(at) + 1);
-        assert_eq!(
-            local_ms(date(2026, 1, 1).at(0, 0, 0, 2_000_000)),
-            local_ms(at) + 2
+            local_us(date(2026, 1, 1).at(0, 0, 0, 2_000_000)),
+            midnight_us + 2000
         );
         let instant: Timestamp = "2026-01-01T00:00:00.0015Z".parse().unwrap();
-        assert_eq!(ceil_ms(instant), local_ms(at) + 2);
+        assert_eq!(ceil_ms(instant), midnight_us / 1000 + 2);
+        assert_eq!(ceil_us(instant), midnight_us + 1500);
+        let micro: Timestamp = "2026-01-01T00:00:00.390135Z".parse().unwrap();
+        assert_eq!(ceil_us(micro), midnight_us + 390_135);
         let before: Timestamp = "1969-12-31T23:59:59.9995Z".parse().unwrap();
         assert_eq!(ceil_ms(before), 0);
+        assert_eq!(ceil_us(before), -500);
     }
 }

@@ -23,7 +23,9 @@ pub struct Knobs {
     pub access_token_ttl_s: u32,
     /// Return a new refresh token on every refresh; the old one keeps working for a minute.
     pub rotate_refresh_tokens: bool,
-    /// Whether dailyRollUp's `range.end` day is included (live report) or not (discovery).
+    /// Whether dailyRollUp's `range.end` day is included or not. Exclusive by default, as the
+    /// discovery document says and as a live recording showed (12-31..01-07 answered with the
+    /// windows 12-31..01-06 although 01-07 had steps); `inclusive` is what one peer reported.
     pub daily_rollup_end: RollupEnd,
     /// Whether dailyRollUp windows without data are omitted or returned with an empty value.
     pub empty_rollup_windows: EmptyWindows,
@@ -41,6 +43,47 @@ pub struct Knobs {
     pub sleep_filter: SleepFilter,
     /// Seconds between heart-rate samples on worn time (1–3600; the benchmark uses 5).
     pub hr_interval_s: u32,
+    /// Data type ids (`"total-calories"`) whose `rollUp` and `dailyRollUp` refuse a request
+    /// that carries `pageSize` (400 `INVALID_ARGUMENT`, field violation `page_size`): a peer
+    /// (partymola/google-health-mcp) reports "dailyRollUp answers total-calories with 400 when
+    /// it is present". Without `pageSize` such requests are served as always.
+    pub page_size_refused: Vec<String>,
+    /// `list` of `sleep` returns the persona's most recent session in progress: no end, no
+    /// summary (Home Assistant's fixture of what Google returns for a night not yet over).
+    /// Which session and how filters treat it: `persona::sleep`.
+    pub in_progress_sleep: bool,
+    /// Data calls (list, get, rollUp, dailyRollUp) for these data type ids answer 403 "scope
+    /// insufficient", as if the member had withdrawn the type's scope after consent although
+    /// the token still lists it.
+    pub insufficient_scope_types: Vec<String>,
+    /// The shape of every scope-insufficient 403 (also when `granted_scopes` left the scope
+    /// out): Google's AIP-193 envelope, or the OAuth (RFC 6750) body one peer's client handles.
+    pub scope_error_shape: ScopeErrorShape,
+    /// Shapes real accounts have (issue 16 item 5); each a knob so a test can turn it off. What
+    /// each produces, where and how often: `persona::quirks`.
+    ///
+    /// A phone syncing through Health Connect beside the tracker: 30-minute `steps` and
+    /// `distance` points from a Samsung phone on some days.
+    pub health_connect_phone: bool,
+    /// Some weigh-ins typed in (`recordingMethod: MANUAL`, no `device`); off: all on the scale.
+    pub manual_weight_entries: bool,
+    /// Some days' points carry `"device": {}` or `"dataSource": {}`.
+    pub empty_source_objects: bool,
+    /// Some days' stream points carry no `utcOffset` / `startUtcOffset` / `endUtcOffset`.
+    pub missing_offsets: bool,
+    /// Sub-second times: some sample and interval times with 3 or 6 fractional digits, and
+    /// `createTime` / `updateTime` with 6.
+    pub sub_second_times: bool,
+    /// Some doubles of `list` points spelled `"NaN"` (proto3 JSON), never in rollups.
+    pub nan_doubles: bool,
+    /// About one day in 30 samples heart rate every 2–3 s (alternating) instead of
+    /// `hr_interval_s`.
+    pub fast_hr_days: bool,
+    /// Some exercises' `caloriesKcal` is a JSON integer.
+    pub integer_calories: bool,
+    /// Some nights' heart-rate-variability samples carry `standardDeviationMilliseconds: 0`
+    /// ("not computed", as the Pixel Watch sends it).
+    pub zero_sdnn: bool,
 }
 
 impl Default for Knobs {
@@ -53,7 +96,7 @@ impl Default for Knobs {
             retry_after: None,
             access_token_ttl_s: 3599,
             rotate_refresh_tokens: false,
-            daily_rollup_end: RollupEnd::Inclusive,
+            daily_rollup_end: RollupEnd::Exclusive,
             empty_rollup_windows: EmptyWindows::Omit,
             final_page_token: FinalPageToken::Omitted,
             empty_pages_before_data: 0,
@@ -61,6 +104,19 @@ impl Default for Knobs {
             daily_filter_prefix: DailyFilterPrefix::Both,
             sleep_filter: SleepFilter::Documented,
             hr_interval_s: 60,
+            page_size_refused: Vec::new(),
+            in_progress_sleep: false,
+            insufficient_scope_types: Vec::new(),
+            scope_error_shape: ScopeErrorShape::Aip193,
+            health_connect_phone: true,
+            manual_weight_entries: true,
+            empty_source_objects: true,
+            missing_offsets: true,
+            sub_second_times: true,
+            nan_doubles: false,
+            fast_hr_days: false,
+            integer_calories: true,
+            zero_sdnn: true,
         }
     }
 }
@@ -71,6 +127,16 @@ impl Default for Knobs {
 pub(crate) struct Generation {
     pub hr_interval_s: u32,
     pub emit_true_zeros: bool,
+    pub in_progress_sleep: bool,
+    pub health_connect_phone: bool,
+    pub manual_weight_entries: bool,
+    pub empty_source_objects: bool,
+    pub missing_offsets: bool,
+    pub sub_second_times: bool,
+    pub nan_doubles: bool,
+    pub fast_hr_days: bool,
+    pub integer_calories: bool,
+    pub zero_sdnn: bool,
 }
 
 impl Default for Generation {
@@ -141,6 +207,18 @@ pub enum SleepFilter {
     StartOk,
 }
 
+/// The body and challenge of a 403 for a scope the token lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeErrorShape {
+    /// `{"error":{"code":403,…,"status":"PERMISSION_DENIED"}}` with `ErrorInfo.reason`
+    /// `ACCESS_TOKEN_SCOPE_INSUFFICIENT` (reference §3.3, modeled on Google-wide behaviour).
+    Aip193,
+    /// `{"error":"insufficient_scope","error_description":"…"}`: RFC 6750's shape, which one
+    /// peer's client handles; the `WWW-Authenticate` challenge is the same in both shapes.
+    Oauth,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinalPageToken {
@@ -179,7 +257,29 @@ impl Knobs {
             // A config built in code skips `merged`'s check; 0 would mean no samples at all.
             hr_interval_s: self.hr_interval_s.clamp(1, 3600),
             emit_true_zeros: self.emit_true_zeros,
+            in_progress_sleep: self.in_progress_sleep,
+            health_connect_phone: self.health_connect_phone,
+            manual_weight_entries: self.manual_weight_entries,
+            empty_source_objects: self.empty_source_objects,
+            missing_offsets: self.missing_offsets,
+            sub_second_times: self.sub_second_times,
+            nan_doubles: self.nan_doubles,
+            fast_hr_days: self.fast_hr_days,
+            integer_calories: self.integer_calories,
+            zero_sdnn: self.zero_sdnn,
         }
+    }
+
+    /// Whether `rollUp` / `dailyRollUp` of `data_type` refuse a request with `pageSize`.
+    pub(crate) fn refuses_page_size(&self, data_type: &str) -> bool {
+        self.page_size_refused.iter().any(|id| id == data_type)
+    }
+
+    /// Whether data calls for `data_type` answer 403 as if its scope had been withdrawn.
+    pub(crate) fn scope_withdrawn(&self, data_type: &str) -> bool {
+        self.insufficient_scope_types
+            .iter()
+            .any(|id| id == data_type)
     }
 }
 
@@ -216,5 +316,45 @@ mod tests {
         assert_eq!(dialect.daily_filter_prefix, DailyFilterPrefix::Camel);
         assert_eq!(dialect.sleep_filter, SleepFilter::StartOk);
         assert_eq!(dialect.generation().hr_interval_s, 5);
+    }
+
+    #[test]
+    fn the_new_knobs_have_their_defaults_and_merge() {
+        let defaults = Knobs::default();
+        assert_eq!(defaults.daily_rollup_end, RollupEnd::Exclusive);
+        assert!(
+            defaults.page_size_refused.is_empty() && defaults.insufficient_scope_types.is_empty()
+        );
+        assert_eq!(defaults.scope_error_shape, ScopeErrorShape::Aip193);
+        assert!(!defaults.in_progress_sleep && !defaults.nan_doubles && !defaults.fast_hr_days);
+        assert!(defaults.health_connect_phone && defaults.manual_weight_entries);
+        assert!(defaults.empty_source_objects && defaults.missing_offsets);
+        assert!(defaults.sub_second_times && defaults.integer_calories && defaults.zero_sdnn);
+        let knobs = defaults
+            .merged(&json!({
+                "page_size_refused": ["total-calories"],
+                "insufficient_scope_types": ["sleep"],
+                "scope_error_shape": "oauth",
+                "in_progress_sleep": true,
+                "fast_hr_days": true,
+                "daily_rollup_end": "inclusive",
+            }))
+            .unwrap();
+        assert!(knobs.refuses_page_size("total-calories") && !knobs.refuses_page_size("steps"));
+        assert!(knobs.scope_withdrawn("sleep") && !knobs.scope_withdrawn("steps"));
+        assert_eq!(knobs.scope_error_shape, ScopeErrorShape::Oauth);
+        assert_eq!(knobs.daily_rollup_end, RollupEnd::Inclusive);
+        let generation = knobs.generation();
+        assert!(generation.in_progress_sleep && generation.fast_hr_days);
+        assert_ne!(
+            generation,
+            Knobs::default().generation(),
+            "part of the cache key"
+        );
+        assert!(
+            Knobs::default()
+                .merged(&json!({"scope_error_shape": "html"}))
+                .is_err()
+        );
     }
 }

@@ -65,7 +65,7 @@ use url::Url;
 pub use accounts::PERSONA_ACCOUNT;
 pub use knobs::{
     Consent, DailyFilterPrefix, EmptyWindows, FinalPageToken, Knobs, PersonaState, RollupEnd,
-    SleepFilter,
+    ScopeErrorShape, SleepFilter,
 };
 pub use persona::Persona;
 
@@ -167,8 +167,10 @@ impl GoogleSim {
 
     /// Exactly the `DataPoint` objects `list` returns for the points of `data_type` counted on
     /// civil day `date` (the day they start), ascending, as of the sim clock's now and the
-    /// current knobs. Empty for unknown types and types without data; rollup-only types give
-    /// the points their rollups are computed from.
+    /// current knobs: every source (the phone's steps too) and every shape of real accounts,
+    /// and with `in_progress_sleep` the session in progress as `list` shows it. Empty for
+    /// unknown types and types without data; rollup-only types give the points their rollups
+    /// are computed from.
     pub fn ground_truth_points(&self, data_type: &str, date: Date) -> Vec<Value> {
         api::ground_truth_points(&self.shared, data_type, date)
     }

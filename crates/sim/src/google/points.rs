@@ -13,6 +13,9 @@ use super::persona::Persona;
 pub(crate) struct PointTime {
     /// Interval or session start, sample time, or (daily types) local midnight: epoch ms.
     pub start_ms: i64,
+    /// Microseconds after `start_ms` (0–999), for the few times written with six fractional
+    /// digits (`"…:33.390135Z"`); filters compare starts at microsecond precision.
+    pub start_extra_us: u16,
     /// Interval or session end; equal to `start_ms` for samples and daily points.
     pub end_ms: i64,
     /// UTC offset in effect at the start, in seconds (civil time = physical + offset).
@@ -26,6 +29,11 @@ pub(crate) struct PointTime {
 }
 
 impl PointTime {
+    /// The start as epoch microseconds.
+    pub(crate) fn start_us(&self) -> i64 {
+        self.start_ms * 1000 + i64::from(self.start_extra_us)
+    }
+
     /// Civil start as local epoch ms (the wall clock read as UTC), for civil filters.
     pub(crate) fn local_start_ms(&self) -> i64 {
         self.start_ms + i64::from(self.start_offset_s) * 1000

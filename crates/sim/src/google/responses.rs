@@ -9,6 +9,8 @@ use axum::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::knobs::ScopeErrorShape;
+
 const JSON: &str = "application/json; charset=UTF-8";
 const HTML: &str = "text/html; charset=UTF-8";
 const REALM: &str = r#"Bearer realm="https://accounts.google.com/""#;
@@ -29,7 +31,11 @@ pub(crate) fn json_text(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, JSON)], body).into_response()
 }
 
-/// A Google JSON error: `{"error": {code, message, status, details}}` plus headers.
+/// The message of an `INVALID_ARGUMENT` with several field violations (Google's generic one).
+pub(crate) const INVALID_ARGUMENT_MESSAGE: &str = "Request contains an invalid argument.";
+
+/// A Google JSON error: `{"error": {code, message, status, details}}` plus headers, or (for
+/// the OAuth-shaped scope error) `{"error": "<code>", "error_description": "…"}`.
 #[derive(Debug)]
 pub(crate) struct GoogleError {
     status: StatusCode,
@@ -37,6 +43,9 @@ pub(crate) struct GoogleError {
     message: String,
     details: Vec<Value>,
     headers: Vec<(HeaderName, String)>,
+    /// The body is RFC 6750's `{"error":"insufficient_scope",…}`, not `google.rpc.Status`
+    /// (the only OAuth-shaped error of the Health API).
+    oauth_insufficient_scope: bool,
 }
 
 impl GoogleError {
@@ -47,6 +56,7 @@ impl GoogleError {
             message: message.into(),
             details: Vec::new(),
             headers: Vec::new(),
+            oauth_insufficient_scope: false,
         }
     }
 
@@ -64,14 +74,25 @@ impl GoogleError {
     }
 
     /// Adds a `google.rpc.BadRequest` field violation.
-    pub(crate) fn field_violation(mut self, field: Option<&str>, description: &str) -> Self {
-        let mut violation = json!({ "description": description });
-        if let Some(field) = field {
-            violation["field"] = json!(field);
-        }
+    pub(crate) fn field_violation(self, field: Option<&str>, description: &str) -> Self {
+        self.field_violations(&[(field, description)])
+    }
+
+    /// Adds one `google.rpc.BadRequest` holding these field violations, in order.
+    pub(crate) fn field_violations(mut self, violations: &[(Option<&str>, &str)]) -> Self {
+        let violations: Vec<Value> = violations
+            .iter()
+            .map(|(field, description)| {
+                let mut violation = json!({ "description": description });
+                if let Some(field) = field {
+                    violation["field"] = json!(field);
+                }
+                violation
+            })
+            .collect();
         self.details.push(json!({
             "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [violation],
+            "fieldViolations": violations,
         }));
         self
     }
@@ -117,22 +138,31 @@ impl GoogleError {
         .header(header::WWW_AUTHENTICATE, format!(r#"{REALM}, error="invalid_token""#))
     }
 
-    /// 403 when the token lacks the scope (`scope`: the scope(s) that would do).
-    pub(crate) fn scope_insufficient(method: &str, scope: &str) -> Self {
-        Self::new(
+    /// 403 when the token lacks the scope (`scope`: the scope(s) that would do), in the shape
+    /// the `scope_error_shape` knob asks for. Both shapes carry the same challenge.
+    pub(crate) fn scope_insufficient(method: &str, scope: &str, shape: ScopeErrorShape) -> Self {
+        let error = Self::new(
             StatusCode::FORBIDDEN,
             "PERMISSION_DENIED",
             "Request had insufficient authentication scopes.",
         )
-        .error_info(
-            "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
-            FRONT_END,
-            Some(Self::method_metadata(method)),
-        )
         .header(
             header::WWW_AUTHENTICATE,
             format!(r#"{REALM}, error="insufficient_scope", scope="{scope}""#),
-        )
+        );
+        match shape {
+            ScopeErrorShape::Aip193 => error.error_info(
+                "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                FRONT_END,
+                Some(Self::method_metadata(method)),
+            ),
+            // RFC 6750 §3.1's `insufficient_scope`; the description's wording is not from a
+            // capture (none exists for this shape), so Google's AIP-193 message is reused.
+            ScopeErrorShape::Oauth => Self {
+                oauth_insufficient_scope: true,
+                ..error
+            },
+        }
     }
 
     /// 400 when the Google account has no Google Health account linked.
@@ -215,6 +245,44 @@ impl GoogleError {
             .field_violation(field, message)
     }
 
+    /// 400 `INVALID_ARGUMENT` for a request with invalid fields, every one of them in one
+    /// `BadRequest` (`(field, description)` in order). Like [`GoogleError::bad_payload`] the
+    /// message is the description when there is one violation; with several it is Google's
+    /// generic "Request contains an invalid argument." (INFERRED: no capture lists several).
+    pub(crate) fn bad_fields(violations: &[(String, String)]) -> Self {
+        let message = match violations {
+            [(_, description)] => description.as_str(),
+            _ => INVALID_ARGUMENT_MESSAGE,
+        };
+        let violations: Vec<(Option<&str>, &str)> = violations
+            .iter()
+            .map(|(field, description)| (Some(field.as_str()), description.as_str()))
+            .collect();
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+            .field_violations(&violations)
+    }
+
+    /// 400 `INVALID_ARGUMENT` for a `filter` that is rejected, in the shape recorded live:
+    /// `ErrorInfo.reason` `INVALID_DATA_POINT_FILTER` whatever the problem, the specific
+    /// reason(s) in `metadata.detailedReasons`, and one `filter` field violation per problem.
+    pub(crate) fn invalid_filter(
+        detailed_reasons: &str,
+        message: &str,
+        descriptions: &[&str],
+    ) -> Self {
+        let violations: Vec<(Option<&str>, &str)> = descriptions
+            .iter()
+            .map(|description| (Some("filter"), *description))
+            .collect();
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+            .error_info(
+                "INVALID_DATA_POINT_FILTER",
+                SERVICE,
+                Some(json!({ "detailedReasons": detailed_reasons })),
+            )
+            .field_violations(&violations)
+    }
+
     /// 400 for a page token that was not issued for this request.
     pub(crate) fn invalid_page_token(description: &str) -> Self {
         Self::new(
@@ -246,18 +314,24 @@ impl GoogleError {
 
 impl IntoResponse for GoogleError {
     fn into_response(self) -> Response {
-        let mut error = json!({
-            "code": self.status.as_u16(),
-            "message": self.message,
-            "status": self.canonical,
-        });
-        if !self.details.is_empty() {
-            error["details"] = Value::Array(self.details);
-        }
+        let body = match self.oauth_insufficient_scope {
+            true => json!({ "error": "insufficient_scope", "error_description": self.message }),
+            false => {
+                let mut error = json!({
+                    "code": self.status.as_u16(),
+                    "message": self.message,
+                    "status": self.canonical,
+                });
+                if !self.details.is_empty() {
+                    error["details"] = Value::Array(self.details);
+                }
+                json!({ "error": error })
+            }
+        };
         let mut response = (
             self.status,
             [(header::CONTENT_TYPE, JSON)],
-            json!({ "error": error }).to_string(),
+            body.to_string(),
         )
             .into_response();
         for (name, value) in self.headers {
@@ -373,6 +447,68 @@ mod tests {
         let (_, headers, _) =
             body(GoogleError::quota_exceeded("123", 300, None).into_response()).await;
         assert!(!headers.contains_key(header::RETRY_AFTER));
+    }
+
+    #[tokio::test]
+    async fn scope_errors_come_in_both_shapes_with_the_same_challenge() {
+        let scope = "https://www.googleapis.com/auth/googlehealth.sleep.readonly";
+        let method = "google.devicesandservices.health.v4.DataPointsService.ListDataPoints";
+        let challenge = format!(r#"{REALM}, error="insufficient_scope", scope="{scope}""#);
+        let (status, headers, text) = body(
+            GoogleError::scope_insufficient(method, scope, ScopeErrorShape::Aip193).into_response(),
+        )
+        .await;
+        assert_eq!(
+            (
+                status.as_u16(),
+                headers[header::WWW_AUTHENTICATE].to_str().unwrap()
+            ),
+            (403, &challenge[..])
+        );
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["error"]["status"], "PERMISSION_DENIED");
+        assert_eq!(
+            value["error"]["details"][0]["reason"],
+            "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+        );
+        let (status, headers, text) = body(
+            GoogleError::scope_insufficient(method, scope, ScopeErrorShape::Oauth).into_response(),
+        )
+        .await;
+        assert_eq!(
+            (
+                status.as_u16(),
+                headers[header::WWW_AUTHENTICATE].to_str().unwrap()
+            ),
+            (403, &challenge[..])
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], JSON);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            json!({"error": "insufficient_scope", "error_description": "Request had insufficient authentication scopes."})
+        );
+    }
+
+    #[tokio::test]
+    async fn several_field_violations_share_one_bad_request() {
+        let one = [("range.end".to_owned(), "range.end is required.".to_owned())];
+        let (_, _, text) = body(GoogleError::bad_fields(&one).into_response()).await;
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["error"]["message"], "range.end is required.");
+        let two = [
+            ("range.start".to_owned(), "a".to_owned()),
+            ("range".to_owned(), "b".to_owned()),
+        ];
+        let (status, _, text) = body(GoogleError::bad_fields(&two).into_response()).await;
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(status, 400);
+        assert_eq!(value["error"]["message"], INVALID_ARGUMENT_MESSAGE);
+        assert_eq!(value["error"]["details"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            value["error"]["details"][0]["fieldViolations"],
+            json!([{"field": "range.start", "description": "a"}, {"field": "range", "description": "b"}])
+        );
     }
 
     #[tokio::test]

@@ -10,9 +10,10 @@ use axum_extra::extract::PrivateCookieJar;
 use jiff::{SignedDuration, Timestamp};
 use oh_fitbit_core::{
     error_chain,
-    members::Member,
+    members::{Member, TypeFailure},
     progress::{CategoryProgress, ImportProgress, import_progress},
     queue::JobStatus,
+    tier::{CursorKey, Tier},
 };
 use open_humans::FileMetadata;
 
@@ -59,6 +60,47 @@ pub struct DashboardPage {
     pub access_ends: Option<AccessEnds>,
     /// When the member may ask for a sync by hand again; `None`: now.
     pub manual_sync_from: Option<String>,
+    /// Data types that could not be read while the others were, in plain words.
+    pub problems: Vec<ProblemRow>,
+}
+
+/// One data type whose reading failed on its own.
+pub struct ProblemRow {
+    /// The catalogue's id (`total-calories`), for tests and styling.
+    pub data_type: String,
+    pub sentence: String,
+}
+
+impl ProblemRow {
+    fn of(key: &CursorKey, failure: &TypeFailure) -> Self {
+        let name = key.data_type.replace('-', " ");
+        let tier = match key.tier {
+            Tier::Standard => "",
+            Tier::Intraday => " (intraday)",
+        };
+        let days = if failure.first_day == failure.last_day {
+            failure.first_day.to_string()
+        } else {
+            format!("{} to {}", failure.first_day, failure.last_day)
+        };
+        Self {
+            data_type: key.data_type.clone(),
+            sentence: format!(
+                "{}{tier}, {days}: {}. It is tried again automatically after {}.",
+                capitalised(&name),
+                failure.reason.in_plain_words(),
+                human_time(failure.retry_after),
+            ),
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut characters = text.chars();
+    characters
+        .next()
+        .map(|first| first.to_uppercase().chain(characters).collect())
+        .unwrap_or_default()
 }
 
 /// The end of a time-limited grant, announced ahead with a one-click reconnect.
@@ -139,6 +181,11 @@ pub async fn show(
         },
         progress: import_progress(&member, Timestamp::now()).map(ProgressView::of),
         recent: RecentView::of(&member),
+        problems: member
+            .type_failures
+            .iter()
+            .map(|(key, failure)| ProblemRow::of(key, failure))
+            .collect(),
         files,
     };
     let html = page.render().map_err(WebError::internal)?;

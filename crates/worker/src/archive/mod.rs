@@ -20,7 +20,7 @@ use google_health::catalogue::{CATALOGUE, DataType, Standard};
 use jiff::civil::Date;
 use md5::{Digest, Md5};
 use oh_fitbit_core::{
-    members::{Cursor, IntradayResolution, RecordCounts},
+    members::{Cursor, IntradayResolution, RecordCounts, TypeFailure},
     tier::{ChunkId, CursorKey, Period},
 };
 use open_humans::ProjectMemberId;
@@ -91,6 +91,8 @@ pub struct MemberFacts<'a> {
     pub account: Value,
     pub cursors: &'a std::collections::BTreeMap<CursorKey, Cursor>,
     pub skipped: &'a std::collections::BTreeMap<&'static str, Skipped>,
+    /// Types whose reading failed on their own.
+    pub failures: &'a std::collections::BTreeMap<CursorKey, TypeFailure>,
     /// The chunks staging holds, as the member's record says: one that is gone is not left
     /// out of a file, the file is not built.
     pub staged: &'a std::collections::BTreeSet<ChunkId>,
@@ -312,22 +314,41 @@ fn periods(tier: Tier, cursor: Option<&Cursor>) -> Vec<(String, Date)> {
         .collect()
 }
 
-/// Per type: imported (with the days covered), not granted, or not read yet.
+/// Per type: imported (with the days covered), failed (what the file holds all the same, and
+/// what did not work), not granted, or not read yet.
 fn coverage(facts: &MemberFacts<'_>, tier: Tier) -> Value {
     let entries = types(tier).map(|data_type| {
-        let status = match (
-            facts.skipped.get(data_type.id),
-            facts.cursors.get(&cursor_key(tier, data_type)),
-        ) {
-            (Some(Skipped::ScopeNotGranted), _) => json!({"status": "scope_not_granted"}),
-            (Some(Skipped::LeftOut), _) => json!({"status": "left_out_by_member"}),
-            (None, Some(cursor)) => json!({
+        let key = cursor_key(tier, data_type);
+        let cursor = facts.cursors.get(&key);
+        let failure = facts.failures.get(&key);
+        let mut status = match (facts.skipped.get(data_type.id), failure, cursor) {
+            (Some(Skipped::ScopeNotGranted), ..) => json!({"status": "scope_not_granted"}),
+            (Some(Skipped::LeftOut), ..) => json!({"status": "left_out_by_member"}),
+            (None, Some(_), cursor) => json!({
+                "status": "failed",
+                "first_date": cursor.and_then(|cursor| cursor.oldest),
+                "last_date": cursor.and_then(|cursor| cursor.newest),
+                "read_back_to_start": cursor.is_some_and(|cursor| cursor.complete),
+            }),
+            (None, None, Some(cursor)) => json!({
                 "status": if cursor.complete { "imported" } else { "importing" },
                 "first_date": cursor.oldest,
                 "last_date": cursor.newest,
             }),
-            (None, None) => json!({"status": "not_read_yet"}),
+            (None, None, None) => json!({"status": "not_read_yet"}),
         };
+        if let Some(failure) = failure {
+            status["problem"] = json!({
+                "reason": failure.reason.name(),
+                "explanation": failure.reason.in_plain_words(),
+                "detail": failure.detail,
+                "first_day": failure.first_day,
+                "last_day": failure.last_day,
+                "since": failure.first_failed_at,
+                "attempts": failure.attempts,
+                "next_try_after": failure.retry_after,
+            });
+        }
         (data_type.id.to_owned(), status)
     });
     Value::Object(entries.collect())

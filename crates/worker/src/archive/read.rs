@@ -36,12 +36,25 @@ pub struct Coverage {
     pub first_date: Option<Date>,
     #[serde(default)]
     pub last_date: Option<Date>,
+    /// Of a type that failed: whether what it holds goes back to the start of the history.
+    #[serde(default)]
+    pub read_back_to_start: bool,
 }
 
 impl Coverage {
-    /// The type was read (completely, or as far as the import had come).
+    /// The type was read (completely, or as far as the import had come), a type that failed
+    /// later included.
     pub fn was_read(&self) -> bool {
-        matches!(self.status.as_str(), "imported" | "importing")
+        match self.status.as_str() {
+            "imported" | "importing" => true,
+            "failed" => self.first_date.is_some() && self.last_date.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The type's whole history is in the file.
+    pub fn is_complete(&self) -> bool {
+        self.status == "imported" || (self.status == "failed" && self.read_back_to_start)
     }
 }
 

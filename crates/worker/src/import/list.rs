@@ -14,7 +14,11 @@ use google_health::{
 use jiff::civil::Date;
 use serde::de::{self, Deserializer};
 
-use super::{Import, next_page};
+use super::{
+    Import,
+    dialect::{CAMEL, Question, UNFILTERED},
+    next_page,
+};
 use crate::{
     chunks::{self, ChunkData, Tier, TierPeriods, civil_date, civil_ms_of},
     error::SyncError,
@@ -35,8 +39,10 @@ impl Import<'_, '_> {
     ) -> Result<(), SyncError> {
         let (from_ms, to_ms) = (civil_ms_of(from), civil_ms_of(to));
         let context = format!("dataPoints.list {} {from}..{to}", data_type.id);
-        let mut filter = self.filter(data_type, from, to);
-        let mut fallbacks_left = 2;
+        let question = filter_question(data_type);
+        let mut variants = self.dialect.order(&question, self.now).into_iter();
+        let mut variant = variants.next().unwrap_or(UNFILTERED);
+        let mut filter = self.filter(data_type, variant, from, to);
         let mut cross_checked = false;
         let mut any_point = false;
         let mut open: BTreeMap<String, C> = BTreeMap::new();
@@ -58,16 +64,21 @@ impl Import<'_, '_> {
                     async move { api.list(&access, data_type.id, &request).await }
                 })
                 .await;
-            let first_page = token.is_none();
             let page = match result {
-                Err(SyncError::Api {
-                    source: ApiError::InvalidArgument { .. },
-                    ..
-                }) if first_page && filter.is_some() && fallbacks_left > 0 => {
-                    fallbacks_left -= 1;
-                    filter = self.filter_after_rejection(data_type, from, to).await?;
-                    continue;
-                }
+                // Google refused this spelling of the filter: the next one, for this walk only.
+                Err(
+                    error @ SyncError::Api {
+                        source: ApiError::InvalidArgument { .. },
+                        ..
+                    },
+                ) if token.is_none() && filter.is_some() => match variants.next() {
+                    Some(next) => {
+                        variant = next;
+                        filter = self.filter(data_type, variant, from, to);
+                        continue;
+                    }
+                    None => return Err(error),
+                },
                 result => result?,
             };
             let mut sink = PageSink {
@@ -114,15 +125,16 @@ impl Import<'_, '_> {
                 && data_type.record == Record::Daily
                 && filter.is_some()
             {
-                // A daily-type filter that matched nothing may be the spelling Google answers
+                // A daily-type filter that matched nothing may be a spelling Google answers
                 // with an empty result (§2.4): one unfiltered look tells.
                 cross_checked = true;
                 if self
                     .newest_point_in(data_type, from_ms, to_ms, &context)
                     .await?
+                    && let Some(next) = variants.next()
                 {
-                    self.dialect.switch_daily_prefix(data_type).await?;
-                    filter = self.filter(data_type, from, to);
+                    variant = next;
+                    filter = self.filter(data_type, variant, from, to);
                     tokens_seen.clear();
                     continue;
                 }
@@ -130,6 +142,10 @@ impl Import<'_, '_> {
             if token.is_none() || walked_past_start {
                 break;
             }
+        }
+        // ECG takes no filter at all: nothing to learn.
+        if any_point && (filter.is_some() || variant == UNFILTERED) {
+            self.dialect.worked(&question, variant, self.now).await?;
         }
         self.stage(tier, data_type, (from_ms, staged_down_to), open)
             .await
@@ -174,36 +190,15 @@ impl Import<'_, '_> {
             .await
     }
 
-    /// The filter for `[from, to)` in the spelling known to work; `None` reads unfiltered.
-    fn filter(&self, data_type: &DataType, from: Date, to: Date) -> Option<String> {
-        let prefix = match data_type.record {
-            Record::Daily => self.dialect.daily_prefix(data_type),
-            Record::Sleep if self.dialect.sleep_filter_rejected() => return None,
+    /// The filter for `[from, to)` in the spelling `variant` names; `None` reads unfiltered
+    /// (newest first, stopping at the range's start).
+    fn filter(&self, data_type: &DataType, variant: &str, from: Date, to: Date) -> Option<String> {
+        let prefix = match variant {
+            UNFILTERED => return None,
+            CAMEL => data_type.union_key.to_owned(),
             _ => data_type.snake_case(),
         };
         data_type.civil_filter(&prefix, from.at(0, 0, 0, 0), to.at(0, 0, 0, 0))
-    }
-
-    /// Google refused the filter: daily types try the other prefix spelling, sleep is read
-    /// unfiltered (newest first, stopping at the range's start); anything else — and a daily
-    /// type both of whose spellings fail — is read unfiltered too.
-    async fn filter_after_rejection(
-        &mut self,
-        data_type: &DataType,
-        from: Date,
-        to: Date,
-    ) -> Result<Option<String>, SyncError> {
-        match data_type.record {
-            Record::Daily if self.dialect.daily_prefix(data_type) == data_type.snake_case() => {
-                self.dialect.switch_daily_prefix(data_type).await?;
-                Ok(self.filter(data_type, from, to))
-            }
-            Record::Sleep => {
-                self.dialect.set_sleep_filter_rejected().await?;
-                Ok(None)
-            }
-            _ => Ok(None),
-        }
     }
 
     /// Whether an unfiltered `list` has a point in `[from_ms, to_ms)`: its newest point, read
@@ -244,6 +239,14 @@ impl Import<'_, '_> {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// What a `list` of the type may be filtered with.
+fn filter_question(data_type: &DataType) -> Question {
+    match data_type.record {
+        Record::Daily => Question::daily_filter(data_type),
+        _ => Question::list_filter(data_type),
     }
 }
 

@@ -17,9 +17,9 @@ use google_health::{
     ApiError, Scope,
     catalogue::{CATALOGUE, DataType, Intraday, Standard},
 };
-use jiff::{ToSpan, civil::Date};
+use jiff::{Timestamp, ToSpan, civil::Date};
 use oh_fitbit_core::{
-    members::{Cursor, IntradayResolution},
+    members::{Cursor, FailureReason, IntradayResolution, TypeFailure},
     queue::Lease,
     tier::{CursorKey, Period},
 };
@@ -79,6 +79,12 @@ pub struct Import<'a, 's> {
     pub restaged: std::collections::BTreeSet<(Tier, &'static str, Date)>,
     /// The chunks staging holds, as the member's record says.
     pub staged: std::collections::BTreeSet<oh_fitbit_core::tier::ChunkId>,
+    /// When this run started: what the dialect and the failures' waits are measured from.
+    pub now: Timestamp,
+    /// Types whose reading failed on their own (this run or before), while the others went on.
+    pub failures: BTreeMap<CursorKey, TypeFailure>,
+    /// Types that failed in this run: not tried again before the next.
+    pub failed_now: std::collections::BTreeSet<CursorKey>,
 }
 
 impl Import<'_, '_> {
@@ -91,35 +97,118 @@ impl Import<'_, '_> {
             if self.skipped.contains_key(data_type.id) {
                 continue;
             }
-            if self.left_out.contains(&data_type.scope) {
-                self.skipped.insert(data_type.id, Skipped::LeftOut);
+            let not_read = if self.left_out.contains(&data_type.scope) {
+                Some(Skipped::LeftOut)
+            } else if !self.granted.contains(&data_type.scope) {
+                Some(Skipped::ScopeNotGranted)
+            } else {
+                None
+            };
+            if let Some(reason) = not_read {
+                self.skipped.insert(data_type.id, reason);
+                // A failure of a type no longer read is no longer a problem to show.
+                self.clear_failure(&cursor_key(tier, data_type)).await?;
                 continue;
             }
-            if !self.granted.contains(&data_type.scope) {
-                self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
-                continue;
-            }
-            match self.read_type(tier, data_type, phase).await {
-                Err(SyncError::Api {
-                    source: ApiError::ScopeNotGranted { .. },
-                    ..
-                }) => {
-                    self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
+            let key = cursor_key(tier, data_type);
+            let range = self.range_to_read(tier, data_type, phase)?;
+            if let Some(failure) = self.failures.get(&key) {
+                // A grant that does not cover the type concerns every day of it; a refusal or
+                // an unreadable answer only the days it concerned, so the others go on.
+                let not_granted = failure.reason == FailureReason::NotGranted;
+                let concerned = not_granted
+                    || range.is_some_and(|(from, to)| {
+                        from <= failure.last_day && to > failure.first_day
+                    });
+                if self.failed_now.contains(&key) || (concerned && failure.retry_after > self.now) {
+                    if not_granted {
+                        self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
+                    }
+                    continue;
                 }
-                result => result?,
+            }
+            let Some((from, to)) = range else {
+                continue;
+            };
+            match self.read_type(tier, data_type, phase, (from, to)).await {
+                Ok(()) => {
+                    let failed_days_read = self.failures.get(&key).is_some_and(|failure| {
+                        failure.reason == FailureReason::NotGranted
+                            || (from <= failure.first_day && to > failure.first_day)
+                    });
+                    if failed_days_read {
+                        self.clear_failure(&key).await?;
+                    }
+                }
+                Err(
+                    error @ SyncError::Api {
+                        source: ApiError::ScopeNotGranted { .. },
+                        ..
+                    },
+                ) => {
+                    self.skipped.insert(data_type.id, Skipped::ScopeNotGranted);
+                    let reason = FailureReason::NotGranted;
+                    self.failed(key, (from, to), reason, &error).await?;
+                }
+                Err(error) => match error.type_failure() {
+                    Some(reason) => self.failed(key, (from, to), reason, &error).await?,
+                    None => return Err(error),
+                },
             }
         }
         Ok(())
     }
 
-    async fn read_type(
+    async fn clear_failure(&mut self, key: &CursorKey) -> Result<(), SyncError> {
+        if self.failures.remove(key).is_some() {
+            self.ctx
+                .members
+                .clear_type_failure(self.lease.fence(), key)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records that `key` failed on its own over `[from, to)`; the other types go on, and
+    /// this one is tried again on a later run, after a wait that grows with each failure.
+    async fn failed(
         &mut self,
+        key: CursorKey,
+        (from, to): (Date, Date),
+        reason: FailureReason,
+        error: &SyncError,
+    ) -> Result<(), SyncError> {
+        let detail = oh_fitbit_core::log_safe(&oh_fitbit_core::error_chain(error));
+        tracing::warn!(data_type = %key, %detail, "one data type failed; the others go on");
+        let last = to.yesterday().map_err(|_| SyncError::DateOutOfRange)?;
+        let failure = TypeFailure::after(
+            self.failures.get(&key),
+            (from, last),
+            (reason, detail),
+            self.now,
+            self.ctx.config.type_retry_wait,
+        );
+        self.ctx
+            .members
+            .record_type_failure(self.lease.fence(), &key, &failure)
+            .await?;
+        self.failures.insert(key.clone(), failure);
+        self.failed_now.insert(key);
+        Ok(())
+    }
+
+    /// The civil days `[from, to)` this phase reads of the type; `None` when there are none.
+    fn range_to_read(
+        &self,
         tier: Tier,
         data_type: &'static DataType,
         phase: Phase,
-    ) -> Result<(), SyncError> {
-        let key = cursor_key(tier, data_type);
-        let cursor = self.cursors.get(&key).copied().unwrap_or_default();
+    ) -> Result<Option<(Date, Date)>, SyncError> {
+        let cursor = self
+            .cursors
+            .get(&cursor_key(tier, data_type))
+            .copied()
+            .unwrap_or_default();
         let tomorrow = self
             .today
             .tomorrow()
@@ -133,7 +222,7 @@ impl Import<'_, '_> {
                 let read_by_this_sync =
                     cursor.newest == Some(self.today) && self.last_synced_day != Some(self.today);
                 if read_by_this_sync {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let start = match cursor.newest {
                     Some(newest) => newest
@@ -150,12 +239,20 @@ impl Import<'_, '_> {
             // Not `complete` alone: a member who moves their earliest date back reopens it.
             Phase::Backfill => match cursor.oldest {
                 Some(oldest) if oldest > self.first => (self.first, oldest),
-                _ => return Ok(()),
+                _ => return Ok(None),
             },
         };
-        if from >= to {
-            return Ok(());
-        }
+        Ok((from < to).then_some((from, to)))
+    }
+
+    async fn read_type(
+        &mut self,
+        tier: Tier,
+        data_type: &'static DataType,
+        phase: Phase,
+        (from, to): (Date, Date),
+    ) -> Result<(), SyncError> {
+        let key = cursor_key(tier, data_type);
         self.read_range(tier, data_type, from, to).await?;
         let cursor = self.cursors.entry(key.clone()).or_default();
         if phase == Phase::Recent {

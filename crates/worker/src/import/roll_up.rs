@@ -8,7 +8,11 @@ use google_health::{ApiError, DailyRollUpRequest, RollUpRequest, catalogue::Data
 use jiff::{Timestamp, civil::Date};
 use serde_json::Value;
 
-use super::{Import, next_page, spans_newest_first};
+use super::{
+    Import,
+    dialect::{PAGE_SIZE_SENT, Question},
+    next_page, spans_newest_first,
+};
 use crate::{
     chunks::{Tier, TierPeriods, civil_ms_of},
     error::SyncError,
@@ -24,7 +28,9 @@ impl Import<'_, '_> {
         from: Date,
         to: Date,
     ) -> Result<(), SyncError> {
-        for (start, end) in spans_newest_first(from, to, data_type.roll_up_max_days()) {
+        // One day short of the limit: see `daily_roll_up_range`.
+        let span_days = data_type.roll_up_max_days().saturating_sub(1).max(1);
+        for (start, end) in spans_newest_first(from, to, span_days) {
             let days = self.daily_roll_up_range(data_type, start, end).await?;
             let mut years: BTreeMap<String, Series> = BTreeMap::new();
             for (date, value) in days {
@@ -50,9 +56,10 @@ impl Import<'_, '_> {
     }
 
     /// The days of `[start, end)` with their value objects. Whether Google counts `range.end`
-    /// is unknown (§2.6): the request is first sent with the documented exclusive end; if
-    /// Google refuses the span or returns the end day, it is inclusive, and the end sent is
-    /// the last day wanted — either way one request covers the whole span.
+    /// is unknown (§2.6: the discovery document says it does not, a live client that it does,
+    /// a live recording that it does not), so `end` is sent as it is, in a span one day short
+    /// of the type's limit: the days wanted are covered, and the limit kept, under either
+    /// reading. The end day an inclusive answer adds is the next span's, and dropped here.
     async fn daily_roll_up_range(
         &mut self,
         data_type: &'static DataType,
@@ -60,20 +67,18 @@ impl Import<'_, '_> {
         end: Date,
     ) -> Result<BTreeMap<Date, serde_json::Map<String, Value>>, SyncError> {
         let context = format!("dataPoints.dailyRollUp {} {start}..{end}", data_type.id);
+        let question = Question::roll_up_page_size("dailyRollUp", data_type);
+        let mut page_sizes = self.dialect.order(&question, self.now).into_iter();
+        let mut page_size = page_sizes.next().unwrap_or(PAGE_SIZE_SENT);
         let mut days = BTreeMap::new();
         let mut token: Option<String> = None;
         let mut tokens_seen = HashSet::new();
         loop {
-            let inclusive = self.dialect.roll_up_end_inclusive();
             let request = DailyRollUpRequest {
                 start,
-                end: if inclusive {
-                    end.yesterday().map_err(|_| SyncError::DateOutOfRange)?
-                } else {
-                    end
-                },
+                end,
                 window_days: 1,
-                page_size: Some(data_type.roll_up_max_days()),
+                page_size: (page_size == PAGE_SIZE_SENT).then(|| data_type.roll_up_max_days()),
                 page_token: token.clone(),
             };
             let result = self
@@ -83,21 +88,14 @@ impl Import<'_, '_> {
                     async move { api.daily_roll_up(&access, data_type.id, &request).await }
                 })
                 .await;
-            let page = match result {
-                Err(SyncError::Api {
-                    source: ApiError::InvalidArgument { .. },
-                    ..
-                }) if token.is_none() && !inclusive => {
-                    self.dialect.set_roll_up_end_inclusive().await?;
-                    continue;
-                }
-                result => result?,
+            let Some(page) = self
+                .answered(result, &token, &question, (&mut page_size, &mut page_sizes))
+                .await?
+            else {
+                continue;
             };
             for point in page.points {
                 let date = point.start.date();
-                if date == end && !inclusive {
-                    self.dialect.set_roll_up_end_inclusive().await?;
-                }
                 if !(start..end).contains(&date) {
                     continue;
                 }
@@ -115,6 +113,36 @@ impl Import<'_, '_> {
             token = next_page(&mut tokens_seen, page.next_page_token, &context)?;
             if token.is_none() {
                 return Ok(days);
+            }
+        }
+    }
+
+    /// A rollup page Google answered, or `None` when it refused a first page and `page_size`
+    /// now names the next variant to try (a peer saw `dailyRollUp` of `total-calories` refuse
+    /// `pageSize`). A first page answered is evidence for the variant it was sent with.
+    async fn answered<T>(
+        &mut self,
+        result: Result<T, SyncError>,
+        token: &Option<String>,
+        question: &Question,
+        (page_size, variants): (&mut &'static str, &mut impl Iterator<Item = &'static str>),
+    ) -> Result<Option<T>, SyncError> {
+        match result {
+            Err(SyncError::Api {
+                source: ApiError::InvalidArgument { .. },
+                ..
+            }) if token.is_none()
+                && let Some(next) = variants.next() =>
+            {
+                *page_size = next;
+                Ok(None)
+            }
+            result => {
+                let page = result?;
+                if token.is_none() {
+                    self.dialect.worked(question, page_size, self.now).await?;
+                }
+                Ok(Some(page))
             }
         }
     }
@@ -152,6 +180,9 @@ impl Import<'_, '_> {
         let instant = |date: Date| {
             Timestamp::from_millisecond(civil_ms_of(date)).map_err(|_| SyncError::DateOutOfRange)
         };
+        let question = Question::roll_up_page_size("rollUp", data_type);
+        let mut page_sizes = self.dialect.order(&question, self.now).into_iter();
+        let mut page_size = page_sizes.next().unwrap_or(PAGE_SIZE_SENT);
         let mut months: BTreeMap<String, Series> = BTreeMap::new();
         let mut token: Option<String> = None;
         let mut tokens_seen = HashSet::new();
@@ -160,16 +191,22 @@ impl Import<'_, '_> {
                 start: instant(start)?,
                 end: instant(end)?,
                 window_seconds: window_s,
-                page_size: Some(1440),
+                page_size: (page_size == PAGE_SIZE_SENT).then_some(1440),
                 page_token: token.clone(),
             };
-            let page = self
+            let result = self
                 .session
                 .call(&context, |api, access| {
                     let request = request.clone();
                     async move { api.roll_up(&access, data_type.id, &request).await }
                 })
-                .await?;
+                .await;
+            let Some(page) = self
+                .answered(result, &token, &question, (&mut page_size, &mut page_sizes))
+                .await?
+            else {
+                continue;
+            };
             for point in &page.points {
                 let window = window_time(point).map_err(|detail| SyncError::UnexpectedValue {
                     context: context.clone(),

@@ -3,11 +3,20 @@
 //! counted on by its generator (the day it starts), so a window of one day holds exactly the
 //! points a civil-day `list` filter returns.
 //!
-//! Whether `range.end` is included is unknown (the discovery document says exclusive, a live
-//! report inclusive), so it is the `daily_rollup_end` knob. The range limit (90 days, 14 for
-//! some types) counts the days the range covers under that knob: with an inclusive end,
-//! `[start, start + 90 days]` covers 91 days and is refused. Whether Google counts it that way is
-//! unknown too; this is the stricter reading, which a client must survive.
+//! Whether `range.end` is included is the `daily_rollup_end` knob: exclusive by default, as the
+//! discovery document says (`CivilTimeInterval` is `[start, end)`) and as a live recording
+//! showed (a range 12-31..01-07 answered with the windows 12-31..01-06 although 01-07 had
+//! steps); `inclusive` is what one peer reported. The range limit (90 days, 14 for some types)
+//! counts the days the range covers under that knob: with an inclusive end,
+//! `[start, start + 90 days]` covers 91 days and is refused. Whether Google counts it that way
+//! is unknown; this is the stricter reading, which a client must survive.
+//!
+//! A bad request lists every bad field it has, each as one `BadRequest` violation
+//! (`range.start`, `range.end`, `range`, `window_size_days`, `page_size`), in one response.
+//! With the `page_size_refused` knob naming the type, a `pageSize` is refused (400, violation
+//! `page_size`). Without `pageSize` a page holds up to 90 windows (14 for the 14-day types),
+//! which is the whole longest range of one-day windows, so such a response is one page; a
+//! `nextPageToken` follows only when a smaller `pageSize` was asked for.
 
 use axum::response::Response;
 use jiff::civil::Date;
@@ -35,7 +44,7 @@ use crate::google::{
 struct RollUpBody {
     range: Option<RangeBody>,
     window_size_days: i64,
-    page_size: i64,
+    page_size: Option<i64>,
     page_token: String,
     data_source_family: String,
 }
@@ -71,21 +80,28 @@ struct TimeBody {
     nanos: i32,
 }
 
+/// A bad field of a request: (field, description).
+type Violation = (String, String);
+
 /// The civil day a range endpoint names; it must be a whole day (midnight), the only
-/// alignment daily windows have.
-fn civil_day(value: Option<&CivilBody>, field: &str) -> Result<i64, GoogleError> {
+/// alignment daily windows have. A misaligned endpoint still names its day (so the range
+/// length can be checked too) besides its violation.
+fn civil_day(
+    value: Option<&CivilBody>,
+    field: &str,
+    violations: &mut Vec<Violation>,
+) -> Option<i64> {
+    let mut violation = |field: &str, description: String| {
+        violations.push((field.to_owned(), description));
+    };
     let Some(value) = value else {
-        return Err(GoogleError::bad_payload(
-            Some(field),
-            &format!("{field} is required."),
-        ));
+        violation(field, format!("{field} is required."));
+        return None;
     };
     let date_field = format!("{field}.date");
     let Some(date) = &value.date else {
-        return Err(GoogleError::bad_payload(
-            Some(&date_field),
-            &format!("{date_field} is required."),
-        ));
+        violation(field, format!("{date_field} is required."));
+        return None;
     };
     let valid = i16::try_from(date.year)
         .ok()
@@ -93,25 +109,32 @@ fn civil_day(value: Option<&CivilBody>, field: &str) -> Result<i64, GoogleError>
         .zip(i8::try_from(date.day).ok())
         .and_then(|((year, month), day)| Date::new(year, month, day).ok());
     let Some(valid) = valid else {
-        return Err(GoogleError::bad_payload(
-            Some(&date_field),
-            &format!(
+        violation(
+            field,
+            format!(
                 "{date_field} is not a valid date: {{year: {}, month: {}, day: {}}}",
                 date.year, date.month, date.day
             ),
-        ));
+        );
+        return None;
     };
     if value
         .time
         .as_ref()
         .is_some_and(|time| *time != TimeBody::default())
     {
-        return Err(GoogleError::bad_payload(
-            Some(field),
-            &format!("{field} must be aligned with the aggregation window (midnight)."),
-        ));
+        violation(
+            field,
+            format!("{field} must be aligned with the aggregation window (midnight)."),
+        );
     }
-    Ok(civil::day_number(valid))
+    Some(civil::day_number(valid))
+}
+
+/// The message of a refused `pageSize`. The live wording is not known (the peer only reports
+/// the 400); this one is the simulator's.
+pub(crate) fn page_size_refusal(data_type: &DataType) -> String {
+    format!("page_size is not supported for data type {}.", data_type.id)
 }
 
 pub(crate) fn daily_roll_up(
@@ -123,44 +146,72 @@ pub(crate) fn daily_roll_up(
         return Err(params::unsupported(data_type, "dailyRollUp"));
     }
     let request: RollUpBody = payload::request(body, &DAILY_ROLL_UP_REQUEST)?;
-    let Some(range) = &request.range else {
-        return Err(GoogleError::bad_payload(
-            Some("range"),
-            "range is required.",
-        ));
+    let knobs = &context.knobs;
+    let mut violations = Vec::new();
+    let (start, end) = match &request.range {
+        None => {
+            violations.push(("range".to_owned(), "range is required.".to_owned()));
+            (None, None)
+        }
+        Some(range) => (
+            civil_day(range.start.as_ref(), "range.start", &mut violations),
+            civil_day(range.end.as_ref(), "range.end", &mut violations),
+        ),
     };
-    let start = civil_day(range.start.as_ref(), "range.start")?;
-    let end = civil_day(range.end.as_ref(), "range.end")?;
-    windows::ordered(start, end)?;
     let window = match request.window_size_days {
         0 => 1,
         days if days < 0 => {
-            return Err(GoogleError::bad_payload(
-                Some("window_size_days"),
-                &format!("window_size_days must be positive, got {days}"),
+            violations.push((
+                "window_size_days".to_owned(),
+                format!("window_size_days must be positive, got {days}"),
             ));
+            1
         }
         days => days,
     };
+    match request.page_size {
+        Some(_) if knobs.refuses_page_size(data_type.id) => {
+            violations.push(("page_size".to_owned(), page_size_refusal(data_type)));
+        }
+        Some(size) if size < 0 => violations.push((
+            "page_size".to_owned(),
+            format!("page_size must not be negative, got {size}"),
+        )),
+        _ => {}
+    }
+    let end_exclusive = end.map(|end| match knobs.daily_rollup_end {
+        RollupEnd::Inclusive => end + 1,
+        RollupEnd::Exclusive => end,
+    });
+    let max_days = data_type.roll_up_max_days();
+    if let (Some(start), Some(end), Some(end_exclusive)) = (start, end, end_exclusive) {
+        if end <= start {
+            // Alone, Google's documented `INVALID_TIME_RANGE`; among other bad fields, one
+            // more violation.
+            if violations.is_empty() {
+                return Err(windows::time_range_error());
+            }
+            violations.push(("range".to_owned(), windows::TIME_RANGE.to_owned()));
+        } else if end_exclusive - start > max_days {
+            violations.push((
+                "range".to_owned(),
+                format!("The maximum range for {} is {max_days} days.", data_type.id),
+            ));
+        }
+    }
+    let (Some(start), Some(end), Some(end_exclusive), true) =
+        (start, end, end_exclusive, violations.is_empty())
+    else {
+        return Err(GoogleError::bad_fields(&violations));
+    };
     let page_max = data_type.roll_up_page_max();
-    let page_size = params::page_size(Some(request.page_size), page_max, page_max)?;
+    let page_size = params::page_size(request.page_size, page_max, page_max)?;
     let has_persona_data = params::includes_persona_data(
         Some(&request.data_source_family),
         &context.persona,
         data_type,
         false,
     )?;
-    let end_exclusive = match context.knobs.daily_rollup_end {
-        RollupEnd::Inclusive => end + 1,
-        RollupEnd::Exclusive => end,
-    };
-    let max_days = data_type.roll_up_max_days();
-    if end_exclusive - start > max_days {
-        return Err(GoogleError::bad_payload(
-            Some("range"),
-            &format!("The maximum range for {} is {max_days} days.", data_type.id),
-        ));
-    }
     let fingerprint = Fingerprint::of(&[
         "dailyRollUp",
         data_type.id,
@@ -238,7 +289,7 @@ mod tests {
     use crate::google::api::{
         catalogue,
         pipeline::Context,
-        test_support::{body, context, error_of},
+        test_support::{body, context, error_of, violations},
     };
 
     async fn call(context: &Context, data_type: &str, request: Value) -> (u16, Value) {
@@ -272,12 +323,18 @@ mod tests {
         assert!(windows.len() <= 10, "the gap is omitted");
         assert_eq!(
             window_start(&windows[0]),
+            date(2020, 4, 30),
+            "exclusive end by default, newest first"
+        );
+        let inclusive = context(json!({"daily_rollup_end": "inclusive"}));
+        let (_, with_end) = call(&inclusive, "steps", request.clone()).await;
+        assert_eq!(
+            window_start(&with_end["rollupDataPoints"][0]),
             date(2020, 5, 1),
-            "inclusive end, newest first"
+            "inclusive end"
         );
 
-        let knobs =
-            json!({"daily_rollup_end": "exclusive", "empty_rollup_windows": "empty_object"});
+        let knobs = json!({"empty_rollup_windows": "empty_object"});
         let (_, all) = call(&context(knobs), "steps", request).await;
         let windows = all["rollupDataPoints"].as_array().unwrap();
         assert_eq!(windows.len(), 30);
@@ -412,6 +469,91 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_bad_request_lists_every_bad_field() {
+        let context = context(json!({}));
+        let (status, error) = call(
+            &context,
+            "steps",
+            json!({"range": {
+                "start": {"date": {"year": 2024, "month": 1, "day": 1}, "time": {"hours": 6}},
+                "end": {"date": {"year": 2024, "month": 2, "day": 30}},
+            }, "windowSizeDays": -2}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let fields: Vec<String> = violations(&error).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["range.start", "range.end", "window_size_days"]);
+        assert_eq!(
+            error_of(&error),
+            (None, "Request contains an invalid argument.")
+        );
+        // Misaligned endpoints still name their days, so the range is checked too.
+        let misaligned = |date: (i32, i32, i32)| json!({"date": {"year": date.0, "month": date.1, "day": date.2}, "time": {"hours": 1}});
+        let (status, error) = call(
+            &context,
+            "steps",
+            json!({"range": {"start": misaligned((2024, 1, 1)), "end": misaligned((2024, 6, 1))}}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            violations(&error),
+            [
+                (
+                    "range.start".to_owned(),
+                    "range.start must be aligned with the aggregation window (midnight)."
+                        .to_owned()
+                ),
+                (
+                    "range.end".to_owned(),
+                    "range.end must be aligned with the aggregation window (midnight).".to_owned()
+                ),
+                (
+                    "range".to_owned(),
+                    "The maximum range for steps is 90 days.".to_owned()
+                ),
+            ]
+        );
+        // One bad field: its description is the message, as before.
+        let (_, error) = call(
+            &context,
+            "steps",
+            json!({"range": {"start": {"date": {"year": 2024, "month": 1, "day": 1}}}}),
+        )
+        .await;
+        assert_eq!(error_of(&error), (None, "range.end is required."));
+    }
+
+    #[tokio::test]
+    async fn a_page_size_is_refused_for_the_listed_types_only() {
+        let context = context(json!({"page_size_refused": ["total-calories"]}));
+        let request = json!({"range": range(date(2024, 5, 1), date(2024, 5, 8))});
+        let mut sized = request.clone();
+        sized["pageSize"] = json!(3);
+        let (status, error) = call(&context, "total-calories", sized.clone()).await;
+        assert_eq!(status, 400);
+        assert_eq!(error["error"]["status"], "INVALID_ARGUMENT");
+        assert_eq!(
+            violations(&error),
+            [(
+                "page_size".to_owned(),
+                "page_size is not supported for data type total-calories.".to_owned()
+            )]
+        );
+        let (status, page) = call(&context, "total-calories", request.clone()).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["rollupDataPoints"].as_array().unwrap().len(), 7);
+        assert!(page.get("nextPageToken").is_none(), "one page by default");
+        let (status, page) = call(&context, "steps", sized).await;
+        assert_eq!(status, 200, "other types keep their pageSize");
+        assert!(page["nextPageToken"].is_string());
+        let unrefused = super::super::test_support::context(json!({}));
+        let mut sized = request;
+        sized["pageSize"] = json!(3);
+        assert_eq!(call(&unrefused, "total-calories", sized).await.0, 200);
+    }
+
     #[test]
     fn range_endpoints_must_be_whole_valid_days() {
         let endpoint = |year, month, day, hours| CivilBody {
@@ -421,11 +563,20 @@ mod tests {
                 ..TimeBody::default()
             }),
         };
-        let first = civil_day(Some(&endpoint(2026, 3, 1, 0)), "range.start");
-        assert_eq!(first.unwrap(), civil::days_from_civil(2026, 3, 1));
-        assert!(civil_day(Some(&endpoint(2026, 2, 29, 0)), "range.start").is_err());
-        assert!(civil_day(Some(&endpoint(2026, 3, 1, 12)), "range.start").is_err());
-        assert!(civil_day(None, "range.end").is_err());
-        assert!(civil_day(Some(&CivilBody::default()), "range.end").is_err());
+        let check = |body: Option<&CivilBody>| {
+            let mut violations = Vec::new();
+            let day = civil_day(body, "range.start", &mut violations);
+            (day, violations.len())
+        };
+        let first = check(Some(&endpoint(2026, 3, 1, 0)));
+        assert_eq!(first, (Some(civil::days_from_civil(2026, 3, 1)), 0));
+        assert_eq!(check(Some(&endpoint(2026, 2, 29, 0))), (None, 1));
+        assert_eq!(
+            check(Some(&endpoint(2026, 3, 1, 12))),
+            (Some(civil::days_from_civil(2026, 3, 1)), 1),
+            "misaligned, but the day is known"
+        );
+        assert_eq!(check(None), (None, 1));
+        assert_eq!(check(Some(&CivilBody::default())), (None, 1));
     }
 }

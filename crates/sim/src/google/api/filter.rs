@@ -7,11 +7,24 @@
 //!
 //! Checks run in Google's order of concerns: syntax first (tokens, structure), then meaning
 //! (member, comparator, literal), then the combination (physical and civil mixed, empty
-//! range). Every rejection carries the `ErrorInfo.reason` Google uses for it.
+//! range). Syntax stops at the first problem; meaning is checked for every restriction, and
+//! each problem found is one violation (one per occurrence: a member used twice is two), each
+//! with its specific reason (`INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER`, …) and a description
+//! ending in its position, `(at line L, column C)` (1-based, in characters). The combination is
+//! checked only when every restriction is meaningful.
+//!
+//! How a rejection is answered (recorded live for a member problem, applied here to all):
+//! `ErrorInfo.reason` `INVALID_DATA_POINT_FILTER`, the specific reasons in
+//! `ErrorInfo.metadata.detailedReasons` ([`FilterError::detailed_reasons`]), the message
+//! "Invalid data point filter: " and the first description, and one `filter` field violation
+//! per problem. Only the member problem's wording is recorded; the others' are the
+//! simulator's, in the same style.
 //!
 //! Each member compares one time of a point (reference §2.4): the start of intervals and
-//! sessions, the sample time, the date of daily types, the end of sleep. The knobs
-//! `daily_filter_prefix` and `sleep_filter` switch between the dialects live accounts showed.
+//! sessions, the sample time, the date of daily types, the end of sleep. Starts compare at
+//! microsecond precision (a few times have six fractional digits), ends at milliseconds. The
+//! knobs `daily_filter_prefix` and `sleep_filter` switch between the dialects live accounts
+//! showed.
 
 use jiff::{
     Timestamp,
@@ -26,33 +39,74 @@ use crate::google::{
 };
 
 const MS_PER_DAY: i64 = SECONDS_PER_DAY * 1000;
+const US_PER_DAY: i64 = MS_PER_DAY * 1000;
 
-/// Why a filter was rejected.
+/// One problem of a filter: its specific reason and what the field violation says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Violation {
+    pub reason: &'static str,
+    pub description: String,
+}
+
+/// Why a filter was rejected: every problem found, in the order of the text (never empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FilterError {
-    pub reason: &'static str,
-    /// What exactly is wrong (the `BadRequest` field violation).
-    pub description: String,
+    pub violations: Vec<Violation>,
 }
 
 impl FilterError {
     fn new(reason: &'static str, description: impl Into<String>) -> Self {
         Self {
-            reason,
-            description: description.into(),
+            violations: vec![Violation {
+                reason,
+                description: description.into(),
+            }],
         }
     }
 
-    /// The top-level message: Google's documented wording where one is known.
-    pub(crate) fn message(&self) -> &'static str {
-        match self.reason {
-            MIXED => "Filter cannot contain both physical and civil time ranges",
-            TIME_RANGE => "Query end time must be strictly larger than start time",
-            _ => "Request contains an invalid argument.",
+    /// The specific reason of the first problem.
+    #[cfg(test)]
+    pub(crate) fn reason(&self) -> &'static str {
+        self.violations
+            .first()
+            .map_or(FILTER, |violation| violation.reason)
+    }
+
+    /// `ErrorInfo.metadata.detailedReasons`: the distinct specific reasons in the order they
+    /// first occur, comma-separated. The recording had one reason; how Google joins several is
+    /// not known, a comma is the simulator's choice.
+    pub(crate) fn detailed_reasons(&self) -> String {
+        let mut reasons: Vec<&str> = Vec::new();
+        for violation in &self.violations {
+            if !reasons.contains(&violation.reason) {
+                reasons.push(violation.reason);
+            }
         }
+        reasons.join(",")
+    }
+
+    /// The top-level message, as recorded live: "Invalid data point filter: " and the first
+    /// problem's description.
+    pub(crate) fn message(&self) -> String {
+        let first = self
+            .violations
+            .first()
+            .map_or("", |violation| violation.description.as_str());
+        format!("Invalid data point filter: {first}")
+    }
+
+    /// The descriptions of the field violations, one per problem.
+    pub(crate) fn descriptions(&self) -> Vec<&str> {
+        self.violations
+            .iter()
+            .map(|violation| violation.description.as_str())
+            .collect()
     }
 }
 
+/// `ErrorInfo.reason` of every filter error (live), and the specific reason the filter guide
+/// gives for a hyphenated prefix (it names no finer one).
+pub(crate) const FILTER: &str = "INVALID_DATA_POINT_FILTER";
 const SYNTAX: &str = "INVALID_DATA_POINT_FILTER_SYNTAX";
 const MISSING_TOKEN: &str = "INVALID_DATA_POINT_FILTER_MISSING_TOKEN";
 const UNEXPECTED_TOKEN: &str = "INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN";
@@ -60,11 +114,20 @@ const END_OF_INPUT: &str = "INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT";
 const STRUCTURE: &str = "INVALID_DATA_POINT_FILTER_EXPRESSION_STRUCTURE";
 const COMPARATOR: &str = "INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARATOR";
 const COMPARABLE: &str = "INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARABLE";
-const HYPHENATED: &str = "INVALID_DATA_POINT_FILTER";
 const COLLECTION_MISMATCH: &str = "INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH";
 const MEMBER: &str = "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER";
 const MIXED: &str = "INVALID_DATA_POINT_FILTER_MIXED_TIME_RESTRICTIONS";
 const TIME_RANGE: &str = "INVALID_TIME_RANGE";
+
+/// A description with the position of byte offset `at` of `text`: `"<what> (at line 1,
+/// column 7)"`, line and column 1-based, the column counted in characters.
+fn at(text: &str, offset: usize, what: &str) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = 1 + before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let column = 1 + before[line_start..].chars().count();
+    format!("{what} (at line {line}, column {column})")
+}
 
 /// Physical time (instants) or civil time (the wall clock recorded with each point).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,16 +163,16 @@ enum Literal {
 struct Restriction {
     field: Field,
     comparator: Comparator,
-    /// Epoch milliseconds (physical) or local milliseconds (civil), rounded up to a whole
-    /// millisecond.
-    ms: i64,
+    /// Epoch microseconds (physical) or local microseconds (civil), rounded up to a whole
+    /// microsecond.
+    us: i64,
 }
 
 impl Restriction {
     fn holds(&self, key: i64) -> bool {
         match self.comparator {
-            Comparator::AtLeast => key >= self.ms,
-            Comparator::Below => key < self.ms,
+            Comparator::AtLeast => key >= self.us,
+            Comparator::Below => key < self.us,
         }
     }
 }
@@ -125,13 +188,16 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// The time `field` of a point in the filter's domain, in microseconds.
     fn key(&self, field: Field, time: &PointTime) -> i64 {
         match (field, self.domain) {
-            (Field::Start, Domain::Physical) => time.start_ms,
-            (Field::Start, Domain::Civil) => time.local_start_ms(),
-            (Field::End, Domain::Physical) => time.end_ms,
-            (Field::End, Domain::Civil) => time.local_end_ms(),
-            (Field::Date, _) => time.civil_day * MS_PER_DAY,
+            (Field::Start, Domain::Physical) => time.start_us(),
+            (Field::Start, Domain::Civil) => {
+                time.local_start_ms() * 1000 + i64::from(time.start_extra_us)
+            }
+            (Field::End, Domain::Physical) => time.end_ms * 1000,
+            (Field::End, Domain::Civil) => time.local_end_ms() * 1000,
+            (Field::Date, _) => time.civil_day * US_PER_DAY,
         }
     }
 
@@ -155,8 +221,8 @@ impl Filter {
             })
     }
 
-    /// The range every match lies in, `[lower, upper)` in the filter's domain, as far as the
-    /// single-restriction factors pin it down.
+    /// The range every match lies in, `[lower, upper)` in the filter's domain (microseconds),
+    /// as far as the single-restriction factors pin it down.
     fn bounds(&self) -> (Option<i64>, Option<i64>) {
         let mut bounds = (None::<i64>, None::<i64>);
         for restriction in self.bounding() {
@@ -165,9 +231,9 @@ impl Filter {
                 Comparator::Below => &mut bounds.1,
             };
             *bound = Some(
-                bound.map_or(restriction.ms, |b| match restriction.comparator {
-                    Comparator::AtLeast => b.max(restriction.ms),
-                    Comparator::Below => b.min(restriction.ms),
+                bound.map_or(restriction.us, |b| match restriction.comparator {
+                    Comparator::AtLeast => b.max(restriction.us),
+                    Comparator::Below => b.min(restriction.us),
                 }),
             );
         }
@@ -179,19 +245,22 @@ impl Filter {
     /// are counted on the day they start, so a bound on the end of a session (sleep) lets them
     /// start up to a day earlier.
     pub(crate) fn days(&self, day_of: impl Fn(i64) -> i64) -> (Option<i64>, Option<i64>) {
-        let day = |ms: i64| match self.domain {
-            Domain::Physical => day_of(ms),
-            Domain::Civil => ms.div_euclid(MS_PER_DAY),
+        let day = |us: i64| {
+            let ms = us.div_euclid(1000);
+            match self.domain {
+                Domain::Physical => day_of(ms),
+                Domain::Civil => ms.div_euclid(MS_PER_DAY),
+            }
         };
         let mut days = (None::<i64>, None::<i64>);
         for restriction in self.bounding() {
             match restriction.comparator {
                 Comparator::AtLeast => {
-                    let first = day(restriction.ms) - i64::from(restriction.field == Field::End);
+                    let first = day(restriction.us) - i64::from(restriction.field == Field::End);
                     days.0 = Some(days.0.map_or(first, |d| d.max(first)));
                 }
                 Comparator::Below => {
-                    let last = day(restriction.ms - 1);
+                    let last = day(restriction.us - 1);
                     days.1 = Some(days.1.map_or(last, |d| d.min(last)));
                 }
             }
@@ -211,7 +280,24 @@ enum Token<'a> {
     Paren,
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
+impl Token<'_> {
+    /// How a description quotes the token.
+    fn shown(&self) -> String {
+        match self {
+            Token::Name(name) | Token::Operator(name) => format!("'{name}'"),
+            Token::Text(text) => format!("{text:?}"),
+            Token::And => "'AND'".to_owned(),
+            Token::Or => "'OR'".to_owned(),
+            Token::Not => "'NOT'".to_owned(),
+            Token::Paren => "a parenthesis".to_owned(),
+        }
+    }
+}
+
+/// A token and the byte offset it starts at.
+type Spanned<'a> = (Token<'a>, usize);
+
+fn tokenize(text: &str) -> Result<Vec<Spanned<'_>>, FilterError> {
     let mut tokens = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -220,30 +306,22 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
         if c.is_ascii_whitespace() {
             i += 1;
         } else if c == b'"' {
+            let unterminated =
+                || FilterError::new(SYNTAX, at(text, i, "Unterminated string literal."));
             let mut value = String::new();
             let mut chars = text[i + 1..].char_indices();
             let end = loop {
                 match chars.next() {
-                    None => {
-                        return Err(FilterError::new(
-                            SYNTAX,
-                            format!("unterminated string literal at offset {i}"),
-                        ));
-                    }
-                    Some((at, '"')) => break i + 1 + at + 1,
+                    None => return Err(unterminated()),
+                    Some((offset, '"')) => break i + 1 + offset + 1,
                     Some((_, '\\')) => match chars.next() {
                         Some((_, escaped)) => value.push(escaped),
-                        None => {
-                            return Err(FilterError::new(
-                                SYNTAX,
-                                format!("unterminated string literal at offset {i}"),
-                            ));
-                        }
+                        None => return Err(unterminated()),
                     },
                     Some((_, other)) => value.push(other),
                 }
             };
-            tokens.push(Token::Text(value));
+            tokens.push((Token::Text(value), i));
             i = end;
         } else if b"<>=!:".contains(&c) {
             let length = if bytes.get(i + 1) == Some(&b'=') && c != b'=' && c != b':' {
@@ -255,13 +333,13 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
             if operator == "!" {
                 return Err(FilterError::new(
                     SYNTAX,
-                    format!("unexpected character '!' at offset {i}"),
+                    at(text, i, "Unexpected character '!'."),
                 ));
             }
-            tokens.push(Token::Operator(operator));
+            tokens.push((Token::Operator(operator), i));
             i += length;
         } else if c == b'(' || c == b')' {
-            tokens.push(Token::Paren);
+            tokens.push((Token::Paren, i));
             i += 1;
         } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' {
             let start = i;
@@ -270,46 +348,60 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
             {
                 i += 1;
             }
-            tokens.push(match &text[start..i] {
+            let token = match &text[start..i] {
                 "AND" => Token::And,
                 "OR" => Token::Or,
                 "NOT" => Token::Not,
                 name => Token::Name(name),
-            });
+            };
+            tokens.push((token, start));
         } else {
             let character = text[i..].chars().next().unwrap_or('?');
             return Err(FilterError::new(
                 SYNTAX,
-                format!("unexpected character {character:?} at offset {i}"),
+                at(text, i, &format!("Unexpected character {character:?}.")),
             ));
         }
     }
     Ok(tokens)
 }
 
-/// A restriction as written, before its meaning is checked.
+/// A restriction as written, before its meaning is checked, with the byte offsets of its
+/// member, comparator and comparable.
 struct Written<'a> {
-    member: &'a str,
-    operator: &'a str,
+    member: (&'a str, usize),
+    operator: (&'a str, usize),
     /// `Ok` for a quoted string, `Err` for a bare word or number.
-    comparable: Result<String, &'a str>,
+    comparable: (Result<String, &'a str>, usize),
 }
 
 /// Parses the token structure into factors (split by `AND`) of alternatives (split by `OR`).
-fn structure<'a>(tokens: &[Token<'a>]) -> Result<(Vec<Vec<Written<'a>>>, bool), FilterError> {
-    let unexpected = |token: &Token<'_>, expected: &str| match token {
-        Token::Not | Token::Paren => {
-            FilterError::new(STRUCTURE, "negation and parentheses are not supported")
-        }
+fn structure<'a>(
+    text: &str,
+    tokens: &[Spanned<'a>],
+) -> Result<(Vec<Vec<Written<'a>>>, bool), FilterError> {
+    let unexpected = |(token, offset): &Spanned<'_>, expected: &str| match token {
+        Token::Not | Token::Paren => FilterError::new(
+            STRUCTURE,
+            at(text, *offset, "Negation and parentheses are not supported."),
+        ),
         other => FilterError::new(
             UNEXPECTED_TOKEN,
-            format!("expected {expected}, found {other:?}"),
+            at(
+                text,
+                *offset,
+                &format!("Expected {expected}, found {}.", other.shown()),
+            ),
         ),
     };
     let end = |expected: &str| {
         FilterError::new(
             END_OF_INPUT,
-            format!("expected {expected}, found the end of the filter"),
+            at(
+                text,
+                text.len(),
+                &format!("Expected {expected}, found the end of the filter."),
+            ),
         )
     };
     let mut factors = vec![Vec::new()];
@@ -317,24 +409,28 @@ fn structure<'a>(tokens: &[Token<'a>]) -> Result<(Vec<Vec<Written<'a>>>, bool), 
     let mut tokens = tokens.iter();
     loop {
         let member = match tokens.next() {
-            Some(Token::Name(member)) => *member,
+            Some((Token::Name(member), offset)) => (*member, *offset),
             Some(other) => return Err(unexpected(other, "a field name")),
             None => return Err(end("a field name")),
         };
         let operator = match tokens.next() {
-            Some(Token::Operator(operator)) => *operator,
-            Some(Token::Name(_) | Token::Text(_)) => {
+            Some((Token::Operator(operator), offset)) => (*operator, *offset),
+            Some((Token::Name(_) | Token::Text(_), offset)) => {
                 return Err(FilterError::new(
                     MISSING_TOKEN,
-                    format!("missing comparator after {member}"),
+                    at(
+                        text,
+                        *offset,
+                        &format!("Missing comparator after '{}'.", member.0),
+                    ),
                 ));
             }
             Some(other) => return Err(unexpected(other, "a comparator")),
             None => return Err(end("a comparator")),
         };
         let comparable = match tokens.next() {
-            Some(Token::Text(text)) => Ok(text.clone()),
-            Some(Token::Name(word)) => Err(*word),
+            Some((Token::Text(literal), offset)) => (Ok(literal.clone()), *offset),
+            Some((Token::Name(word), offset)) => (Err(*word), *offset),
             Some(other) => return Err(unexpected(other, "a string literal")),
             None => return Err(end("a string literal")),
         };
@@ -347,8 +443,8 @@ fn structure<'a>(tokens: &[Token<'a>]) -> Result<(Vec<Vec<Written<'a>>>, bool), 
         }
         match tokens.next() {
             None => return Ok((factors, used_or)),
-            Some(Token::And) => factors.push(Vec::new()),
-            Some(Token::Or) => used_or = true,
+            Some((Token::And, _)) => factors.push(Vec::new()),
+            Some((Token::Or, _)) => used_or = true,
             Some(other) => return Err(unexpected(other, "AND, OR or the end of the filter")),
         }
     }
@@ -414,13 +510,14 @@ fn civil_literal_shape(text: &str, time_allowed: bool) -> bool {
         && fraction.len() <= 9
 }
 
-fn literal_ms(text: &str, literal: Literal) -> Result<i64, String> {
+/// A literal as microseconds (epoch or local), or what is wrong with it.
+fn literal_us(text: &str, literal: Literal) -> Result<i64, String> {
     match literal {
         Literal::Timestamp => {
             let at: Timestamp = text.parse().map_err(|_| {
-                format!("{text:?} is not an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\"")
+                format!("{text:?} is not an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\".")
             })?;
-            Ok(civil::ceil_ms(at))
+            Ok(civil::ceil_us(at))
         }
         Literal::DateOrDateTime | Literal::Date => {
             let time_allowed = literal == Literal::DateOrDateTime;
@@ -429,7 +526,7 @@ fn literal_ms(text: &str, literal: Literal) -> Result<i64, String> {
             } else {
                 "YYYY-MM-DD"
             };
-            let invalid = || format!("{text:?} is not a civil date-time in the form {expected}");
+            let invalid = || format!("{text:?} is not a civil date-time in the form {expected}.");
             if !civil_literal_shape(text, time_allowed) {
                 return Err(invalid());
             }
@@ -439,9 +536,97 @@ fn literal_ms(text: &str, literal: Literal) -> Result<i64, String> {
             } else {
                 text.parse::<DateTime>()
             };
-            datetime.map(civil::local_ms).map_err(|_| invalid())
+            datetime.map(civil::local_us).map_err(|_| invalid())
         }
     }
+}
+
+/// What one written restriction means for `data_type`: its member's domain and the
+/// restriction, or the violation it is.
+fn meaning(
+    text: &str,
+    written: Written<'_>,
+    data_type: &DataType,
+    knobs: &Knobs,
+    selects_nothing: &mut bool,
+) -> Result<(Domain, Restriction, usize), Violation> {
+    let violation = |reason, offset, what: String| Violation {
+        reason,
+        description: at(text, offset, &what),
+    };
+    let (member_text, member_at) = written.member;
+    let (prefix, member) = member_text.split_once('.').unwrap_or((member_text, ""));
+    if prefix.contains('-') {
+        return Err(violation(
+            FILTER,
+            member_at,
+            format!(
+                "Use the snake_case data type name in filters: '{}', not '{prefix}'.",
+                prefix.replace('-', "_")
+            ),
+        ));
+    }
+    let (snake, camel) = (data_type.snake_name(), data_type.union_key());
+    let refused = match (data_type.record == Record::Daily, knobs.daily_filter_prefix) {
+        (true, DailyFilterPrefix::Snake) => prefix != snake,
+        (true, DailyFilterPrefix::Camel) => {
+            *selects_nothing |= prefix == snake;
+            prefix != snake && prefix != camel
+        }
+        _ => prefix != snake && prefix != camel,
+    };
+    if refused {
+        return Err(violation(
+            COLLECTION_MISMATCH,
+            member_at,
+            format!(
+                "'{prefix}' does not name the data type '{}' of the request.",
+                data_type.id
+            ),
+        ));
+    }
+    let Some(&(_, domain, field, literal, below_allowed)) =
+        members(data_type.record, knobs.sleep_filter)
+            .iter()
+            .find(|(name, ..)| *name == member)
+    else {
+        return Err(violation(
+            MEMBER,
+            member_at,
+            format!("Member '{member_text}' is not supported for filtering."),
+        ));
+    };
+    let (operator, operator_at) = written.operator;
+    let comparator = match operator {
+        ">=" => Comparator::AtLeast,
+        "<" if below_allowed => Comparator::Below,
+        other => {
+            return Err(violation(
+                COMPARATOR,
+                operator_at,
+                format!("Comparator '{other}' is not supported on '{member_text}'."),
+            ));
+        }
+    };
+    let (comparable, comparable_at) = written.comparable;
+    let literal_text = comparable.map_err(|word| {
+        violation(
+            COMPARABLE,
+            comparable_at,
+            format!("'{word}' must be a double-quoted string literal."),
+        )
+    })?;
+    let us = literal_us(&literal_text, literal)
+        .map_err(|what| violation(COMPARABLE, comparable_at, what))?;
+    Ok((
+        domain,
+        Restriction {
+            field,
+            comparator,
+            us,
+        },
+        member_at,
+    ))
 }
 
 /// Parses `text` for `data_type` in the dialect the knobs choose; an empty or blank filter is no
@@ -455,94 +640,54 @@ pub(crate) fn parse(
     if tokens.is_empty() {
         return Ok(None);
     }
-    let (written, used_or) = structure(&tokens)?;
+    let (written, used_or) = structure(text, &tokens)?;
     if used_or && data_type.record != Record::Sleep {
+        let or_at = tokens
+            .iter()
+            .find(|(token, _)| *token == Token::Or)
+            .map_or(0, |(_, offset)| *offset);
         return Err(FilterError::new(
             STRUCTURE,
-            format!("OR is not supported for {}", data_type.id),
+            at(
+                text,
+                or_at,
+                &format!("OR is not supported for {}.", data_type.id),
+            ),
         ));
     }
-    let (snake, camel) = (data_type.snake_name(), data_type.union_key());
-    let daily = data_type.record == Record::Daily;
     let mut selects_nothing = false;
-    let mut domain = None;
-    let mut factors = Vec::with_capacity(written.len());
+    let mut violations = Vec::new();
+    let mut meant = Vec::with_capacity(written.len());
     for alternatives in written {
         let mut factor = Vec::with_capacity(alternatives.len());
         for restriction in alternatives {
-            let (prefix, member) = restriction
-                .member
-                .split_once('.')
-                .unwrap_or((restriction.member, ""));
-            if prefix.contains('-') {
-                return Err(FilterError::new(
-                    HYPHENATED,
-                    format!("use the snake_case data type name in filters, not {prefix:?}"),
-                ));
+            match meaning(text, restriction, data_type, knobs, &mut selects_nothing) {
+                Ok(restriction) => factor.push(restriction),
+                Err(violation) => violations.push(violation),
             }
-            let refused = match (daily, knobs.daily_filter_prefix) {
-                (true, DailyFilterPrefix::Snake) => prefix != snake,
-                (true, DailyFilterPrefix::Camel) => {
-                    selects_nothing |= prefix == snake;
-                    prefix != snake && prefix != camel
-                }
-                _ => prefix != snake && prefix != camel,
-            };
-            if refused {
-                return Err(FilterError::new(
-                    COLLECTION_MISMATCH,
-                    format!(
-                        "{prefix:?} does not match the data type {:?} of the request",
-                        data_type.id
-                    ),
-                ));
-            }
-            let Some(&(_, member_domain, field, literal, below_allowed)) =
-                members(data_type.record, knobs.sleep_filter)
-                    .iter()
-                    .find(|(name, ..)| *name == member)
-            else {
-                return Err(FilterError::new(
-                    MEMBER,
-                    format!(
-                        "{:?} cannot be filtered on for {}",
-                        restriction.member, data_type.id
-                    ),
-                ));
-            };
-            let comparator = match restriction.operator {
-                ">=" => Comparator::AtLeast,
-                "<" if below_allowed => Comparator::Below,
-                other => {
-                    return Err(FilterError::new(
-                        COMPARATOR,
-                        format!(
-                            "comparator {other:?} is not supported on {}",
-                            restriction.member
-                        ),
-                    ));
-                }
-            };
-            let text = restriction.comparable.map_err(|word| {
-                FilterError::new(
-                    COMPARABLE,
-                    format!("{word:?} must be a double-quoted string literal"),
-                )
-            })?;
-            let ms = literal_ms(&text, literal)
-                .map_err(|description| FilterError::new(COMPARABLE, description))?;
+        }
+        meant.push(factor);
+    }
+    if !violations.is_empty() {
+        return Err(FilterError { violations });
+    }
+    let mut domain = None;
+    let mut factors = Vec::with_capacity(meant.len());
+    for alternatives in meant {
+        let mut factor = Vec::with_capacity(alternatives.len());
+        for (member_domain, restriction, member_at) in alternatives {
             if domain.is_some_and(|domain| domain != member_domain) {
                 return Err(FilterError::new(
                     MIXED,
-                    "the filter restricts both physical and civil time",
+                    at(
+                        text,
+                        member_at,
+                        "Filter cannot contain both physical and civil time ranges.",
+                    ),
                 ));
             }
             domain = Some(member_domain);
-            factor.push(Restriction {
-                field,
-                comparator,
-                ms,
-            });
+            factor.push(restriction);
         }
         factors.push(factor);
     }
@@ -557,9 +702,10 @@ pub(crate) fn parse(
     if let (Some(lower), Some(upper)) = filter.bounds()
         && upper <= lower
     {
+        // No position: the problem is the pair of bounds, not one of them.
         return Err(FilterError::new(
             TIME_RANGE,
-            "the upper bound is not after the lower bound",
+            "Query end time must be strictly larger than start time.",
         ));
     }
     Ok(Some(filter))
@@ -583,13 +729,14 @@ mod tests {
     fn reason(data_type: &str, text: &str) -> &'static str {
         parse(text, find(data_type).unwrap(), &Knobs::default())
             .expect_err(text)
-            .reason
+            .reason()
     }
 
     /// A point from `start` to `end` (epoch ms) at UTC offset `offset` seconds.
     fn at(start: i64, end: i64, offset: i32) -> PointTime {
         PointTime {
             start_ms: start,
+            start_extra_us: 0,
             end_ms: end,
             start_offset_s: offset,
             end_offset_s: offset,
@@ -614,7 +761,7 @@ mod tests {
         assert!(!filter.matches(&local(midnight - 1)));
         assert_eq!(
             filter.bounds(),
-            (Some(midnight), Some(midnight + MS_PER_DAY))
+            (Some(midnight * 1000), Some((midnight + MS_PER_DAY) * 1000))
         );
         assert_eq!(filter.days(|_| unreachable!()), (Some(day), Some(day)));
     }
@@ -710,7 +857,7 @@ mod tests {
                 .selects_nothing
         );
         assert_eq!(
-            parse(camel, hr, &only_snake).unwrap_err().reason,
+            parse(camel, hr, &only_snake).unwrap_err().reason(),
             COLLECTION_MISMATCH
         );
         let only_camel = knobs(json!({"daily_filter_prefix": "camel"}));
@@ -740,10 +887,10 @@ mod tests {
         let end = r#"sleep.interval.civil_end_time >= "2026-01-01""#;
         let start = r#"sleep.interval.civil_start_time >= "2026-01-01""#;
         let reject = knobs(json!({"sleep_filter": "reject_all"}));
-        assert_eq!(parse(end, sleep, &reject).unwrap_err().reason, MEMBER);
+        assert_eq!(parse(end, sleep, &reject).unwrap_err().reason(), MEMBER);
         assert!(parse("", sleep, &reject).unwrap().is_none());
         assert_eq!(
-            parse(start, sleep, &Knobs::default()).unwrap_err().reason,
+            parse(start, sleep, &Knobs::default()).unwrap_err().reason(),
             MEMBER
         );
         let start_ok = knobs(json!({"sleep_filter": "start_ok"}));
@@ -883,7 +1030,7 @@ mod tests {
                 "active-minutes",
                 &format!("active-minutes.interval.start_time >= {ts}")
             ),
-            HYPHENATED
+            FILTER
         );
         assert_eq!(
             reason("steps", &format!("distance.interval.start_time >= {ts}")),
@@ -913,6 +1060,79 @@ mod tests {
     }
 
     #[test]
+    fn every_problem_is_one_violation_with_its_position() {
+        let sleep = find("sleep").unwrap();
+        let twice = r#"sleep.interval.start_time >= "2026-01-01T00:00:00Z" AND sleep.interval.start_time < "2026-01-02T00:00:00Z""#;
+        let error = parse(twice, sleep, &Knobs::default()).unwrap_err();
+        assert_eq!(error.detailed_reasons(), MEMBER);
+        let member = "Member 'sleep.interval.start_time' is not supported for filtering.";
+        assert_eq!(
+            error.descriptions(),
+            [
+                format!("{member} (at line 1, column 1)"),
+                format!("{member} (at line 1, column 57)"),
+            ]
+        );
+        assert_eq!(
+            error.message(),
+            format!("Invalid data point filter: {member} (at line 1, column 1)")
+        );
+        // Different problems: each reason once, in order; each violation at its own token.
+        let ts = r#""2026-01-01T00:00:00Z""#;
+        let mixed = format!(
+            "steps.interval.end_time >= {ts} AND distance.interval.start_time < {ts}\nAND steps.interval.start_time > {ts}"
+        );
+        let error = steps(&mixed).unwrap_err();
+        assert_eq!(
+            error.detailed_reasons(),
+            format!("{MEMBER},{COLLECTION_MISMATCH},{COMPARATOR}")
+        );
+        let descriptions = error.descriptions();
+        assert_eq!(descriptions.len(), 3);
+        assert!(descriptions[0].ends_with("(at line 1, column 1)"));
+        assert!(descriptions[1].starts_with("'distance' does not name the data type 'steps'"));
+        assert!(
+            descriptions[1].ends_with("(at line 1, column 55)"),
+            "{}",
+            descriptions[1]
+        );
+        assert_eq!(
+            descriptions[2],
+            "Comparator '>' is not supported on 'steps.interval.start_time'. (at line 2, column 31)"
+        );
+        // Syntax stops at the first problem.
+        let error = steps(r#"steps.interval.start_time >= "2026"#).unwrap_err();
+        assert_eq!(
+            error.descriptions(),
+            ["Unterminated string literal. (at line 1, column 30)"]
+        );
+        assert_eq!(error.detailed_reasons(), SYNTAX);
+    }
+
+    #[test]
+    fn starts_compare_at_microseconds() {
+        let weight = find("weight").unwrap();
+        let exact = r#"weight.sample_time.physical_time >= "2026-01-01T00:00:00.390135Z""#;
+        let filter = parse(exact, weight, &Knobs::default()).unwrap().unwrap();
+        let ms = "2026-01-01T00:00:00.390Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let mut point = at(ms, ms, 0);
+        point.start_extra_us = 135;
+        assert!(
+            filter.matches(&point),
+            "the point's own time is a lower bound it passes"
+        );
+        point.start_extra_us = 134;
+        assert!(!filter.matches(&point));
+        let below = parse(&exact.replace(">=", "<"), weight, &Knobs::default())
+            .unwrap()
+            .unwrap();
+        assert!(below.matches(&point));
+    }
+
+    #[test]
     fn combination_errors() {
         assert_eq!(
             reason(
@@ -930,16 +1150,16 @@ mod tests {
         );
         let error = steps(r#"steps.interval.civil_start_time >= "2026-01-02" AND steps.interval.civil_start_time < "2026-01-02""#)
             .unwrap_err();
-        assert_eq!(error.reason, TIME_RANGE);
+        assert_eq!(error.reason(), TIME_RANGE);
         assert_eq!(
             error.message(),
-            "Query end time must be strictly larger than start time"
+            "Invalid data point filter: Query end time must be strictly larger than start time."
         );
         assert_eq!(
             steps(r#"steps.interval.start_time >= "2026-01-01T00:00:00Z" AND steps.interval.civil_start_time < "2026-01-02""#)
                 .unwrap_err()
                 .message(),
-            "Filter cannot contain both physical and civil time ranges"
+            "Invalid data point filter: Filter cannot contain both physical and civil time ranges. (at line 1, column 57)"
         );
     }
 }

@@ -66,6 +66,7 @@ mod tests {
             }
             let time = PointTime {
                 start_ms: day * 86_400_000,
+                start_extra_us: 0,
                 end_ms: day * 86_400_000,
                 start_offset_s: 0,
                 end_offset_s: 0,

@@ -308,3 +308,100 @@ async fn the_ground_truth_is_what_the_handlers_serve() {
     );
     assert!(super::ground_truth_points(&shared, "not-a-type", date).is_empty());
 }
+
+/// A sim's shared state at `now` with `knobs`, and the handler context of the same.
+fn shared_at(now: &str, knobs: Value) -> (Shared, Context) {
+    let clock = SimClock::starting_at(now.parse().unwrap());
+    clock.freeze(true);
+    let mut config = GoogleSimConfig::local("http://localhost/callback");
+    config.knobs = config.knobs.merged(&knobs).unwrap();
+    (
+        Shared::new(config, Instruments::new(clock)),
+        super::test_support::context_at(now, knobs),
+    )
+}
+
+#[tokio::test]
+async fn the_ground_truth_has_the_sleep_in_progress() {
+    let now = "2026-11-21T20:00:00Z";
+    let (shared, context) = shared_at(now, json!({"in_progress_sleep": true}));
+    let (listed, _) = list_all(&context, "sleep", "pageSize=1").await;
+    let shown = &listed[0];
+    assert!(shown["sleep"]["interval"].get("endTime").is_none());
+    let start: jiff::Timestamp = shown["sleep"]["interval"]["startTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let date = context.persona.today(start);
+    let truth = super::ground_truth_points(&shared, "sleep", date);
+    assert_eq!(truth.last(), Some(shown));
+    let (shared, _) = shared_at(now, json!({}));
+    let finished = super::ground_truth_points(&shared, "sleep", date);
+    assert_eq!(finished.last().unwrap()["name"], shown["name"]);
+    assert!(finished.last().unwrap()["sleep"]["summary"].is_object());
+}
+
+#[tokio::test]
+async fn the_phones_steps_are_counted_once_everywhere() {
+    let (shared, context) = shared_at(super::test_support::NOW, json!({}));
+    let persona = &context.persona;
+    let now = persona.now_seconds();
+    let today = persona.day_of(now);
+    let steps = catalogue::find("steps").unwrap().generator.unwrap();
+    let day = (today - 200..today)
+        .rev()
+        .find(|day| {
+            persona
+                .points("steps", steps, *day, now)
+                .iter()
+                .any(|point| point.json.contains("HEALTH_CONNECT"))
+        })
+        .expect("a phone day within 200 days");
+    let date = crate::google::civil::date_of(day).unwrap();
+    let next = date.tomorrow().unwrap();
+    for (data_type, field, sum_field) in [
+        ("steps", "count", "countSum"),
+        ("distance", "millimeters", "millimetersSum"),
+    ] {
+        let prefix = catalogue::find(data_type).unwrap().snake_name();
+        let query = filter(&format!(
+            r#"{prefix}.interval.civil_start_time >= "{date}" AND {prefix}.interval.civil_start_time < "{next}""#
+        ));
+        let (points, _) = list_all(&context, data_type, &format!("{query}&pageSize=10000")).await;
+        assert!(
+            points
+                .iter()
+                .any(|p| p["dataSource"]["platform"] == "HEALTH_CONNECT")
+        );
+        let key = catalogue::find(data_type).unwrap().union_key();
+        let total: f64 = points.iter().map(|p| number(&p[key.as_str()][field])).sum();
+        let request = json!({"range": {
+            "start": {"date": {"year": date.year(), "month": date.month(), "day": date.day()}},
+            "end": {"date": {"year": next.year(), "month": next.month(), "day": next.day()}},
+        }});
+        let response = daily_rollup::daily_roll_up(
+            &context,
+            catalogue::find(data_type).unwrap(),
+            request.to_string().as_bytes(),
+        )
+        .unwrap_or_else(IntoResponse::into_response);
+        let (_, page) = body(response).await;
+        let rolled = &page["rollupDataPoints"][0][key.as_str()];
+        assert_eq!(number(&rolled[sum_field]), total, "{data_type}");
+        assert_eq!(
+            super::ground_truth_daily_roll_up(&shared, data_type, date).as_ref(),
+            Some(rolled)
+        );
+        let mut truth = super::ground_truth_points(&shared, data_type, date);
+        truth.reverse();
+        assert_eq!(truth, points, "{data_type}");
+    }
+    assert_eq!(
+        persona.daily_steps(date),
+        Some(
+            number(&super::ground_truth_daily_roll_up(&shared, "steps", date).unwrap()["countSum"])
+                as u64
+        )
+    );
+}

@@ -54,8 +54,11 @@ pub(crate) fn list(
         params::includes_persona_data(family, &context.persona, data_type, true)?;
     let filter_text = query.get("filter", "filter").unwrap_or("");
     let filter = filter::parse(filter_text, data_type, &context.knobs).map_err(|error| {
-        GoogleError::invalid_argument(error.reason, error.message())
-            .field_violation(Some("filter"), &error.description)
+        GoogleError::invalid_filter(
+            &error.detailed_reasons(),
+            &error.message(),
+            &error.descriptions(),
+        )
     })?;
     let fingerprint = Fingerprint::of(&[
         "list",
@@ -183,6 +186,12 @@ impl Selection<'_> {
             oldest = oldest.max(first.unwrap_or(oldest));
             newest = newest.min(last.unwrap_or(newest));
         }
+        if persona.generation().in_progress_sleep && self.data_type.id == "sleep" {
+            // A session in progress is matched by its end filters as if it ended now, but it
+            // starts up to two days before the day of now (`persona::sleep`), which a lower
+            // bound on the end does not reach.
+            oldest = oldest.min(persona.day_of(now) - 2).max(persona.first_day());
+        }
         newest = newest.min(cursor.day);
         let mut page = Page::default();
         let mut taken = 0;
@@ -227,7 +236,10 @@ mod tests {
     use crate::google::{
         api::{
             catalogue,
-            test_support::{context, error_of, filter, list as call, list_all},
+            test_support::{
+                context, context_at, detailed_reasons, error_of, filter, list as call, list_all,
+                violations,
+            },
         },
         civil,
         persona::{Persona, heart_rate::HEART_RATE},
@@ -362,9 +374,10 @@ mod tests {
         )
         .await;
         assert_eq!(
-            (status, error_of(&page).0),
+            (status, error_of(&page).0, detailed_reasons(&page)),
             (
                 400,
+                Some("INVALID_DATA_POINT_FILTER"),
                 Some("INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARATOR")
             )
         );
@@ -378,6 +391,119 @@ mod tests {
             (status, error_of(&page).0),
             (400, Some("INVALID_DATA_POINT_DATA_SOURCE_FAMILY"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_filter_error_has_the_live_shape() {
+        let context = context(json!({}));
+        let text = r#"sleep.interval.start_time >= "2026-01-01T00:00:00Z" AND sleep.interval.start_time < "2026-01-02T00:00:00Z""#;
+        let (status, page) = call(&context, "sleep", &filter(text)).await;
+        assert_eq!(status, 400);
+        let member = "Member 'sleep.interval.start_time' is not supported for filtering.";
+        assert_eq!(
+            page,
+            json!({"error": {
+                "code": 400,
+                "message": format!("Invalid data point filter: {member} (at line 1, column 1)"),
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                     "reason": "INVALID_DATA_POINT_FILTER",
+                     "domain": "health.googleapis.com",
+                     "metadata": {"detailedReasons": "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER"}},
+                    {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+                        {"field": "filter", "description": format!("{member} (at line 1, column 1)")},
+                        {"field": "filter", "description": format!("{member} (at line 1, column 57)")},
+                    ]},
+                ],
+            }})
+        );
+        // A hyphenated prefix: the guide's reason, which names no finer one.
+        let (status, page) = call(
+            &context,
+            "active-minutes",
+            &filter(r#"active-minutes.interval.civil_start_time >= "2026-01-01""#),
+        )
+        .await;
+        assert_eq!(
+            (status, error_of(&page).0, detailed_reasons(&page)),
+            (
+                400,
+                Some("INVALID_DATA_POINT_FILTER"),
+                Some("INVALID_DATA_POINT_FILTER")
+            )
+        );
+        assert_eq!(violations(&page).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_in_progress_sleep_comes_first_without_end_or_summary() {
+        // 04:00 in Los Angeles: asleep. The night in progress is not listed without the knob.
+        let asleep = "2026-11-21T12:00:00Z";
+        let (_, finished) = call(&context_at(asleep, json!({})), "sleep", "pageSize=1").await;
+        let (_, listed) = call(
+            &context_at(asleep, json!({"in_progress_sleep": true})),
+            "sleep",
+            "pageSize=2",
+        )
+        .await;
+        let current = &listed["dataPoints"][0];
+        let sleep = &current["sleep"];
+        assert!(sleep["interval"]["startTime"].is_string());
+        assert!(sleep["interval"]["startUtcOffset"].is_string());
+        for absent in ["endTime", "endUtcOffset", "civilEndTime"] {
+            assert!(sleep["interval"].get(absent).is_none(), "{absent}");
+        }
+        assert!(sleep.get("summary").is_none() && sleep.get("shortAwakenings").is_none());
+        assert!(sleep["metadata"].get("processed").is_none());
+        assert_eq!(sleep["metadata"]["mainSleep"], true);
+        let started = |point: &Value| point["sleep"]["interval"]["startTime"].clone();
+        assert!(started(current).as_str() > started(&finished["dataPoints"][0]).as_str());
+        assert_eq!(
+            listed["dataPoints"][1], finished["dataPoints"][0],
+            "the finished nights follow unchanged"
+        );
+
+        // 12:00 in Los Angeles: awake. Last night is shown in progress, then finished.
+        let awake = "2026-11-21T20:00:00Z";
+        let on = context_at(awake, json!({"in_progress_sleep": true}));
+        let off = context_at(awake, json!({}));
+        let (_, shown) = call(&on, "sleep", "pageSize=1").await;
+        let (_, done) = call(&off, "sleep", "pageSize=1").await;
+        let (shown, done) = (&shown["dataPoints"][0], &done["dataPoints"][0]);
+        assert_eq!(shown["name"], done["name"]);
+        assert_eq!(started(shown), started(done));
+        assert!(shown["sleep"]["interval"].get("endTime").is_none());
+        assert!(shown["sleep"].get("summary").is_none());
+        assert!(done["sleep"]["interval"]["endTime"].is_string());
+        assert!(done["sleep"]["summary"]["minutesAsleep"].is_string());
+        // Truth is what is served; `get` agrees.
+        let name = shown["name"].as_str().unwrap();
+        let id = name.rsplit('/').next().unwrap();
+        let got = super::super::get::get(&on, catalogue::find("sleep").unwrap(), id).unwrap();
+        assert_eq!(&super::super::test_support::body(got).await.1, shown);
+        // End filters treat it as ending now.
+        let (_, matched) = call(
+            &on,
+            "sleep",
+            &filter(r#"sleep.interval.end_time >= "2026-11-21T19:00:00Z""#),
+        )
+        .await;
+        assert_eq!(&matched["dataPoints"][0], shown);
+        let (_, before) = call(
+            &on,
+            "sleep",
+            &filter(r#"sleep.interval.end_time < "2026-11-21T19:00:00Z""#),
+        )
+        .await;
+        assert_ne!(before["dataPoints"][0]["name"], shown["name"]);
+        let (_, civil) = call(
+            &on,
+            "sleep",
+            &filter(r#"sleep.interval.civil_end_time >= "2026-11-21""#),
+        )
+        .await;
+        assert_eq!(&civil["dataPoints"][0], shown);
     }
 
     /// Counts the days it generates.
@@ -543,8 +669,12 @@ mod tests {
         )
         .await;
         assert_eq!(
-            (status, error_of(&page).0),
-            (400, Some("INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH"))
+            (status, error_of(&page).0, detailed_reasons(&page)),
+            (
+                400,
+                Some("INVALID_DATA_POINT_FILTER"),
+                Some("INVALID_DATA_POINT_FILTER_COLLECTION_MISMATCH")
+            )
         );
     }
 

@@ -261,7 +261,12 @@ pub(crate) mod test_support {
     pub(crate) const NOW: &str = "2026-11-21T12:00:00Z";
 
     pub(crate) fn context(knobs: serde_json::Value) -> Context {
-        let clock = SimClock::starting_at(NOW.parse().unwrap());
+        context_at(NOW, knobs)
+    }
+
+    /// [`context`] with the clock frozen at `now` (RFC 3339).
+    pub(crate) fn context_at(now: &str, knobs: serde_json::Value) -> Context {
+        let clock = SimClock::starting_at(now.parse().unwrap());
         clock.freeze(true);
         let knobs = Knobs::default().merged(&knobs).unwrap();
         let persona = Persona::new(42, clock).with_generation(knobs.generation());
@@ -323,6 +328,28 @@ pub(crate) mod test_support {
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("filter", text)
             .finish()
+    }
+
+    /// `ErrorInfo.metadata.detailedReasons` of a Google error body (filter errors).
+    pub(crate) fn detailed_reasons(body: &Value) -> Option<&str> {
+        body["error"]["details"].as_array().and_then(|details| {
+            details
+                .iter()
+                .find_map(|detail| detail["metadata"]["detailedReasons"].as_str())
+        })
+    }
+
+    /// The `(field, description)` of every `BadRequest` field violation of a Google error body.
+    pub(crate) fn violations(body: &Value) -> Vec<(String, String)> {
+        let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
+        body["error"]["details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|detail| detail["fieldViolations"].as_array())
+            .flatten()
+            .map(|violation| (text(&violation["field"]), text(&violation["description"])))
+            .collect()
     }
 
     /// The `(reason, message)` of a Google error body.

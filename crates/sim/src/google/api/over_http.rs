@@ -123,3 +123,86 @@ async fn the_new_methods_run_through_the_pipeline() {
     assert!(windows[0]["heartRate"]["beatsPerMinuteAvg"].is_number());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn withdrawn_scopes_answer_403_in_the_shape_the_knob_asks_for() {
+    let clock = SimClock::starting_at(NOW.parse().unwrap());
+    clock.freeze(true);
+    let mut config = GoogleSimConfig::local(REDIRECT_URI);
+    config.knobs = config
+        .knobs
+        .merged(&json!({"insufficient_scope_types": ["sleep"], "scope_error_shape": "oauth"}))
+        .unwrap();
+    let sim = GoogleSim::start("127.0.0.1:0".parse().unwrap(), config, clock)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let token = connect(
+        &sim,
+        &http,
+        &["activity_and_fitness.readonly", "sleep.readonly"],
+    )
+    .await;
+    let get = |path: &str| {
+        let request = http
+            .get(sim.base_url().join(path).unwrap())
+            .bearer_auth(&token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .map(|value| value.to_str().unwrap().to_owned());
+            let body: Value = response.json().await.unwrap();
+            (status, challenge, body)
+        }
+    };
+    let sleep = "v4/users/me/dataTypes/sleep/dataPoints";
+    let (status, challenge, body) = get(sleep).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        challenge.as_deref(),
+        Some(&*format!(
+            r#"Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="{PREFIX}sleep.readonly""#
+        ))
+    );
+    assert_eq!(
+        body,
+        json!({"error": "insufficient_scope", "error_description": "Request had insufficient authentication scopes."})
+    );
+    assert_eq!(
+        get("v4/users/me/dataTypes/steps/dataPoints?pageSize=1")
+            .await
+            .0,
+        200,
+        "other types keep working"
+    );
+    // A scope left out at consent answers in the same shape.
+    let (status, challenge, body) = get("v4/users/me/dataTypes/heart-rate/dataPoints").await;
+    assert_eq!(status, 403);
+    assert!(challenge.unwrap().ends_with(&format!(
+        r#"scope="{PREFIX}health_metrics_and_measurements.readonly""#
+    )));
+    assert_eq!(body["error"], "insufficient_scope");
+
+    http.post(sim.base_url().join("__admin/knobs").unwrap())
+        .json(&json!({"scope_error_shape": "aip193"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = get(sleep).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["status"], "PERMISSION_DENIED");
+    assert_eq!(
+        body["error"]["details"][0]["reason"],
+        "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    );
+    http.post(sim.base_url().join("__admin/knobs").unwrap())
+        .json(&json!({"insufficient_scope_types": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&format!("{sleep}?pageSize=1")).await.0, 200);
+    sim.shutdown().await;
+}

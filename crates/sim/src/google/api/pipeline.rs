@@ -131,6 +131,13 @@ pub(crate) fn admit(
     }
     used.1 += 1;
 
+    let data_call = matches!(
+        route.operation,
+        Operation::ListDataPoints
+            | Operation::GetDataPoint
+            | Operation::RollUpDataPoints
+            | Operation::DailyRollUpDataPoints
+    );
     let required = match route.operation {
         Operation::GetIdentity => None,
         Operation::GetProfile => Some(Category::Profile),
@@ -155,9 +162,20 @@ pub(crate) fn admit(
                 || granted.iter().any(|scope| scopes::is_health(scope))
         }
     };
-    if !allowed {
+    // The `insufficient_scope_types` knob: the member withdrew the type's scope after consent,
+    // so Google no longer honours it although the token still lists it.
+    let withdrawn = data_call
+        && route
+            .data_type
+            .as_deref()
+            .is_some_and(|data_type| state.knobs.scope_withdrawn(data_type));
+    if !allowed || withdrawn {
         let wanted = required.map_or_else(scopes::any_read_scope, Category::read_scope);
-        return Err(refused(GoogleError::scope_insufficient(method, &wanted)));
+        return Err(refused(GoogleError::scope_insufficient(
+            method,
+            &wanted,
+            state.knobs.scope_error_shape,
+        )));
     }
 
     Ok(Context {

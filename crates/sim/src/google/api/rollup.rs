@@ -1,11 +1,17 @@
 //! `POST …/dataTypes/{dataType}/dataPoints:rollUp` (reference §2.6, §8.4): the type's rollup
 //! per window of physical time, newest window first. A point belongs to the window that holds
-//! its start.
+//! its start (a 30-minute phone interval counts entirely in the window it starts in).
 //!
 //! Unknown live, so chosen here: the page size defaults to and is capped at 1440 windows (a day
 //! of one-minute windows; the discovery document says 1440 and 10000, as for `list`, which a
 //! client must survive either way), and a range endpoint of `Interval` may not be left out
 //! (the discovery document would read that as an open range).
+//!
+//! A bad request lists every bad field it has, each as one `BadRequest` violation
+//! (`range.start_time`, `range.end_time`, `range`, `window_size`, `page_size`), in one
+//! response. With the `page_size_refused` knob naming the type, a `pageSize` is refused (400,
+//! violation `page_size`); without one, pages of 1440 windows follow each other by
+//! `nextPageToken` as usual.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -16,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::{
     catalogue::DataType,
+    daily_rollup,
     paging::Fingerprint,
     params,
     payload::{self, ROLL_UP_REQUEST},
@@ -38,7 +45,7 @@ const MS_PER_DAY: i64 = civil::SECONDS_PER_DAY * 1000;
 struct RollUpBody {
     range: Option<RangeBody>,
     window_size: Option<String>,
-    page_size: i64,
+    page_size: Option<i64>,
     page_token: String,
     data_source_family: String,
 }
@@ -51,27 +58,21 @@ struct RangeBody {
 }
 
 /// An endpoint of the range as epoch milliseconds (fractions rounded up, which keeps
-/// "start ≥ endpoint" and "start < endpoint" exact for millisecond points).
-fn endpoint(value: Option<&String>, field: &str) -> Result<i64, GoogleError> {
+/// "start ≥ endpoint" and "start < endpoint" exact for millisecond points), or its violation.
+fn endpoint(value: Option<&String>, field: &str) -> Result<i64, (String, String)> {
     value
         .and_then(|text| text.parse::<Timestamp>().ok())
         .map(civil::ceil_ms)
-        .ok_or_else(|| GoogleError::bad_payload(Some(field), &format!("{field} is required.")))
+        .ok_or_else(|| (field.to_owned(), format!("{field} is required.")))
 }
 
-/// The window length in milliseconds: whole seconds, at least one.
-fn window_ms(value: Option<&String>) -> Result<i64, GoogleError> {
+/// The window length in milliseconds: whole seconds, at least one; or what is wrong.
+fn window_ms(value: Option<&String>) -> Result<i64, String> {
     let invalid = |text: &str| {
-        GoogleError::bad_payload(
-            Some("window_size"),
-            &format!("window_size must be a positive whole number of seconds, got {text:?}."),
-        )
+        format!("window_size must be a positive whole number of seconds, got {text:?}.")
     };
     let Some(text) = value else {
-        return Err(GoogleError::bad_payload(
-            Some("window_size"),
-            "window_size is required.",
-        ));
+        return Err("window_size is required.".to_owned());
     };
     let seconds = text.strip_suffix('s').unwrap_or(text);
     let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
@@ -92,30 +93,62 @@ pub(crate) fn roll_up(
         return Err(params::unsupported(data_type, "rollUp"));
     }
     let request: RollUpBody = payload::request(body, &ROLL_UP_REQUEST)?;
-    let Some(range) = &request.range else {
-        return Err(GoogleError::bad_payload(
-            Some("range"),
-            "range is required.",
-        ));
+    let mut violations = Vec::new();
+    let mut valid = |result: Result<i64, (String, String)>| {
+        result.map_err(|violation| violations.push(violation)).ok()
     };
-    let start = endpoint(range.start_time.as_ref(), "range.start_time")?;
-    let end = endpoint(range.end_time.as_ref(), "range.end_time")?;
-    windows::ordered(start, end)?;
-    let length = window_ms(request.window_size.as_ref())?;
-    let page_size = params::page_size(Some(request.page_size), PAGE_MAX, PAGE_MAX)?;
+    let (start, end) = match &request.range {
+        None => (
+            valid(Err(("range".to_owned(), "range is required.".to_owned()))),
+            None,
+        ),
+        Some(range) => (
+            valid(endpoint(range.start_time.as_ref(), "range.start_time")),
+            valid(endpoint(range.end_time.as_ref(), "range.end_time")),
+        ),
+    };
+    let length = valid(
+        window_ms(request.window_size.as_ref())
+            .map_err(|description| ("window_size".to_owned(), description)),
+    );
+    match request.page_size {
+        Some(_) if context.knobs.refuses_page_size(data_type.id) => violations.push((
+            "page_size".to_owned(),
+            daily_rollup::page_size_refusal(data_type),
+        )),
+        Some(size) if size < 0 => violations.push((
+            "page_size".to_owned(),
+            format!("page_size must not be negative, got {size}"),
+        )),
+        _ => {}
+    }
+    let max_days = data_type.roll_up_max_days();
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            // Alone, Google's documented `INVALID_TIME_RANGE`; among other bad fields, one
+            // more violation.
+            if violations.is_empty() {
+                return Err(windows::time_range_error());
+            }
+            violations.push(("range".to_owned(), windows::TIME_RANGE.to_owned()));
+        } else if end - start > max_days * MS_PER_DAY {
+            violations.push((
+                "range".to_owned(),
+                format!("The maximum range for {} is {max_days} days.", data_type.id),
+            ));
+        }
+    }
+    let (Some(start), Some(end), Some(length), true) = (start, end, length, violations.is_empty())
+    else {
+        return Err(GoogleError::bad_fields(&violations));
+    };
+    let page_size = params::page_size(request.page_size, PAGE_MAX, PAGE_MAX)?;
     let has_persona_data = params::includes_persona_data(
         Some(&request.data_source_family),
         &context.persona,
         data_type,
         false,
     )?;
-    let max_days = data_type.roll_up_max_days();
-    if end - start > max_days * MS_PER_DAY {
-        return Err(GoogleError::bad_payload(
-            Some("range"),
-            &format!("The maximum range for {} is {max_days} days.", data_type.id),
-        ));
-    }
     let fingerprint = Fingerprint::of(&[
         "rollUp",
         data_type.id,
@@ -224,7 +257,7 @@ mod tests {
     use super::*;
     use crate::google::api::{
         catalogue,
-        test_support::{body, context, error_of},
+        test_support::{body, context, error_of, violations},
     };
 
     async fn call(context: &Context, data_type: &str, request: Value) -> (u16, Value) {
@@ -243,6 +276,53 @@ mod tests {
             assert!(size(bad).is_err(), "{bad}");
         }
         assert!(window_ms(None).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_bad_request_lists_every_bad_field() {
+        let context = context(json!({}));
+        let (status, error) = call(
+            &context,
+            "heart-rate",
+            json!({"range": {"endTime": "2024-05-15T07:00:00Z"}, "windowSize": "0s", "pageSize": -1}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let fields: Vec<String> = violations(&error).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["range.start_time", "window_size", "page_size"]);
+        let (_, error) = call(
+            &context,
+            "heart-rate",
+            json!({"range": {"startTime": "2024-05-01T00:00:00Z", "endTime": "2024-06-01T00:00:00Z"}, "windowSize": "1.5s"}),
+        )
+        .await;
+        let fields: Vec<String> = violations(&error).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["window_size", "range"]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_page_size_and_paging_without_one() {
+        let context = context(json!({"page_size_refused": ["total-calories"]}));
+        let request = json!({
+            "range": {"startTime": "2024-05-14T00:00:00Z", "endTime": "2024-05-16T00:00:00Z"},
+            "windowSize": "60s",
+        });
+        let mut sized = request.clone();
+        sized["pageSize"] = json!(100);
+        let (status, error) = call(&context, "total-calories", sized).await;
+        assert_eq!(status, 400);
+        assert_eq!(violations(&error)[0].0, "page_size");
+        let (status, first) = call(&context, "total-calories", request.clone()).await;
+        assert_eq!(status, 200);
+        let windows = first["rollupDataPoints"].as_array().unwrap();
+        assert_eq!(windows.len(), PAGE_MAX as usize);
+        let mut next = request;
+        next["pageToken"] = first["nextPageToken"].clone();
+        let (status, second) = call(&context, "total-calories", next).await;
+        assert_eq!(status, 200);
+        let later = second["rollupDataPoints"].as_array().unwrap();
+        assert!(!later.is_empty() && later.len() <= PAGE_MAX as usize);
+        assert!(later[0]["startTime"].as_str() < windows.last().unwrap()["startTime"].as_str());
     }
 
     #[tokio::test]

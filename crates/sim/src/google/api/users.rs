@@ -66,7 +66,7 @@ pub(crate) fn settings(context: &Context) -> Response {
             "waterUnit": "WATER_UNIT_FL_OZ",
             "glucoseUnit": "GLUCOSE_UNIT_MG_DL",
             "swimUnit": "SWIM_UNIT_YARDS",
-            "languageLocale": "en_US",
+            "languageLocale": "en-US",
             "autoStrideEnabled": true,
             "strideLengthWalkingType": "STRIDE_LENGTH_TYPE_AUTO",
             "strideLengthRunningType": "STRIDE_LENGTH_TYPE_AUTO",
@@ -206,6 +206,14 @@ mod tests {
         assert_eq!(body(one).await.1, devices[1]);
         assert!(paired_device_by_id(&context, "me", "5").is_err());
         assert!(paired_device_by_id(&context, "me", "0").is_err());
+    }
+
+    #[tokio::test]
+    async fn settings_carry_the_bcp_47_locale() {
+        let (status, settings) = body(settings(&context(json!({})))).await;
+        assert_eq!(status, 200);
+        assert_eq!(settings["languageLocale"], "en-US");
+        assert_eq!(settings["timeZone"], "America/Los_Angeles");
     }
 
     #[tokio::test]

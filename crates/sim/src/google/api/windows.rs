@@ -12,15 +12,12 @@ use crate::google::{
     responses::{self, GoogleError},
 };
 
-/// A rollup range must end after it starts.
-pub(crate) fn ordered(start: i64, end: i64) -> Result<(), GoogleError> {
-    if end <= start {
-        return Err(GoogleError::invalid_argument(
-            "INVALID_TIME_RANGE",
-            "Query end time must be strictly larger than start time",
-        ));
-    }
-    Ok(())
+/// The description of a range that does not end after it starts.
+pub(crate) const TIME_RANGE: &str = "Query end time must be strictly larger than start time";
+
+/// A rollup range must end after it starts: Google's documented `INVALID_TIME_RANGE`.
+pub(crate) fn time_range_error() -> GoogleError {
+    GoogleError::invalid_argument("INVALID_TIME_RANGE", TIME_RANGE)
 }
 
 /// The windows of a range, in whatever unit the method uses (days, milliseconds).

@@ -112,6 +112,11 @@ impl DayPlan {
         self.worn
     }
 
+    /// The charging break, `(start, end)` in minutes after local midnight.
+    pub(crate) fn charging(&self) -> (u16, u16) {
+        (self.charging.start, self.charging.end)
+    }
+
     /// The activity at `minute` minutes after local midnight (a DST day repeats or skips some).
     pub(crate) fn activity(&self, minute: u16) -> Activity {
         if !self.worn || self.charging.contains(minute) {

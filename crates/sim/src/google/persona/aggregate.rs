@@ -85,6 +85,7 @@ mod tests {
     fn point(measures: [f64; 4]) -> SimPoint {
         let time = PointTime {
             start_ms: 0,
+            start_extra_us: 0,
             end_ms: 0,
             start_offset_s: 0,
             end_offset_s: 0,

@@ -1,7 +1,8 @@
 //! Body measurements (reference §2.10, §8.5): a morning weigh-in on about two days a week —
 //! mostly on the scale (`weight` and `body-fat`, measured passively), sometimes typed in
-//! (`weight` only, `MANUAL`) — and the height entered once when the history starts. All three
-//! are identifiable types with ids and names.
+//! (`weight` only, `MANUAL`, no `device`; the `manual_weight_entries` knob) — and the height
+//! entered once when the history starts. All three are identifiable types with ids and names.
+//! Some weigh-ins have a six-digit `physicalTime`, as the live capture (`sub_second_times`).
 
 use std::f64::consts::TAU;
 
@@ -43,6 +44,8 @@ const HEAVIEST: i64 = civil::days_from_civil(2016, 1, 15);
 #[derive(Clone, Copy, Debug)]
 struct WeighIn {
     at: i64,
+    /// Microseconds after `at` (six fractional digits, `sub_second_times`), or 0.
+    micros: u32,
     on_scale: bool,
     grams: f64,
     body_fat: f64,
@@ -60,7 +63,9 @@ fn weigh_in(persona: &Persona, day: i64) -> Option<WeighIn> {
     }
     let minute = dice.between(1, 6 * 60 + 45, 7 * 60 + 59) as u16;
     let at = persona.instant_of(day, minute)? + dice.between(2, 0, 59) as i64;
-    let on_scale = !dice.chance(3, MANUAL_PER_MILLE);
+    // Typed in only while the `manual_weight_entries` shape is on; else on the scale too.
+    let on_scale =
+        !(persona.generation().manual_weight_entries && dice.chance(3, MANUAL_PER_MILLE));
     let years = (day - persona.first_day()) as f64 / 365.25;
     let trend = 82_000.0 - 350.0 * years + 700.0 * (TAU * (day - HEAVIEST) as f64 / 365.25).cos();
     let grams = trend + dice.uniform(4, -400.0, 400.0);
@@ -69,6 +74,7 @@ fn weigh_in(persona: &Persona, day: i64) -> Option<WeighIn> {
     let body_fat = 23.0 - 0.25 * years + (grams - 80_000.0) / 1000.0 * 0.4;
     Some(WeighIn {
         at,
+        micros: persona.weigh_in_micros(day),
         on_scale,
         grams: (grams / step).round() * step,
         body_fat: render::round(body_fat + dice.uniform(5, -0.6, 0.6), 1),
@@ -89,7 +95,7 @@ impl Generator for Weight {
                     render::manual_source()
                 };
                 let value = json!({
-                    "sampleTime": render::sample_time(persona, weigh_in.at),
+                    "sampleTime": render::sample_time_us(persona, weigh_in.at, weigh_in.micros),
                     "weightGrams": render::double(weigh_in.grams),
                 });
                 SimPoint {
@@ -97,7 +103,7 @@ impl Generator for Weight {
                     ..WEIGHT.point(
                         persona,
                         Some((day, 0)),
-                        render::instant_time(persona, weigh_in.at),
+                        render::instant_time_us(persona, weigh_in.at, weigh_in.micros),
                         source,
                         value,
                     )
@@ -122,7 +128,7 @@ impl Generator for BodyFat {
             .filter(|weigh_in| weigh_in.on_scale && weigh_in.at <= now_s)
             .map(|weigh_in| {
                 let value = json!({
-                    "sampleTime": render::sample_time(persona, weigh_in.at),
+                    "sampleTime": render::sample_time_us(persona, weigh_in.at, weigh_in.micros),
                     "percentage": render::double(weigh_in.body_fat),
                 });
                 SimPoint {
@@ -130,7 +136,7 @@ impl Generator for BodyFat {
                     ..BODY_FAT.point(
                         persona,
                         Some((day, 0)),
-                        render::instant_time(persona, weigh_in.at),
+                        render::instant_time_us(persona, weigh_in.at, weigh_in.micros),
                         render::scale_source(),
                         value,
                     )

@@ -130,6 +130,7 @@ mod tests {
     fn day_of(bytes: usize) -> Vec<SimPoint> {
         let time = PointTime {
             start_ms: 0,
+            start_extra_us: 0,
             end_ms: 0,
             start_offset_s: 0,
             end_offset_s: 0,

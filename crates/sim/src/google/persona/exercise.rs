@@ -2,8 +2,10 @@
 //! synced it. `metricsSummary` is computed from the minute data inside the interval — steps,
 //! distance and energy from the same worn minutes the `steps`, `distance` and `total-calories`
 //! points come from, time per heart-rate zone from their zones, the average heart rate from the
-//! `heart-rate` samples — so it adds up to what a client sums from those lists. Runs carry GPS
-//! (`hasGps`) and their VO2 max estimate.
+//! `heart-rate` samples — so it adds up to what a client sums from those lists (but for the
+//! calories of some sessions, rounded to a whole number: `integer_calories`). Runs carry GPS
+//! (`hasGps`) and their VO2 max estimate. `createTime` / `updateTime` have six fractional
+//! digits (`sub_second_times`).
 
 use serde_json::{Map, Value, json};
 
@@ -74,6 +76,7 @@ fn session(persona: &Persona, workout: &Workout, minutes: &[&Minute], bpm: &[f64
         events.extend([event(paused, "PAUSE"), event(resumed, "RESUME")]);
     }
     events.push(event(workout.end, "STOP"));
+    let synced_micros = persona.stamp_micros(workout.day, 6, workout.n);
     let mut value = json!({
         "interval": render::span(persona, workout.start, workout.end),
         "exerciseType": workout.sport.exercise_type(),
@@ -81,8 +84,8 @@ fn session(persona: &Persona, workout: &Workout, minutes: &[&Minute], bpm: &[f64
         "activeDuration": civil::duration_json(workout.active_seconds() as i32),
         "exerciseEvents": events,
         "metricsSummary": metrics(persona, workout, minutes, bpm),
-        "createTime": render::timestamp(workout.synced),
-        "updateTime": render::timestamp(workout.synced),
+        "createTime": render::timestamp_us(workout.synced, synced_micros),
+        "updateTime": render::timestamp_us(workout.synced, synced_micros),
     });
     if workout.sport == Sport::Run {
         value["exerciseMetadata"] = json!({"hasGps": true});
@@ -106,7 +109,12 @@ fn metrics(persona: &Persona, workout: &Workout, minutes: &[&Minute], bpm: &[f64
     let mut summary = json!({
         "steps": render::int64(steps),
         "distanceMillimeters": render::double(millimeters as f64),
-        "caloriesKcal": render::double(kcal),
+        // Some exercises report whole kilocalories (`integer_calories`).
+        "caloriesKcal": if persona.integer_calories(workout.day, workout.n) {
+            render::double(kcal.round())
+        } else {
+            render::double(kcal)
+        },
     });
     if millimeters > 0 {
         summary["averageSpeedMillimetersPerSecond"] =

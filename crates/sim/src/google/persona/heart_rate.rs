@@ -1,5 +1,6 @@
 //! `heart-rate` samples every `hr_interval_s` seconds of worn time (on a grid of the epoch, so
-//! any interval is stable), and the daily `daily-resting-heart-rate` and
+//! any interval is stable; every 2–3 s on `fast_hr_days`, and some milliseconds after the
+//! second on some days, see `quirks`), and the daily `daily-resting-heart-rate` and
 //! `daily-heart-rate-zones`, which exist once the persona woke up that day.
 
 use serde_json::{Map, Value};
@@ -28,10 +29,19 @@ impl Generator for HeartRate {
             return Vec::new();
         }
         let seed = persona.core.seed;
-        let interval = i64::from(persona.generation().hr_interval_s);
+        let quirks = persona.quirks(day);
+        // A fast day samples at seconds 0 and 2 of every 5 (2 s, 3 s, 2 s, … apart): 24 a
+        // minute; any other day every `hr_interval_s` on a grid of the epoch.
+        let (interval, per_minute) = if quirks.fast_hr {
+            (1, 24)
+        } else {
+            let interval = i64::from(persona.generation().hr_interval_s);
+            (interval, (60 / interval).max(1) as usize)
+        };
+        let shift_ms = i64::from(quirks.hr_ms);
         let writer = StreamJson::new(persona, day, Method::PassivelyMeasured, "heartRate");
         let step = usize::try_from(interval).unwrap_or(60);
-        let mut samples = Vec::with_capacity(minutes.len() * (60 / step).max(1));
+        let mut samples = Vec::with_capacity(minutes.len() * per_minute);
         for minute in &minutes {
             let context = match minute.activity {
                 Activity::Walk | Activity::Run => "ACTIVE",
@@ -39,10 +49,13 @@ impl Generator for HeartRate {
             };
             let first = minute.start + (-minute.start).rem_euclid(interval);
             for at in (first..minute.start + 60).step_by(step) {
+                if quirks.fast_hr && !matches!(at.rem_euclid(5), 0 | 2) {
+                    continue;
+                }
                 let bpm = heart::sample(seed, at, minute.bpm);
                 let time = PointTime {
-                    start_ms: at * 1000,
-                    end_ms: at * 1000,
+                    start_ms: at * 1000 + shift_ms,
+                    end_ms: at * 1000 + shift_ms,
                     ..minute.time()
                 };
                 let json = writer.sample(&time, |out| {

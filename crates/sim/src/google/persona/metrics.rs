@@ -5,12 +5,18 @@
 //!
 //! HRV needs a tracker that records sleep stages (the Versa 2 on); SpO2 a sensor the Charge 2
 //! lacked and the Versa 2 enabled from 2020.
+//!
+//! Shapes of real accounts (`quirks`): some nights' HRV samples carry
+//! `standardDeviationMilliseconds: 0` (`zero_sdnn`), and on some nights one sample in eight
+//! spells its RMSSD or SpO2 percentage `"NaN"` (`nan_doubles`); the daily values are computed
+//! from the numbers all the same.
 
 use serde_json::{Value, json};
 
 use super::{
     Persona,
     nights::{self, Night},
+    quirks,
     render::{self, Kind, Method},
     rng::Stream,
     schedule::Dice,
@@ -135,7 +141,20 @@ impl Generator for HeartRateVariability {
             .into_iter()
             .flat_map(|(night, samples)| {
                 let source = render::tracker_source(persona, night.day, Method::PassivelyMeasured);
+                let quirks = persona.quirks(night.day);
                 samples.into_iter().map(move |sample| {
+                    let n = ((sample.at - night.start) / 300) as usize;
+                    let rmssd = if quirks::is_nan_sample(&quirks, n) {
+                        json!("NaN")
+                    } else {
+                        render::double(sample.rmssd)
+                    };
+                    // "Not computed" comes as an explicit 0, as the Pixel Watch sends it.
+                    let sdnn = if quirks.zero_sdnn {
+                        json!(0)
+                    } else {
+                        render::double(sample.sdnn)
+                    };
                     HRV.point(
                         persona,
                         None,
@@ -143,9 +162,8 @@ impl Generator for HeartRateVariability {
                         source.clone(),
                         json!({
                             "sampleTime": render::sample_time(persona, sample.at),
-                            "rootMeanSquareOfSuccessiveDifferencesMilliseconds":
-                                render::double(sample.rmssd),
-                            "standardDeviationMilliseconds": render::double(sample.sdnn),
+                            "rootMeanSquareOfSuccessiveDifferencesMilliseconds": rmssd,
+                            "standardDeviationMilliseconds": sdnn,
                         }),
                     )
                 })
@@ -204,7 +222,14 @@ impl Generator for OxygenSaturation {
             .into_iter()
             .flat_map(|(night, samples)| {
                 let source = render::tracker_source(persona, night.day, Method::PassivelyMeasured);
+                let quirks = persona.quirks(night.day);
                 samples.into_iter().map(move |(at, percentage)| {
+                    let n = ((at - night.start) / 60) as usize;
+                    let percentage = if quirks::is_nan_sample(&quirks, n) {
+                        json!("NaN")
+                    } else {
+                        render::double(percentage)
+                    };
                     SPO2.point(
                         persona,
                         None,
@@ -212,7 +237,7 @@ impl Generator for OxygenSaturation {
                         source.clone(),
                         json!({
                             "sampleTime": render::sample_time(persona, at),
-                            "percentage": render::double(percentage),
+                            "percentage": percentage,
                         }),
                     )
                 })

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Persona, minutes::Minute, render::Method, writer::StreamJson};
 use crate::google::{
     knobs::Generation,
-    points::{Generator, SimPoint},
+    points::{Generator, PointTime, SimPoint},
 };
 
 pub(super) trait MinuteRule: Send + Sync + Debug {
@@ -23,6 +23,12 @@ pub(super) trait MinuteRule: Send + Sync + Debug {
 
     /// Writes the value members after `interval`, each with a leading comma.
     fn write(&self, measures: &[f64; 4], out: &mut String);
+
+    /// The measures of the phone's point with `steps` steps (`quirks::PhoneSteps`), for the
+    /// types the phone records as well (steps, distance); `None` for the others.
+    fn phone(&self, _steps: u32) -> Option<[f64; 4]> {
+        None
+    }
 
     fn roll_up(&self, points: &[SimPoint]) -> Option<Value>;
 }
@@ -38,7 +44,7 @@ impl<R: MinuteRule> Generator for Minutely<R> {
         }
         let writer = StreamJson::new(persona, day, R::METHOD, R::KEY);
         let generation = persona.generation();
-        minutes
+        let mut points: Vec<SimPoint> = minutes
             .iter()
             .filter_map(|minute| {
                 let measures = self.0.measures(minute, generation)?;
@@ -50,7 +56,36 @@ impl<R: MinuteRule> Generator for Minutely<R> {
                     measures,
                 })
             })
-            .collect()
+            .collect();
+        if generation.health_connect_phone
+            && self.0.phone(0).is_some()
+            && let Some(phone) = persona.phone_steps(day, now_s, &minutes)
+            && let Some(measures) = self.0.phone(phone.steps)
+        {
+            let time = PointTime {
+                start_ms: phone.start_ms,
+                start_extra_us: 0,
+                end_ms: phone.end_ms,
+                start_offset_s: persona.offset_at(phone.start_ms.div_euclid(1000)),
+                end_offset_s: persona.offset_at(phone.end_ms.div_euclid(1000)),
+                civil_day: day,
+            };
+            let json = StreamJson::phone(R::KEY).interval(&time, |out| {
+                self.0.write(&measures, out);
+            });
+            // Points stay ascending by start: the phone's lies in the charging break.
+            let at = points.partition_point(|point| point.time.start_ms < phone.start_ms);
+            points.insert(
+                at,
+                SimPoint {
+                    time,
+                    id: None,
+                    json,
+                    measures,
+                },
+            );
+        }
+        points
     }
 
     fn roll_up(&self, points: &[SimPoint]) -> Option<Value> {

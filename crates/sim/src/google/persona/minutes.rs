@@ -56,6 +56,7 @@ impl Minute {
     pub(crate) fn time(&self) -> PointTime {
         PointTime {
             start_ms: self.start * 1000,
+            start_extra_us: 0,
             end_ms: (self.start + 60) * 1000,
             start_offset_s: self.offset,
             end_offset_s: self.end_offset,

@@ -9,6 +9,8 @@
 //! Days are civil days of the time zone the persona is in (see [`timeline`]). Each data type's
 //! [`Generator`] turns one civil day into points; [`Persona::points`] and
 //! [`Persona::day_roll_up`] serve them through a [`cache::DayCache`] shared by all clones.
+//! A minority of days and points take the shapes real accounts send (a phone through Health
+//! Connect, empty source objects, missing offsets, sub-second times, …): see [`quirks`].
 
 mod activity;
 mod aggregate;
@@ -28,6 +30,7 @@ mod minutely;
 mod minutes;
 pub(crate) mod movement;
 mod nights;
+mod quirks;
 mod render;
 pub(crate) mod rhythm;
 mod rng;
@@ -153,10 +156,11 @@ impl Persona {
         self.core.timeline.zone_name_at(at.as_second())
     }
 
-    /// Σ of the per-minute step points whose civil start date (in the zone in effect at that
-    /// minute) is `date`, counting only minutes that have ended by the clock's now; `None` when
-    /// the tracker recorded nothing that day (not worn, lost, before the history or in the
-    /// future).
+    /// Σ of the step points whose civil start date (in the zone in effect at that minute) is
+    /// `date`, counting only points that have ended by the clock's now: the tracker's
+    /// per-minute points and, on some days, the phone's 30-minute one (`quirks`), as `list`,
+    /// `dailyRollUp` and the ground truth count them; `None` when nothing was recorded that
+    /// day (not worn, lost, before the history or in the future).
     pub fn daily_steps(&self, date: Date) -> Option<u64> {
         let day = civil::day_number(date);
         let points = self.points("steps", movement::STEPS, day, self.now_seconds());

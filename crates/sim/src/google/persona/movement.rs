@@ -1,13 +1,14 @@
 //! Movement per worn minute: `steps` and `distance` (with true zeros: a worn minute without
 //! steps is a point without a value, unless the `emit_true_zeros` knob is off), and `floors`
-//! and `altitude` for the minutes that climbed stairs.
+//! and `altitude` for the minutes that climbed stairs. On some days `steps` and `distance`
+//! also have one 30-minute point from the phone (`quirks`, `health_connect_phone`).
 
 use serde_json::Value;
 
 use super::{
     aggregate::{self, int64},
     minutely::{MinuteRule, Minutely},
-    minutes::Minute,
+    minutes::{Minute, WALKING_STRIDE_MM},
     writer::push_int64,
 };
 use crate::google::{
@@ -48,6 +49,10 @@ impl MinuteRule for Steps {
         push_int64(out, "count", measures[0] as u64);
     }
 
+    fn phone(&self, steps: u32) -> Option<[f64; 4]> {
+        Some([f64::from(steps), 0.0, 0.0, 0.0])
+    }
+
     fn roll_up(&self, points: &[SimPoint]) -> Option<Value> {
         aggregate::total(points, "countSum", int64)
     }
@@ -65,6 +70,11 @@ impl MinuteRule for Distance {
 
     fn write(&self, measures: &[f64; 4], out: &mut String) {
         push_int64(out, "millimeters", measures[0] as u64);
+    }
+
+    /// The phone estimates distance from its steps at the walking stride.
+    fn phone(&self, steps: u32) -> Option<[f64; 4]> {
+        Some([(u64::from(steps) * WALKING_STRIDE_MM) as f64, 0.0, 0.0, 0.0])
     }
 
     fn roll_up(&self, points: &[SimPoint]) -> Option<Value> {

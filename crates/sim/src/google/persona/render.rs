@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Persona,
+    quirks::{PHONE_MANUFACTURER, PHONE_MODEL, PHONE_PACKAGE, SourceShape},
     rng::{self, Stream},
 };
 use crate::google::{
@@ -99,10 +100,46 @@ fn source(method: Method, device: Option<(&str, &str)>) -> Value {
     Value::Object(object)
 }
 
-/// The `dataSource` of data from the tracker worn on civil day `day`.
+/// The `dataSource` of data from the tracker worn on civil day `day`: in full, or with an
+/// empty `device`, or empty itself, as the day's [`SourceShape`] says.
 pub(super) fn tracker_source(persona: &Persona, day: i64, method: Method) -> Value {
-    let device = persona.core.devices.on(day);
-    source(method, Some((device.display_name, device.form_factor)))
+    tracker_source_shaped(persona, day, method, persona.quirks(day).source)
+}
+
+/// [`tracker_source`] of a day whose shape is known.
+pub(super) fn tracker_source_shaped(
+    persona: &Persona,
+    day: i64,
+    method: Method,
+    shape: SourceShape,
+) -> Value {
+    match shape {
+        SourceShape::Full => {
+            let device = persona.core.devices.on(day);
+            source(method, Some((device.display_name, device.form_factor)))
+        }
+        SourceShape::EmptyDevice => json!({
+            "recordingMethod": method.name(),
+            "device": {},
+            "platform": "FITBIT",
+        }),
+        SourceShape::Empty => json!({}),
+    }
+}
+
+/// The `dataSource` of the phone that syncs through Health Connect (schema `DataSource`:
+/// `application.packageName`, `device.manufacturer`).
+pub(super) fn phone_source() -> Value {
+    json!({
+        "recordingMethod": Method::PassivelyMeasured.name(),
+        "device": {
+            "displayName": PHONE_MODEL,
+            "manufacturer": PHONE_MANUFACTURER,
+            "formFactor": "PHONE",
+        },
+        "platform": "HEALTH_CONNECT",
+        "application": {"packageName": PHONE_PACKAGE},
+    })
 }
 
 /// The `dataSource` of a weigh-in on the scale.
@@ -140,6 +177,18 @@ pub(super) fn timestamp(epoch_seconds: i64) -> Value {
     civil::rfc3339_utc(epoch_seconds).into()
 }
 
+/// A `Timestamp` `micros` microseconds after a whole second: six fractional digits (three
+/// when they make whole milliseconds, none when 0), as proto3 JSON writes them.
+pub(super) fn timestamp_us(epoch_seconds: i64, micros: u32) -> Value {
+    let whole = civil::rfc3339_utc(epoch_seconds);
+    let fraction = match micros {
+        0 => return whole.into(),
+        us if us % 1000 == 0 => format!(".{:03}", us / 1000),
+        us => format!(".{us:06}"),
+    };
+    format!("{}{fraction}Z", whole.trim_end_matches('Z')).into()
+}
+
 /// A `google.type.Date` of civil day `day`.
 pub(super) fn date(day: i64) -> Value {
     let (year, month, day) = civil::civil_from_days(day);
@@ -148,11 +197,23 @@ pub(super) fn date(day: i64) -> Value {
 
 /// `ObservationSampleTime` of an instant, with the read-only `civilTime` live samples carry.
 pub(super) fn sample_time(persona: &Persona, at: i64) -> Value {
+    sample_time_us(persona, at, 0)
+}
+
+/// [`sample_time`] of an instant `micros` microseconds after `at`: the physical time with its
+/// fraction and the civil time with `nanos`.
+pub(super) fn sample_time_us(persona: &Persona, at: i64, micros: u32) -> Value {
     let offset = persona.offset_at(at);
+    let mut civil_time =
+        serde_json::to_value(CivilParts::from_seconds(at + i64::from(offset)).json())
+            .unwrap_or_default();
+    if micros != 0 {
+        civil_time["time"]["nanos"] = json!(micros * 1000);
+    }
     json!({
-        "physicalTime": civil::rfc3339_utc(at),
+        "physicalTime": timestamp_us(at, micros),
         "utcOffset": civil::duration_json(offset),
-        "civilTime": CivilParts::from_seconds(at + i64::from(offset)).json(),
+        "civilTime": civil_time,
     })
 }
 
@@ -178,10 +239,22 @@ pub(super) fn instant_time(persona: &Persona, at: i64) -> PointTime {
     span_time(persona, at, at)
 }
 
+/// [`instant_time`] of an instant `micros` microseconds after `at`.
+pub(super) fn instant_time_us(persona: &Persona, at: i64, micros: u32) -> PointTime {
+    let ms = i64::from(micros / 1000);
+    PointTime {
+        start_ms: at * 1000 + ms,
+        start_extra_us: (micros % 1000) as u16,
+        end_ms: at * 1000 + ms,
+        ..instant_time(persona, at)
+    }
+}
+
 /// The time of a session, counted on the civil date it starts.
 pub(super) fn span_time(persona: &Persona, start: i64, end: i64) -> PointTime {
     PointTime {
         start_ms: start * 1000,
+        start_extra_us: 0,
         end_ms: end * 1000,
         start_offset_s: persona.offset_at(start),
         end_offset_s: persona.offset_at(end),
@@ -216,6 +289,12 @@ mod tests {
         assert_eq!(int64(42), Value::String("42".into()));
         assert_eq!(round(1.23456, 2), 1.23);
         assert_eq!(date(0), json!({"year": 1970, "month": 1, "day": 1}));
+        assert_eq!(
+            timestamp_us(0, 390_135),
+            json!("1970-01-01T00:00:00.390135Z")
+        );
+        assert_eq!(timestamp_us(0, 390_000), json!("1970-01-01T00:00:00.390Z"));
+        assert_eq!(timestamp_us(0, 0), json!("1970-01-01T00:00:00Z"));
     }
 
     #[test]

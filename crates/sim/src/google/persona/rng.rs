@@ -27,6 +27,8 @@ pub(crate) enum Stream {
     Logs,
     /// The ids of identifiable data points.
     PointId,
+    /// Which days and points take the shapes of real accounts (`quirks`).
+    Quirks,
 }
 
 impl Stream {
@@ -45,6 +47,7 @@ impl Stream {
             Stream::Body => 0x3c6e_f372_fe94_f82b,
             Stream::Logs => 0xa54f_f53a_5f1d_36f1,
             Stream::PointId => 0x510e_527f_ade6_82d1,
+            Stream::Quirks => 0xd6e8_feb8_6659_fd93,
         }
     }
 }

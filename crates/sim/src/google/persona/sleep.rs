@@ -5,21 +5,44 @@
 //! The reprocessing scenario: until two hours after waking a session is unprocessed
 //! (`metadata.processed` absent, classic stages, no `stagesSummary`); afterwards the same `id`
 //! is returned rewritten with its final stages, `processed: true` and a later `updateTime`.
+//! `createTime` / `updateTime` have six fractional digits (`sub_second_times`).
+//!
+//! With the `in_progress_sleep` knob, the persona's most recent session is returned as Google
+//! returns a session not yet over (Home Assistant's fixture): the same `name` and start, but no
+//! `interval.endTime` / `endUtcOffset` (sessions never carry the civil times), no `summary`, no
+//! `shortAwakenings`, classic stages only up to now, `metadata` without `processed`. Which
+//! session: the one the persona is asleep in at the sim clock's now, else the newest that
+//! started (last night's, or a nap since), looking back two days at most so that it is never on
+//! a day the cache keeps. Turning the knob off serves it finished again (if it has ended and
+//! synced). Filters on `sleep.interval.end_time` / `civil_end_time` treat it as ending at now:
+//! it matches a lower bound ≤ now and an upper bound > now (INFERRED: Google keys a session by
+//! its start until it ends; that it passes an end filter at all is a guess, the kinder one for
+//! clients that filter on the end). Rollups and the sleep-derived types are unaffected.
 
 use serde_json::{Map, Value, json};
 
 use super::{
     Persona,
+    cache::SETTLE_S,
     nights::{self, Night},
     render::{self, Kind, Method},
     stages::{Stage, StageType},
 };
-use crate::google::points::{Generator, SimPoint};
+use crate::google::{
+    civil,
+    points::{Generator, PointTime, SimPoint},
+};
 
 const SLEEP: Kind = Kind {
     id: "sleep",
     key: "sleep",
 };
+
+/// The purpose of the sessions' sub-second stamps among the persona's `quirks` draws.
+const SALT: u8 = 7;
+
+/// Devices sync about every 15 minutes (a session in progress is updated that often).
+const SYNC_PERIOD_S: i64 = 15 * 60;
 
 /// The order `stagesSummary` lists stage types in.
 const SUMMARY_ORDER: [StageType; 6] = [
@@ -36,18 +59,98 @@ pub(crate) struct Sleep;
 
 impl Generator for Sleep {
     fn day(&self, persona: &Persona, day: i64, now_s: i64) -> Vec<SimPoint> {
+        let in_progress = in_progress(persona, day, now_s);
         // The nap (afternoon) starts before the main sleep (evening).
         [nights::nap(persona, day), nights::main_sleep(persona, day)]
             .into_iter()
             .flatten()
-            .filter(|night| night.synced <= now_s)
-            .map(|night| session(persona, &night, now_s))
+            .filter_map(|night| {
+                if in_progress == Some((night.day, night.main)) {
+                    Some(in_progress_session(persona, &night, now_s))
+                } else {
+                    (night.synced <= now_s).then(|| session(persona, &night, now_s))
+                }
+            })
             .collect()
     }
 
     fn roll_up(&self, _points: &[SimPoint]) -> Option<Value> {
         None
     }
+}
+
+/// The session (its day and whether it is the main sleep) the `in_progress_sleep` knob shows
+/// in progress, if it starts on `day`: the newest session that started by `now_s`, among the
+/// days from two before today's to today, skipping days the cache may keep.
+fn in_progress(persona: &Persona, day: i64, now_s: i64) -> Option<(i64, bool)> {
+    if !persona.generation().in_progress_sleep {
+        return None;
+    }
+    let today = persona.day_of(now_s);
+    if !(today - 2..=today).contains(&day) {
+        return None;
+    }
+    (today - 2..=today)
+        .rev()
+        .filter(|candidate| persona.day_start(candidate + 1) + SETTLE_S > now_s)
+        .find_map(|candidate| {
+            [
+                nights::main_sleep(persona, candidate),
+                nights::nap(persona, candidate),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|night| night.start <= now_s)
+        })
+        .map(|night| (night.day, night.main))
+        .filter(|(night_day, _)| *night_day == day)
+}
+
+/// A session as Google lists it while it is in progress (see the module documentation).
+fn in_progress_session(persona: &Persona, night: &Night, now_s: i64) -> SimPoint {
+    let segment = |stage: &Stage| {
+        let mut object = render::span(persona, stage.start, stage.end);
+        object.insert("type".into(), stage.kind.name().into());
+        Value::Object(object)
+    };
+    let mut interval = Map::new();
+    interval.insert("startTime".into(), render::timestamp(night.start));
+    interval.insert(
+        "startUtcOffset".into(),
+        civil::duration_json(persona.offset_at(night.start)).into(),
+    );
+    let mut value = Map::new();
+    value.insert("interval".into(), Value::Object(interval));
+    value.insert("type".into(), "CLASSIC".into());
+    let stages: Vec<Value> = night
+        .unprocessed_stages()
+        .iter()
+        .filter(|stage| stage.end <= now_s)
+        .map(segment)
+        .collect();
+    if !stages.is_empty() {
+        value.insert("stages".into(), stages.into());
+    }
+    value.insert("metadata".into(), metadata(night, false, false));
+    // Created when the tracker first synced the session, updated at its last sync (every 15
+    // minutes) before now.
+    let created = night.start;
+    let updated = (now_s - now_s.rem_euclid(SYNC_PERIOD_S)).max(created);
+    let micros = persona.stamp_micros(night.day, SALT, u64::from(night.main));
+    value.insert("createTime".into(), render::timestamp_us(created, micros));
+    value.insert("updateTime".into(), render::timestamp_us(updated, micros));
+    let time = PointTime {
+        end_ms: now_s * 1000,
+        end_offset_s: persona.offset_at(now_s),
+        ..render::span_time(persona, night.start, night.start)
+    };
+    SLEEP.point(
+        persona,
+        Some((night.day, u64::from(night.main))),
+        time,
+        render::tracker_source(persona, night.day, Method::Derived),
+        Value::Object(value),
+    )
 }
 
 fn session(persona: &Persona, night: &Night, now_s: i64) -> SimPoint {
@@ -81,13 +184,17 @@ fn session(persona: &Persona, night: &Night, now_s: i64) -> SimPoint {
     }
     value.insert("metadata".into(), metadata(night, processed, staged));
     value.insert("summary".into(), summary(&stages, processed));
-    value.insert("createTime".into(), render::timestamp(night.synced));
+    let micros = persona.stamp_micros(night.day, SALT, u64::from(night.main));
+    value.insert(
+        "createTime".into(),
+        render::timestamp_us(night.synced, micros),
+    );
     let updated = if processed {
         night.processed
     } else {
         night.synced
     };
-    value.insert("updateTime".into(), render::timestamp(updated));
+    value.insert("updateTime".into(), render::timestamp_us(updated, micros));
     SLEEP.point(
         persona,
         Some((night.day, u64::from(night.main))),

@@ -20,14 +20,31 @@ use crate::google::{
 pub(super) struct StreamJson {
     /// `{"dataSource":…,"<key>":{`, rendered once per day.
     head: String,
+    /// Whether times carry their UTC offsets (the `missing_offsets` shape leaves them out).
+    offsets: bool,
 }
 
 impl StreamJson {
-    /// Points of `key` recorded by the tracker worn on civil day `day`.
+    /// Points of `key` recorded by the tracker worn on civil day `day`, in the day's shapes
+    /// (`quirks`: the source, and whether offsets are written).
     pub(super) fn new(persona: &Persona, day: i64, method: Method, key: &str) -> Self {
-        let source = render::tracker_source(persona, day, method);
+        let quirks = persona.quirks(day);
+        let source = render::tracker_source_shaped(persona, day, method, quirks.source);
         Self {
             head: format!("{{\"dataSource\":{source},{}:{{", Value::from(key)),
+            offsets: quirks.offsets,
+        }
+    }
+
+    /// Points of `key` from the phone syncing through Health Connect.
+    pub(super) fn phone(key: &str) -> Self {
+        Self {
+            head: format!(
+                "{{\"dataSource\":{},{}:{{",
+                render::phone_source(),
+                Value::from(key)
+            ),
+            offsets: true,
         }
     }
 
@@ -37,12 +54,16 @@ impl StreamJson {
         let mut out = self.start();
         out.push_str("\"interval\":{\"startTime\":");
         push_timestamp(&mut out, time.start_ms);
-        out.push_str(",\"startUtcOffset\":");
-        push_offset(&mut out, time.start_offset_s);
+        if self.offsets {
+            out.push_str(",\"startUtcOffset\":");
+            push_offset(&mut out, time.start_offset_s);
+        }
         out.push_str(",\"endTime\":");
         push_timestamp(&mut out, time.end_ms);
-        out.push_str(",\"endUtcOffset\":");
-        push_offset(&mut out, time.end_offset_s);
+        if self.offsets {
+            out.push_str(",\"endUtcOffset\":");
+            push_offset(&mut out, time.end_offset_s);
+        }
         out.push_str(",\"civilStartTime\":");
         push_civil(&mut out, time.local_start_ms());
         out.push_str(",\"civilEndTime\":");
@@ -56,8 +77,10 @@ impl StreamJson {
         let mut out = self.start();
         out.push_str("\"sampleTime\":{\"physicalTime\":");
         push_timestamp(&mut out, time.start_ms);
-        out.push_str(",\"utcOffset\":");
-        push_offset(&mut out, time.start_offset_s);
+        if self.offsets {
+            out.push_str(",\"utcOffset\":");
+            push_offset(&mut out, time.start_offset_s);
+        }
         out.push_str(",\"civilTime\":");
         push_civil(&mut out, time.local_start_ms());
         out.push('}');
@@ -233,6 +256,7 @@ mod tests {
     fn time(start_s: i64, end_s: i64, offset: i32) -> PointTime {
         PointTime {
             start_ms: start_s * 1000,
+            start_extra_us: 0,
             end_ms: end_s * 1000,
             start_offset_s: offset,
             end_offset_s: offset,
