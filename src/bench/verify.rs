@@ -158,7 +158,7 @@ fn truth_row(data_type: &DataType, point: &Value) -> anyhow::Result<Row> {
         match (value.get("sampleTime"), value.get("interval")) {
             (Some(sample), None) => {
                 let at = instant(&sample["physicalTime"])?;
-                let offset = offset(&sample["utcOffset"])?;
+                let offset = offset_or_civil(&sample["utcOffset"], &sample["civilTime"], at)?;
                 check_civil(&sample["civilTime"], at, offset)?;
                 (at, at, offset, offset)
             }
@@ -167,8 +167,13 @@ fn truth_row(data_type: &DataType, point: &Value) -> anyhow::Result<Row> {
                     instant(&interval["startTime"])?,
                     instant(&interval["endTime"])?,
                 );
-                let start_offset = offset(&interval["startUtcOffset"])?;
-                let end_offset = offset(&interval["endUtcOffset"])?;
+                let start_offset = offset_or_civil(
+                    &interval["startUtcOffset"],
+                    &interval["civilStartTime"],
+                    start,
+                )?;
+                let end_offset =
+                    offset_or_civil(&interval["endUtcOffset"], &interval["civilEndTime"], end)?;
                 check_civil(&interval["civilStartTime"], start, start_offset)?;
                 check_civil(&interval["civilEndTime"], end, end_offset)?;
                 (start, end, start_offset, end_offset)
@@ -235,6 +240,36 @@ fn offset(value: &Value) -> anyhow::Result<Option<i64>> {
         )),
         other => bail!("bad offset {other}"),
     }
+}
+
+/// The offset sent, or where Google left it out the one its civil time shows (as the files
+/// document).
+fn offset_or_civil(
+    offset_value: &Value,
+    civil: &Value,
+    at_ns: i128,
+) -> anyhow::Result<Option<i64>> {
+    if !offset_value.is_null() || civil.is_null() {
+        return offset(offset_value);
+    }
+    let part = |value: &Value| value.as_i64().unwrap_or(0);
+    let (date, time) = (&civil["date"], &civil["time"]);
+    let local = jiff::civil::date(
+        i16::try_from(part(&date["year"]))?,
+        i8::try_from(part(&date["month"]))?,
+        i8::try_from(part(&date["day"]))?,
+    )
+    .at(
+        i8::try_from(part(&time["hours"]))?,
+        i8::try_from(part(&time["minutes"]))?,
+        i8::try_from(part(&time["seconds"]))?,
+        i32::try_from(part(&time["nanos"]))?,
+    )
+    .to_zoned(TimeZone::UTC)?
+    .timestamp()
+    .as_nanosecond();
+    let offset_s = (local - at_ns) as f64 / 1e9;
+    Ok(Some(offset_s.round() as i64))
 }
 
 /// The civil date of an instant read with its offset (UTC without one).

@@ -5,15 +5,17 @@
 use std::time::Duration;
 
 use google_health::catalogue::{CATALOGUE, Standard, data_type};
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use oh_fitbit_core::config::WorkerConfig;
+use oh_fitbit_core::members::{ImportPreferences, IntradayResolution};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     TestStack, admin, assert_daily_values_match_truth, assert_standard_file_matches_truth, browser,
-    clear_faults, files, get_page, job_status, link_both_accounts, listed_truth, member_id, recent,
-    record_texts, run_again_now, run_one_job, sim_today, start_with,
+    clear_faults, files, get_page, job_status, link_both_accounts, linked_with, listed_truth,
+    member_id, recent, record_texts, run_again_now, run_one_job, runs, sim_today, start_with,
+    truth_points,
 };
 
 /// Every shape real accounts have that the simulator can produce, the rarer ones included.
@@ -348,6 +350,165 @@ async fn a_spelling_seen_working_in_two_runs_goes_first_for_every_run() {
             assert_listed_type_matches_truth(&stack, daily, id) > 0,
             "{id}"
         );
+    }
+    stack.stack.stop().await;
+}
+
+/// The samples of `id` in an intraday month, as the file holds them: (start ms, UTC offset s).
+fn stored_samples(month: &Value, id: &str) -> Vec<(i64, Value)> {
+    let series = &month["series"][id];
+    let mut time = 0;
+    series["time_ms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|delta| {
+            time += delta.as_i64().unwrap();
+            time
+        })
+        .zip(runs(&series["utc_offset_s"]))
+        .collect()
+}
+
+/// A sample's time as the simulator sent it: physical ms and the offset its civil time shows
+/// (`civilTime` is there whether or not `utcOffset` is).
+fn truth_sample(point: &Value) -> (i64, Value) {
+    let sample = point
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|value| value.get("sampleTime"))
+        .unwrap();
+    let physical = sample["physicalTime"]
+        .as_str()
+        .unwrap()
+        .parse::<Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    let (date, time) = (&sample["civilTime"]["date"], &sample["civilTime"]["time"]);
+    let part = |value: &Value| value.as_i64().unwrap_or(0);
+    let civil = jiff::civil::date(
+        part(&date["year"]) as i16,
+        part(&date["month"]) as i8,
+        part(&date["day"]) as i8,
+    )
+    .at(
+        part(&time["hours"]) as i8,
+        part(&time["minutes"]) as i8,
+        part(&time["seconds"]) as i8,
+        part(&time["nanos"]) as i32,
+    );
+    let civil_ms = civil
+        .to_zoned(TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    (physical, json!((civil_ms - physical) / 1000))
+}
+
+/// The latest day, in the year before `today`, on which some sample of `id` matches `odd`.
+fn latest_day_with(
+    stack: &TestStack,
+    id: &str,
+    today: Date,
+    odd: impl Fn(&[Value]) -> bool,
+) -> Date {
+    (0..365)
+        .map(|back| today - back.days())
+        .find(|day| odd(&truth_points(stack, id, *day, *day)))
+        .unwrap_or_else(|| panic!("no {id} day of that shape in the last year"))
+}
+
+fn sample_member<'a>(point: &'a Value, member: &str) -> &'a Value {
+    let value = point
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|value| value.get("sampleTime").is_some());
+    &value.unwrap()["sampleTime"][member]
+}
+
+#[tokio::test]
+async fn intraday_months_keep_every_sample_of_the_odd_shapes() {
+    let stack = linked_with(every_shape("exclusive"), recent(1)).await;
+    let today = sim_today(&stack);
+    let shaped = [
+        latest_day_with(&stack, "heart-rate", today, |points| {
+            points
+                .iter()
+                .any(|point| sample_member(point, "utcOffset").is_null())
+        }),
+        latest_day_with(&stack, "heart-rate", today, |points| {
+            points.iter().any(|point| {
+                sample_member(point, "physicalTime")
+                    .as_str()
+                    .unwrap()
+                    .contains('.')
+            })
+        }),
+        latest_day_with(&stack, "heart-rate", today, |points| {
+            let times: Vec<i64> = points.iter().map(|point| truth_sample(point).0).collect();
+            times
+                .windows(2)
+                .any(|pair| (pair[0] - pair[1]).abs() < 5_000)
+        }),
+        latest_day_with(&stack, "oxygen-saturation", today, |points| {
+            points
+                .iter()
+                .any(|point| point["oxygenSaturation"]["percentage"] == "NaN")
+        }),
+    ];
+    let earliest = *shaped.iter().min().unwrap();
+    let preferences = ImportPreferences {
+        intraday: Some(IntradayResolution::Raw),
+        earliest_date: Some(earliest),
+        left_out: Default::default(),
+    };
+    stack
+        .members
+        .save_preferences(&member_id(), &preferences)
+        .await
+        .unwrap();
+    run_one_job(&stack, &CancellationToken::new()).await;
+    assert_eq!(job_status(&stack).await.last_outcome.as_deref(), Some("ok"));
+
+    let files = files(&stack);
+    let mut month_start = earliest.first_of_month();
+    while month_start <= today {
+        let name = format!("fitbit-intraday-{}.json.gz", month_start.strftime("%Y-%m"));
+        let month = files
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        let (from, to) = (
+            month_start.max(earliest),
+            today.min(month_start.last_of_month()),
+        );
+        for id in ["heart-rate", "oxygen-saturation"] {
+            let truth = truth_points(&stack, id, from, to);
+            let mut expected: Vec<(i64, Value)> = truth.iter().map(truth_sample).collect();
+            expected.sort_by_key(|(time, _)| *time);
+            let stored = stored_samples(month, id);
+            assert_eq!(
+                stored.len(),
+                expected.len(),
+                "{name} {id}: every sample once"
+            );
+            for (index, (got, want)) in stored.iter().zip(&expected).enumerate() {
+                assert_eq!(got, want, "{name} {id} sample {index}: time and offset");
+            }
+        }
+        let truth_nans = truth_points(&stack, "oxygen-saturation", from, to)
+            .iter()
+            .filter(|point| point["oxygenSaturation"]["percentage"] == "NaN")
+            .count();
+        let stored_nans = month["series"]["oxygen-saturation"]["values"]["percentage"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|value| *value == "NaN")
+            .count();
+        assert_eq!(stored_nans, truth_nans, "{name}: NaN kept as sent");
+        month_start = month_start.last_of_month().tomorrow().unwrap();
     }
     stack.stack.stop().await;
 }

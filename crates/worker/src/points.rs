@@ -160,11 +160,17 @@ struct WireInterval<'a> {
     /// Absent on a session in progress.
     #[serde(default, borrow)]
     end_time: Option<Cow<'a, str>>,
-    /// Old ECG recordings have no offsets (reference §2.10): absent stays absent.
+    /// Old ECG recordings have no offsets (reference §2.10), and some days of real accounts
+    /// lack them on every point: the civil times then give them, and without those absent
+    /// stays absent.
     #[serde(default, borrow)]
     start_utc_offset: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     end_utc_offset: Option<Cow<'a, str>>,
+    #[serde(default)]
+    civil_start_time: Option<WireCivilTime>,
+    #[serde(default)]
+    civil_end_time: Option<WireCivilTime>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +180,8 @@ struct WireSample<'a> {
     physical_time: Cow<'a, str>,
     #[serde(default, borrow)]
     utc_offset: Option<Cow<'a, str>>,
+    #[serde(default)]
+    civil_time: Option<WireCivilTime>,
 }
 
 /// A `google.type.Date`; proto3 omits zero members.
@@ -187,6 +195,73 @@ struct WireDate {
     day: i8,
 }
 
+/// A read-only `civilTime`: the wall clock Google derived from the instant and its offset.
+#[derive(Debug, Deserialize)]
+struct WireCivilTime {
+    date: WireDate,
+    #[serde(default)]
+    time: WireTimeOfDay,
+}
+
+/// A `google.type.TimeOfDay`; proto3 omits zero members (midnight is `{}`).
+#[derive(Debug, Default, Deserialize)]
+struct WireTimeOfDay {
+    #[serde(default)]
+    hours: i64,
+    #[serde(default)]
+    minutes: i64,
+    #[serde(default)]
+    seconds: i64,
+    #[serde(default)]
+    nanos: i64,
+}
+
+/// Offsets Google can hold: at most 18 hours either side of UTC.
+const MAX_OFFSET_S: i64 = 18 * 3600;
+
+impl WireCivilTime {
+    /// The UTC offset this civil time shows for the instant `physical`, in whole seconds.
+    fn offset_at(&self, physical: Instant) -> Result<i32, String> {
+        let date = self.date.to_date()?;
+        let WireTimeOfDay {
+            hours,
+            minutes,
+            seconds,
+            nanos,
+        } = self.time;
+        let local_ms = Instant::from_date(date).ms
+            + ((hours * 60 + minutes) * 60 + seconds) * 1000
+            + nanos.div_euclid(1_000_000);
+        let offset_s = (local_ms - physical.ms) as f64 / 1000.0;
+        let rounded = offset_s.round() as i64;
+        if rounded.abs() > MAX_OFFSET_S {
+            return Err(format!(
+                "a civil time {offset_s} s from its instant is not a UTC offset"
+            ));
+        }
+        i32::try_from(rounded).map_err(|error| error.to_string())
+    }
+}
+
+/// The sent offset, or the one the civil time shows when Google left the offset out.
+fn offset_or_civil(
+    text: Option<&str>,
+    civil: Option<&WireCivilTime>,
+    physical: Instant,
+) -> Result<Option<i32>, String> {
+    match (text, civil) {
+        (Some(text), _) => parse_offset(text).map(Some),
+        (None, Some(civil)) => civil.offset_at(physical).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+impl WireDate {
+    fn to_date(&self) -> Result<Date, String> {
+        Date::new(self.year, self.month, self.day).map_err(|error| format!("invalid date: {error}"))
+    }
+}
+
 impl TimeMembers<'_> {
     fn place(&self, data_type: &DataType) -> Result<(PointTime, i64), String> {
         let time = match data_type.record {
@@ -196,7 +271,11 @@ impl TimeMembers<'_> {
                     .as_ref()
                     .ok_or("a point has no sampleTime")?;
                 let start = parse_instant(&sample.physical_time)?;
-                let offset = offset(sample.utc_offset.as_deref())?;
+                let offset = offset_or_civil(
+                    sample.utc_offset.as_deref(),
+                    sample.civil_time.as_ref(),
+                    start,
+                )?;
                 PointTime {
                     start,
                     end: start,
@@ -206,22 +285,30 @@ impl TimeMembers<'_> {
             }
             Record::Daily => {
                 let date = self.date.as_ref().ok_or("a point has no date")?;
-                date_time(
-                    Date::new(date.year, date.month, date.day)
-                        .map_err(|error| format!("invalid date: {error}"))?,
-                )
+                date_time(date.to_date()?)
             }
             _ => {
                 let interval = self.interval.as_ref().ok_or("a point has no interval")?;
                 let start = parse_instant(&interval.start_time)?;
-                let start_offset_s = offset(interval.start_utc_offset.as_deref())?;
+                let start_offset_s = offset_or_civil(
+                    interval.start_utc_offset.as_deref(),
+                    interval.civil_start_time.as_ref(),
+                    start,
+                )?;
                 match &interval.end_time {
-                    Some(end) => PointTime {
-                        start,
-                        end: parse_instant(end)?,
-                        start_offset_s,
-                        end_offset_s: offset(interval.end_utc_offset.as_deref())?,
-                    },
+                    Some(end) => {
+                        let end = parse_instant(end)?;
+                        PointTime {
+                            start,
+                            end,
+                            start_offset_s,
+                            end_offset_s: offset_or_civil(
+                                interval.end_utc_offset.as_deref(),
+                                interval.civil_end_time.as_ref(),
+                                end,
+                            )?,
+                        }
+                    }
                     None if self.in_progress(data_type) => PointTime {
                         start,
                         end: start,
@@ -250,10 +337,6 @@ impl TimeMembers<'_> {
                 .as_ref()
                 .is_some_and(|interval| interval.end_time.is_none())
     }
-}
-
-fn offset(text: Option<&str>) -> Result<Option<i32>, String> {
-    text.map(parse_offset).transpose()
 }
 
 /// A `DataPoint` object: its data source kept as text, its value's time members parsed and
@@ -359,6 +442,42 @@ mod tests {
         assert_eq!(
             place(heart_rate, &value).unwrap(),
             (point.time, point.civil_ms)
+        );
+    }
+
+    #[test]
+    fn without_its_offset_a_point_takes_the_one_its_civil_time_shows() {
+        let heart_rate = data_type("heart-rate").unwrap();
+        let mut reader = PointReader::new(heart_rate);
+        let sample = |civil: &str| {
+            format!(
+                r#"{{"heartRate": {{"sampleTime": {{"physicalTime": "2026-11-30T08:00:00.614Z"{civil}}},
+                "beatsPerMinute": "61"}}}}"#
+            )
+        };
+        let civil = r#", "civilTime": {"date": {"year": 2026, "month": 11, "day": 30},
+            "time": {"nanos": 614000000}}"#;
+        let text = sample(civil);
+        let point = reader.read(&text).unwrap();
+        assert_eq!(point.time.start_offset_s, Some(-28_800));
+        assert_eq!(point.civil_ms, point.time.start.ms - 28_800_000);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(place(heart_rate, &value).unwrap().1, point.civil_ms);
+        // Neither offset nor civil time (old ECG recordings): absent stays absent.
+        assert_eq!(reader.read(&sample("")).unwrap().time.start_offset_s, None);
+        let far = r#", "civilTime": {"date": {"year": 2026, "month": 11, "day": 29}}"#;
+        let error = reader.read(&sample(far)).unwrap_err();
+        assert!(error.contains("not a UTC offset"), "{error}");
+
+        let exercise = data_type("exercise").unwrap();
+        let session = r#"{"exercise": {"interval": {"startTime": "2026-11-30T08:00:00Z",
+            "endTime": "2026-11-30T09:00:00Z",
+            "civilStartTime": {"date": {"year": 2026, "month": 11, "day": 30}, "time": {"hours": 9}},
+            "civilEndTime": {"date": {"year": 2026, "month": 11, "day": 30}, "time": {"hours": 10}}}}}"#;
+        let point = PointReader::new(exercise).read(session).unwrap();
+        assert_eq!(
+            (point.time.start_offset_s, point.time.end_offset_s),
+            (Some(3600), Some(3600))
         );
     }
 
