@@ -9,7 +9,7 @@ use oh_fitbit::{
     stack::{LocalStack, StackOptions},
     telemetry,
 };
-use oh_fitbit_core::config::{StagingConfig, WorkerConfig};
+use oh_fitbit_core::config::{StagingConfig, WebLimits, WorkerConfig};
 use oh_fitbit_sim::{
     SimClock,
     google::{GoogleSim, GoogleSimConfig},
@@ -66,6 +66,10 @@ enum Command {
     /// Copies the member records an earlier version kept in Redis into the database (safe to
     /// run again: what the database has already is left alone). Configured like the worker.
     MigrateFromRedis,
+    /// Rotating the token key: what each key sealed, and sealing again with the current key
+    /// what an old one sealed. Configured like the worker.
+    #[command(subcommand)]
+    Keys(operator::Keys),
     #[command(flatten)]
     Operator(operator::Command),
 }
@@ -109,6 +113,14 @@ async fn main() -> std::process::ExitCode {
             )
             .await
         }
+        Command::Keys(command) => {
+            operator::keys(
+                &oh_fitbit_core::config::Environment::process(),
+                command,
+                &mut std::io::stdout().lock(),
+            )
+            .await
+        }
         Command::Operator(command) => operator::run(command).await,
     };
     match result {
@@ -136,7 +148,7 @@ async fn dev(
         sign_webhooks: true,
         more_open_humans_users: Vec::new(),
         intraday_requires_own_client: true,
-        oauth_requests_per_minute: 30,
+        web_limits: WebLimits::default(),
     })
     .await?;
     println!();

@@ -5,16 +5,20 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use oh_fitbit_core::{
     Error, Provider,
-    config::{self, DatabaseConfig, Environment, RedisConfig},
+    config::{self, DatabaseConfig, Environment, RedisConfig, StagingConfig},
+    crypto::SealedWith,
     db::Database,
-    departure, legacy,
-    members::Member,
+    departure,
+    keys::{self, Kind},
+    legacy,
+    members::{Member, MemberStore},
     queue::JobStatus,
     redis_conn::Redis,
+    staging::Staging,
 };
 use oh_fitbit_worker::WorkerContext;
 use open_humans::ProjectMemberId;
@@ -47,6 +51,130 @@ pub enum Command {
     },
     /// Prints how many jobs are ready, scheduled, running and dead.
     QueueStats,
+}
+
+/// Rotating `TOKEN_ENCRYPTION_KEY` (see SETUP.md). Neither command prints a key: old keys are
+/// named by their position in `TOKEN_ENCRYPTION_OLD_KEYS`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Keys {
+    /// Counts the values of each kind sealed with the current key, with each old key, and with
+    /// none of the configured keys.
+    Status,
+    /// Seals again with the current key every value an old key sealed; safe beside running web
+    /// and worker processes, and to run again. Fails if anything is left sealed with an old key
+    /// or unreadable.
+    Reseal,
+}
+
+/// `keys`, configured like the worker from what it needs only: `DATABASE_URL`, the token keys
+/// and the staging store.
+pub async fn keys(env: &Environment, command: Keys, out: &mut dyn Write) -> anyhow::Result<()> {
+    let cipher = Arc::new(config::token_cipher_from_env(env)?);
+    let staging = Staging::from_config(&StagingConfig::from_env(env)?, cipher.clone());
+    let db = Database::connect(&DatabaseConfig::from_env(env)?, Duration::from_secs(30))
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+    let members = MemberStore::new(db, cipher.clone());
+    match command {
+        Keys::Status => {
+            let status = keys::status(&members, &staging).await?;
+            print_key_status(&status, cipher.old_keys(), out)
+        }
+        Keys::Reseal => {
+            let report = keys::reseal(&members, &staging).await?;
+            print_reseal(&report, out)?;
+            if !report.finished() {
+                bail!(
+                    "{} skipped (listed above): not everything is sealed with the current key \
+                     yet; keep the old keys configured, and run this again",
+                    report.skipped.len()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_key_status(
+    status: &keys::KeyStatus,
+    old_keys: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let columns: Vec<(String, SealedWith)> =
+        std::iter::once(("current".to_owned(), SealedWith::Current))
+            .chain((0..old_keys).map(|position| {
+                (
+                    format!("old key {}", position + 1),
+                    SealedWith::Old(position),
+                )
+            }))
+            .chain([("unreadable".to_owned(), SealedWith::Unknown)])
+            .collect();
+    write!(out, "{:<26}", "sealed with")?;
+    for (name, _) in &columns {
+        write!(out, "{name:>12}")?;
+    }
+    writeln!(out)?;
+    for kind in Kind::ALL {
+        write!(out, "{:<26}", kind.label())?;
+        for (_, with) in &columns {
+            write!(out, "{:>12}", status.count(kind, *with))?;
+        }
+        writeln!(out)?;
+    }
+    if old_keys > 0 {
+        writeln!(out, "(old key N: the Nth key in TOKEN_ENCRYPTION_OLD_KEYS)")?;
+    }
+    writeln!(
+        out,
+        "(staged chunks are counted by the key they name, the other values by opening them)"
+    )?;
+    match status.old() {
+        0 => writeln!(
+            out,
+            "Nothing is sealed with an old key: TOKEN_ENCRYPTION_OLD_KEYS can be emptied."
+        )?,
+        old => writeln!(
+            out,
+            "{old} value(s) are sealed with an old key: run `oh-fitbit keys reseal`, and keep \
+             the old keys until this shows none."
+        )?,
+    }
+    if status.unreadable() > 0 {
+        writeln!(
+            out,
+            "{} value(s) open with none of the configured keys: damaged, or sealed with a key \
+             that is no longer configured.",
+            status.unreadable()
+        )?;
+    }
+    Ok(())
+}
+
+fn print_reseal(report: &keys::ResealReport, out: &mut dyn Write) -> anyhow::Result<()> {
+    for (kind, done) in &report.done {
+        write!(
+            out,
+            "{:<26}{} re-sealed, {} sealed with the current key already",
+            kind.label(),
+            done.resealed,
+            done.current
+        )?;
+        if done.gone > 0 {
+            write!(out, ", {} deleted meanwhile", done.gone)?;
+        }
+        writeln!(out)?;
+    }
+    for skipped in &report.skipped {
+        let what = skipped.object.as_deref().unwrap_or(skipped.kind.label());
+        writeln!(
+            out,
+            "{}  {what} skipped: {}",
+            skipped.member,
+            skipped.reason.describe()
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `command` against the environment's database, Redis and staging, printing to stdout.

@@ -62,10 +62,17 @@ pub async fn web() -> anyhow::Result<()> {
     let env = Environment::process();
     let http = HttpConfig::from_env(&env)?;
     let shared = Shared::from_env(&env, WEB_DATABASE_WAIT, 1).await?;
+    if shared.open_humans.webhook_secret.is_none() {
+        tracing::warn!(
+            "OPEN_HUMANS_WEBHOOK_UNSIGNED: deauthorisation webhooks are accepted unsigned and \
+             believed only when Open Humans refuses the member's token; set \
+             OPEN_HUMANS_WEBHOOK_SECRET to the project's webhook secret instead"
+        );
+    }
     let state = AppState::new(oh_fitbit_web::Dependencies {
         public_url: http.public_url.clone(),
         session_key: http.session_key.clone(),
-        oauth_requests_per_minute: http.oauth_requests_per_minute,
+        limits: http.limits,
         redis: shared.redis,
         members: shared.members,
         open_humans: shared.open_humans,

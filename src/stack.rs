@@ -9,7 +9,7 @@ use oh_fitbit_core::{
     clients::{DEAUTH_WEBHOOK, GOOGLE_CALLBACK, OPEN_HUMANS_CALLBACK},
     config::{
         DatabaseConfig, GoogleConfig, OpenHumansConfig, PublicUrl, RedisConfig, StagingConfig,
-        WorkerConfig,
+        WebLimits, WorkerConfig,
     },
     crypto::TokenCipher,
     db::Database,
@@ -52,8 +52,8 @@ pub struct StackOptions {
     /// `INTRADAY_REQUIRES_OWN_CLIENT`: true in production and in `dev`; tests of the import
     /// itself turn it off to read intraday data through the simulator's one client.
     pub intraday_requires_own_client: bool,
-    /// `OAUTH_RATE_LIMIT_PER_MINUTE` of the web process.
-    pub oauth_requests_per_minute: u32,
+    /// The web process' limits (`OAUTH_RATE_LIMIT_PER_MINUTE`, `TRUSTED_PROXY_HOPS`, …).
+    pub web_limits: WebLimits,
 }
 
 pub struct LocalStack {
@@ -173,7 +173,7 @@ impl LocalStack {
             session_key: SecretString::from(
                 oh_fitbit_core::random_token() + &oh_fitbit_core::random_token(),
             ),
-            oauth_requests_per_minute: options.oauth_requests_per_minute,
+            limits: options.web_limits,
             redis: connection.clone(),
             members: members.clone(),
             open_humans: open_humans_settings.clone(),
@@ -268,6 +268,10 @@ fn worker_environment(
             "OPEN_HUMANS_CLIENT_SECRET",
             open_humans.client_secret.clone(),
         ),
+        match &open_humans.webhook_secret {
+            Some(secret) => ("OPEN_HUMANS_WEBHOOK_SECRET", secret.clone()),
+            None => ("OPEN_HUMANS_WEBHOOK_UNSIGNED", text("true")),
+        },
         ("GOOGLE_CLIENT_ID", text(&google.client_id)),
         ("GOOGLE_CLIENT_SECRET", google.client_secret.clone()),
         ("GOOGLE_AUTHORIZE_URL", text(google.authorize_url.as_str())),

@@ -100,7 +100,7 @@ async fn import_history(years: u32, options: &ImportBenchOptions) -> anyhow::Res
         more_open_humans_users: Vec::new(),
         // The bench measures the importer, through the simulator's one client.
         intraday_requires_own_client: false,
-        oauth_requests_per_minute: 30,
+        web_limits: oh_fitbit_core::config::WebLimits::default(),
     })
     .await?;
     let knobs = json!({"hr_interval_s": options.hr_interval_s, "quota_per_user_per_min": u32::MAX});

@@ -11,8 +11,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, ManualBrowser, admin, browser, database, get_page, job_status, link_both_accounts,
-    linked_with, member_id, raw_redis, recent, run_one_job, start, start_with,
+    MEMBER, ManualBrowser, TestStack, admin, browser, csrf_of, database, get_page, job_status,
+    link_both_accounts, linked_with, member_id, raw_redis, recent, run_one_job, start, start_with,
+    store_snapshot,
 };
 
 #[tokio::test]
@@ -231,7 +232,7 @@ async fn a_member_is_told_ahead_when_a_testing_grant_is_about_to_end() {
     let account = record.fitbit.clone().unwrap();
     stack
         .members
-        .connect_fitbit(&member_id(), &account, &soon)
+        .connect_fitbit(&member_id(), &account, &soon, None)
         .await
         .unwrap();
     let (_, _, dashboard) = get_page(&member, stack.url("dashboard")).await;
@@ -264,6 +265,133 @@ async fn a_member_is_told_ahead_when_a_testing_grant_is_about_to_end() {
         messages[0]
             .body
             .contains(&stack.url("dashboard").to_string())
+    );
+    stack.stack.stop().await;
+}
+
+/// Row 7 of issue 17: a token lifetime that would overflow the expiry arithmetic (i64::MAX
+/// seconds) is refused with a clear page, not a panic that closes the connection, and nothing
+/// is stored.
+#[tokio::test]
+async fn an_implausible_token_lifetime_from_open_humans_is_a_clear_error() {
+    let stack = start(false).await;
+    let before = store_snapshot(&stack).await;
+    let body = r#"{"access_token": "a", "refresh_token": "r", "expires_in": 9223372036854775807, "token_type": "Bearer", "scope": "read write"}"#;
+    let overflowing = json!([{"method": "POST", "path": "^/oauth2/token/$", "status": 200,
+        "times": 1, "body": body, "content_type": "application/json"}]);
+    admin(stack.open_humans.base_url(), "__admin/faults", overflowing).await;
+    let (status, _, page) = get_page(&browser(), stack.url("openhumans/login")).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
+    assert!(page.contains("Open Humans"), "{page}");
+    assert_eq!(store_snapshot(&stack).await, before, "nothing stored");
+    stack.stack.stop().await;
+}
+
+/// A client registered with the simulated Google like the service's, under another id.
+fn another_client(stack: &TestStack, name: &str) -> (String, String) {
+    let mut client = stack.google.clients()[0].clone();
+    client.client_id = format!("223456789012-{name}.apps.googleusercontent.com");
+    client.client_secret = format!("GOCSPX-{name}-secret-0123456789");
+    stack.google.register_client(client.clone());
+    (client.client_id, client.client_secret)
+}
+
+/// Posts the intraday page's form with an own client; `browser` follows Google's consent or
+/// not, as it was built.
+async fn paste_client(
+    stack: &TestStack,
+    browser: &reqwest::Client,
+    (id, secret): &(String, String),
+) {
+    let (_, _, page) = get_page(browser, stack.url("intraday")).await;
+    let csrf = csrf_of(&page);
+    let response = browser
+        .post(stack.url("intraday"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("resolution", "5min"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success() || response.status().is_redirection(),
+        "{}",
+        response.status()
+    );
+}
+
+/// Row 5 of issue 17: a newly pasted own client replaces the working one only once Google's
+/// consent with it succeeds; the grant to the one replaced is then handed back.
+#[tokio::test]
+async fn a_pasted_client_replaces_the_working_one_only_after_consent() {
+    let stack = start(false).await;
+    // One browser, seen through two clients: one follows redirects to Google's consent, the
+    // other stops at the first (the member closes the tab).
+    let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let member = reqwest::Client::builder()
+        .cookie_provider(cookies.clone())
+        .build()
+        .unwrap();
+    let walks_away = reqwest::Client::builder()
+        .cookie_provider(cookies)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    link_both_accounts(&stack, &member).await;
+    let first = another_client(&stack, "first");
+    paste_client(&stack, &member, &first).await;
+    let record = stack.members.load(&member_id()).await.unwrap().unwrap();
+    assert_eq!(record.own_client.as_ref().unwrap().client_id, first.0);
+    assert!(record.fitbit.as_ref().unwrap().via_own_client);
+    let revoked = stack
+        .google
+        .instruments()
+        .journal
+        .matching("POST", "/revoke")
+        .len();
+
+    // A second client pasted, and the member walks away from Google's consent page.
+    let second = another_client(&stack, "second");
+    let (_, _, page) = get_page(&member, stack.url("intraday")).await;
+    let response = walks_away
+        .post(stack.url("intraday"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("client_id", second.0.as_str()),
+            ("client_secret", second.1.as_str()),
+            ("resolution", "1min"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let unchanged = stack.members.load(&member_id()).await.unwrap().unwrap();
+    assert_eq!(unchanged.own_client.as_ref().unwrap().client_id, first.0);
+    let access = |member: &oh_fitbit_core::members::Member| {
+        use secrecy::ExposeSecret;
+        let tokens = member.google_tokens.as_ref().unwrap();
+        tokens.access_token.expose_secret().to_owned()
+    };
+    assert_eq!(access(&unchanged), access(&record), "the grant works on");
+    assert_eq!(unchanged.preferences, record.preferences);
+
+    // Finished, the consent replaces the client and hands the old grant back.
+    paste_client(&stack, &member, &second).await;
+    let replaced = stack.members.load(&member_id()).await.unwrap().unwrap();
+    assert_eq!(replaced.own_client.as_ref().unwrap().client_id, second.0);
+    assert_ne!(access(&replaced), access(&record));
+    assert_eq!(
+        stack
+            .google
+            .instruments()
+            .journal
+            .matching("POST", "/revoke")
+            .len(),
+        revoked + 1,
+        "the grant to the first client was revoked"
     );
     stack.stack.stop().await;
 }

@@ -2,11 +2,14 @@
 //! token, unknown fields, malformed values, an oversized body) with a clear 4xx page, and
 //! nothing stored changes. The OAuth routes are rate limited per address.
 
+use jiff::{SignedDuration, Timestamp};
+use oh_fitbit_core::config::WebLimits;
 use reqwest::{Client, StatusCode};
+use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    OAUTH_REQUESTS_PER_MINUTE, TestStack, browser, csrf_of, get_page, link_both_accounts, start,
-    store_snapshot,
+    OAUTH_REQUESTS_PER_MINUTE, TestStack, browser, csrf_of, get_page, job_status,
+    link_both_accounts, member_id, recent, redis_keys, run_one_job, start, store_snapshot,
 };
 
 /// A form, the status it gets, and what its page says.
@@ -200,8 +203,11 @@ async fn the_settings_form_refuses_what_it_does_not_send() {
     stack.stack.stop().await;
 }
 
+/// Row 4 of issue 17: the actions that start a sync (Sync now, saving the settings, a new
+/// consent) share one allowance per member, so together they read from Google at most once in
+/// fifteen minutes; saving meanwhile schedules the sync for when the allowance frees up.
 #[tokio::test]
-async fn sync_now_is_limited_to_one_request_in_fifteen_minutes() {
+async fn actions_that_spend_google_quota_share_one_limit_per_member() {
     let stack = start(false).await;
     let (member, csrf) = signed_in_member(&stack).await;
     refused(
@@ -213,6 +219,8 @@ async fn sync_now_is_limited_to_one_request_in_fifteen_minutes() {
         "Nothing was changed",
     )
     .await;
+    // Connecting queued the first sync now without spending the allowance; Sync now does.
+    assert_eq!(job_status(&stack).await.state.as_deref(), Some("ready"));
     let first = member
         .post(stack.url("sync"))
         .form(&[("csrf", csrf.as_str())])
@@ -220,8 +228,13 @@ async fn sync_now_is_limited_to_one_request_in_fifteen_minutes() {
         .await
         .unwrap();
     assert_eq!(first.url().path(), "/dashboard");
-    let dashboard = first.text().await.unwrap();
-    assert!(dashboard.contains("you can ask again from"), "{dashboard}");
+    assert!(
+        first
+            .text()
+            .await
+            .unwrap()
+            .contains("you can ask again from")
+    );
     let again = member
         .post(stack.url("sync"))
         .form(&[("csrf", csrf.as_str())])
@@ -236,21 +249,64 @@ async fn sync_now_is_limited_to_one_request_in_fifteen_minutes() {
             .unwrap()
             .contains("can be asked for from")
     );
+    stack
+        .members
+        .save_preferences(&member_id(), &recent(2))
+        .await
+        .unwrap();
+    run_one_job(&stack, &CancellationToken::new()).await;
+    let before = job_status(&stack).await.run_at.unwrap();
+    for _ in 0..3 {
+        let saved = member
+            .post(stack.url("settings"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("intraday", "off"),
+                ("earliest_date", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(saved.status().is_success(), "{}", saved.status());
+    }
+    let after = job_status(&stack).await;
+    assert_eq!(
+        after.state.as_deref(),
+        Some("scheduled"),
+        "saving did not start a sync now"
+    );
+    let run_at = after.run_at.unwrap();
+    assert!(
+        run_at > Timestamp::now() + SignedDuration::from_mins(10) && run_at < before,
+        "the next sync waits for the allowance ({run_at}), not for the daily one ({before})"
+    );
+    let dashboard = get_page(&member, stack.url("dashboard")).await.2;
+    assert!(dashboard.contains("you can ask again from"), "{dashboard}");
     stack.stack.stop().await;
 }
 
+/// Row 3 of issue 17: behind one trusted proxy only the address it appended counts, whatever
+/// the client writes before it, and the counters stay few and small.
 #[tokio::test]
-async fn the_oauth_routes_are_rate_limited_per_address() {
-    let stack = start(false).await;
+async fn the_oauth_routes_are_limited_per_address_the_trusted_proxy_saw() {
+    let stack = TestStack::setup()
+        .web_limits(WebLimits {
+            trusted_proxy_hops: 1,
+            ..WebLimits::default()
+        })
+        .start()
+        .await;
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     // Twice the limit and more: whichever minute they fall in, one window overflows.
     let mut statuses = Vec::new();
-    for _ in 0..=2 * OAUTH_REQUESTS_PER_MINUTE {
+    for attempt in 0..=2 * OAUTH_REQUESTS_PER_MINUTE {
+        let claimed = format!("10.{}.0.1, {}", attempt % 250, "x".repeat(3000));
         let response = client
             .get(stack.url("openhumans/login"))
+            .header("x-forwarded-for", format!("{claimed}, 198.51.100.1"))
             .send()
             .await
             .unwrap();
@@ -267,13 +323,77 @@ async fn the_oauth_routes_are_rate_limited_per_address() {
             || *s == StatusCode::FOUND),
         "{statuses:?}"
     );
-    // Another address is not limited by this one's requests.
+    let counters: Vec<String> = redis_keys(&stack)
+        .await
+        .into_iter()
+        .filter(|key| key.contains(":ratelimit:"))
+        .collect();
+    assert!(counters.len() <= 2, "one counter a minute: {counters:?}");
+    assert!(counters.iter().all(|key| key.len() < 80), "{counters:?}");
+    // Another address the proxy saw is not limited by this one's requests.
     let elsewhere = client
         .get(stack.url("openhumans/login"))
-        .header("x-forwarded-for", "203.0.113.7")
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
         .send()
         .await
         .unwrap();
     assert_ne!(elsewhere.status(), StatusCode::TOO_MANY_REQUESTS);
+    stack.stack.stop().await;
+}
+
+/// Without a trusted proxy, `X-Forwarded-For` is the client's own writing: the peer counts.
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
+    let stack = start(false).await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut statuses = Vec::new();
+    for attempt in 0..=2 * OAUTH_REQUESTS_PER_MINUTE {
+        let response = client
+            .get(stack.url("openhumans/login"))
+            .header("x-forwarded-for", format!("203.0.113.{}", attempt % 250))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "a new header value per request does not escape the limit: {statuses:?}"
+    );
+    stack.stack.stop().await;
+}
+
+/// Row 9 of issue 17: a client that opens connections and never finishes its headers holds
+/// each only until the header-read timeout, and the server goes on answering others.
+#[tokio::test]
+async fn connections_that_never_finish_their_headers_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = start(false).await;
+    let address = stack.url("").socket_addrs(|| None).unwrap()[0];
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    let (status, _, _) = get_page(&browser(), stack.url("healthz")).await;
+    assert_eq!(status, StatusCode::OK, "others are still served");
+    for mut stream in held {
+        let mut buffer = [0; 512];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while stream.read(&mut buffer).await.is_ok_and(|read| read > 0) {}
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "a half-open request was still held after 30 s"
+        );
+    }
     stack.stack.stop().await;
 }

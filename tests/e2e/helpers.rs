@@ -9,7 +9,7 @@ use jiff::{Timestamp, ToSpan, civil::Date};
 use md5::Digest;
 use oh_fitbit::stack::{LocalStack, StackOptions};
 use oh_fitbit_core::{
-    config::{S3Config, StagingConfig, WorkerConfig},
+    config::{S3Config, StagingConfig, WebLimits, WorkerConfig},
     local::{LocalPostgres, LocalRedis, LocalS3},
     members::ImportPreferences,
     queue::Completed,
@@ -165,6 +165,7 @@ pub struct Setup {
     intraday_requires_own_client: bool,
     private_database: bool,
     s3_staging: bool,
+    web_limits: Option<WebLimits>,
 }
 
 impl TestStack {
@@ -174,6 +175,14 @@ impl TestStack {
 }
 
 impl Setup {
+    /// The web process' limits, instead of the production defaults.
+    pub fn web_limits(self, limits: WebLimits) -> Self {
+        Self {
+            web_limits: Some(limits),
+            ..self
+        }
+    }
+
     /// The worker loop runs by itself (otherwise the test runs jobs one at a time).
     pub fn running_worker(self) -> Self {
         Self {
@@ -264,11 +273,14 @@ impl Setup {
             worker: self.worker,
             sign_webhooks: !self.unsigned_webhooks,
             // Many members link from one address in the tests that have many.
-            oauth_requests_per_minute: if self.users.is_empty() {
-                OAUTH_REQUESTS_PER_MINUTE
-            } else {
-                u32::MAX
-            },
+            web_limits: self.web_limits.unwrap_or_else(|| WebLimits {
+                oauth_requests_per_minute: if self.users.is_empty() {
+                    OAUTH_REQUESTS_PER_MINUTE
+                } else {
+                    u32::MAX
+                },
+                ..WebLimits::default()
+            }),
             more_open_humans_users: self.users,
             intraday_requires_own_client: self.intraday_requires_own_client,
         })
@@ -410,15 +422,24 @@ pub async fn database(stack: &LocalStack, statement: &str) {
 }
 
 /// Everything in Redis but rate-limit counters, as text.
-async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+async fn redis_connection(stack: &LocalStack) -> redis::aio::MultiplexedConnection {
     use secrecy::ExposeSecret;
     let client = redis::Client::open(stack.redis.url.expose_secret()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// Every key in the stack's Redis.
+pub async fn redis_keys(stack: &LocalStack) -> Vec<String> {
+    redis::cmd("KEYS")
         .arg("*")
-        .query_async(&mut connection)
+        .query_async(&mut redis_connection(stack).await)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+    let mut connection = redis_connection(stack).await;
+    let keys = redis_keys(stack).await;
     // Rate-limit counters count every request, refused or not; they hold nothing of a member.
     let keys = keys.into_iter().filter(|key| !key.contains(":ratelimit:"));
     let mut snapshot = BTreeMap::new();

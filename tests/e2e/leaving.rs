@@ -3,6 +3,7 @@
 //! the member asks to be erased is erased by their next job.
 
 use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
 use oh_fitbit_core::queue::Completed;
 use reqwest::{Client, StatusCode};
 use secrecy::ExposeSecret;
@@ -11,9 +12,9 @@ use sha1::Sha1;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    MEMBER, TestStack, browser, connected_with, csrf_of, get_page, leave_on_open_humans,
-    link_both_accounts, member_id, recent, run_one_job, start, start_without_webhook_secret,
-    store_snapshot,
+    MEMBER, TestStack, admin, browser, clear_faults, connected_with, csrf_of, get_page,
+    leave_on_open_humans, link_both_accounts, member_id, recent, run_one_job, start,
+    start_without_webhook_secret, store_snapshot,
 };
 
 fn revocations(stack: &TestStack) -> Vec<u16> {
@@ -50,6 +51,15 @@ async fn post_webhook(stack: &TestStack, body: &str, signature: Option<&str>) ->
         request = request.header("X-OpenHumans-Webhooks-Signature", signature);
     }
     request.send().await.unwrap().status()
+}
+
+/// A notice as Open Humans writes it, stamped `minutes_ago` before now (Python's `isoformat`).
+fn notice(minutes_ago: i64) -> String {
+    let stamp = Timestamp::now() - SignedDuration::from_mins(minutes_ago);
+    format!(
+        r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true, "timestamp": "{}"}}"#,
+        stamp.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+    )
 }
 
 fn files_on_open_humans(stack: &TestStack) -> usize {
@@ -97,9 +107,7 @@ async fn leaving_on_open_humans_revokes_the_google_grant_and_erases_what_we_hold
 async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
     let stack = connected_with(json!({}), recent(2)).await;
     let before = store_snapshot(&stack).await;
-    let valid = format!(
-        r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true, "timestamp": "2026-11-21T10:00:00.000000+00:00"}}"#
-    );
+    let valid = notice(1);
     let other_secret = {
         let mut mac = Hmac::<Sha1>::new_from_slice(b"not-the-project-secret").unwrap();
         mac.update(valid.as_bytes());
@@ -140,7 +148,25 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
         ),
         (
             "a member id that is not 8 or 16 digits",
-            r#"{"project_member_id": "1234", "erasure_requested": true}"#.to_owned(),
+            notice(1).replace(MEMBER, "1234"),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "no timestamp",
+            format!(r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true}}"#),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "stamped 11 minutes ago",
+            notice(11),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "stamped 11 minutes ahead",
+            notice(-11),
             None,
             StatusCode::BAD_REQUEST,
         ),
@@ -170,12 +196,47 @@ async fn webhooks_unsigned_wrongly_signed_or_malformed_change_nothing() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(revocations(&stack), [200]);
     assert!(stack.members.load(&member_id()).await.unwrap().is_none());
-    // A repeated notice is harmless.
+    // The same notice again is refused as seen, and does nothing.
     assert_eq!(
-        post_webhook(&stack, &valid, Some(&sign(&stack, &valid))).await,
-        StatusCode::OK
+        post_webhook(
+            &stack,
+            &double_encoded,
+            Some(&sign(&stack, &double_encoded))
+        )
+        .await,
+        StatusCode::CONFLICT
     );
     assert_eq!(revocations(&stack), [200]);
+    stack.stack.stop().await;
+}
+
+/// Row 1 of issue 17: a captured, correctly signed notice replayed after the member joined
+/// again erases nothing.
+#[tokio::test]
+async fn a_captured_notice_replayed_after_the_member_joined_again_changes_nothing() {
+    let stack = connected_with(json!({}), recent(2)).await;
+    let left = leave_on_open_humans(&stack).await;
+    let captured = &left["webhook"][0];
+    assert_eq!(captured["status"], 200, "{left}");
+    assert!(stack.members.load(&member_id()).await.unwrap().is_none());
+
+    link_both_accounts(&stack, &browser()).await;
+    stack
+        .members
+        .save_preferences(&member_id(), &recent(2))
+        .await
+        .unwrap();
+    run_one_job(&stack, &CancellationToken::new()).await;
+    let before = store_snapshot(&stack).await;
+    let status = post_webhook(
+        &stack,
+        captured["body"].as_str().unwrap(),
+        captured["signature"].as_str(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "a replay is refused");
+    assert_eq!(store_snapshot(&stack).await, before, "nothing changed");
+    assert_eq!(revocations(&stack), [200], "only the real leave revoked");
     stack.stack.stop().await;
 }
 
@@ -186,14 +247,41 @@ async fn an_unsigned_webhook_is_believed_only_when_open_humans_refuses_the_membe
     let stack = start_without_webhook_secret().await;
     link_both_accounts(&stack, &browser()).await;
     let before = store_snapshot(&stack).await;
-    let forged = format!(r#"{{"project_member_id": "{MEMBER}", "erasure_requested": true}}"#);
     assert_eq!(
-        post_webhook(&stack, &forged, None).await,
+        post_webhook(&stack, &notice(0), None).await,
         StatusCode::FORBIDDEN,
         "the member is still authorised on Open Humans"
     );
     assert_eq!(store_snapshot(&stack).await, before, "nothing changed");
+
+    // Row 2 of issue 17: Open Humans refusing the member's token twice (a transient fault, or
+    // an access token that lapsed) is not their leaving: their refresh token still works.
+    let refused_twice = json!([{"path": "^/api/", "status": 401, "times": 2,
+        "body": r#"{"detail": "Invalid token."}"#, "content_type": "application/json"}]);
+    admin(
+        stack.open_humans.base_url(),
+        "__admin/faults",
+        refused_twice,
+    )
+    .await;
+    assert_eq!(
+        post_webhook(&stack, &notice(0), None).await,
+        StatusCode::FORBIDDEN
+    );
+    // Open Humans' token endpoint failing says nothing either.
+    let down = json!([
+        {"path": "^/api/", "status": 401, "times": 1,
+         "body": r#"{"detail": "Invalid token."}"#, "content_type": "application/json"},
+        {"method": "POST", "path": "^/oauth2/token/$", "status": 503, "times": 1},
+    ]);
+    admin(stack.open_humans.base_url(), "__admin/faults", down).await;
+    assert_eq!(
+        post_webhook(&stack, &notice(0), None).await,
+        StatusCode::BAD_GATEWAY
+    );
+    assert!(stack.members.load(&member_id()).await.unwrap().is_some());
     assert!(revocations(&stack).is_empty());
+    clear_faults(stack.open_humans.base_url()).await;
 
     let left = leave_on_open_humans(&stack).await;
     assert_eq!(left["webhook"][0]["signature"], Value::Null, "{left}");
@@ -305,5 +393,80 @@ async fn disconnecting_fitbit_revokes_the_grant_and_deletes_the_files_when_asked
         Completed::Scheduled
     );
     assert!(files_on_open_humans(&stack) > 0);
+    stack.stack.stop().await;
+}
+
+/// Signs in with Open Humans in `browser`; the dashboard is then open to it.
+async fn sign_in(stack: &TestStack, browser: &Client) {
+    let (status, path, _) = get_page(browser, stack.url("openhumans/login")).await;
+    assert_eq!((status, path.as_str()), (StatusCode::OK, "/dashboard"));
+}
+
+async fn dashboard_status(stack: &TestStack, browser: &Client) -> StatusCode {
+    get_page(browser, stack.url("dashboard")).await.0
+}
+
+async fn sign_out(stack: &TestStack, browser: &Client, everywhere: bool) -> StatusCode {
+    let (_, _, page) = get_page(browser, stack.url("dashboard")).await;
+    assert!(page.contains("Sign out everywhere"), "every page offers it");
+    let csrf = csrf_of(&page);
+    let mut form = vec![("csrf", csrf.as_str())];
+    if everywhere {
+        form.push(("everywhere", "yes"));
+    }
+    let response = browser
+        .post(stack.url("signout"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.url().path(), "/");
+    response.status()
+}
+
+/// Row 8 of issue 17: signing out ends this browser's session, signing out everywhere ends
+/// every one, and a cookie saved before a member left does not work after they joined again.
+#[tokio::test]
+async fn sessions_end_on_sign_out_everywhere_and_with_the_member_who_left() {
+    let stack = start(false).await;
+    let (laptop, phone, lost) = (browser(), browser(), browser());
+    link_both_accounts(&stack, &laptop).await;
+    for other in [&phone, &lost] {
+        sign_in(&stack, other).await;
+        assert_eq!(dashboard_status(&stack, other).await, StatusCode::OK);
+    }
+
+    assert_eq!(sign_out(&stack, &phone, false).await, StatusCode::OK);
+    assert_eq!(
+        dashboard_status(&stack, &phone).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        dashboard_status(&stack, &laptop).await,
+        StatusCode::OK,
+        "only that browser"
+    );
+
+    sign_out(&stack, &laptop, true).await;
+    for browser in [&laptop, &lost] {
+        assert_eq!(
+            dashboard_status(&stack, browser).await,
+            StatusCode::UNAUTHORIZED,
+            "every session ended"
+        );
+    }
+    sign_in(&stack, &lost).await;
+    assert_eq!(dashboard_status(&stack, &lost).await, StatusCode::OK);
+
+    // The member leaves and joins again: the cookie `lost` kept is of a record that is gone.
+    leave_on_open_humans(&stack).await;
+    assert!(stack.members.load(&member_id()).await.unwrap().is_none());
+    link_both_accounts(&stack, &laptop).await;
+    assert_eq!(
+        dashboard_status(&stack, &lost).await,
+        StatusCode::UNAUTHORIZED,
+        "a cookie from before leaving"
+    );
+    assert_eq!(dashboard_status(&stack, &laptop).await, StatusCode::OK);
     stack.stack.stop().await;
 }

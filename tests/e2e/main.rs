@@ -11,6 +11,7 @@ mod durability;
 mod helpers;
 mod import;
 mod journey;
+mod keys;
 mod leaving;
 mod many_members;
 mod operator;

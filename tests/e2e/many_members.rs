@@ -189,7 +189,7 @@ async fn expire_stored_tokens(stack: &TestStack, members: &[NumberedMember]) {
         let account = stored.fitbit.clone().unwrap();
         stack
             .members
-            .connect_fitbit(&member.id(), &account, &google)
+            .connect_fitbit(&member.id(), &account, &google, None)
             .await
             .unwrap();
         let mut open_humans = stored.open_humans.clone();

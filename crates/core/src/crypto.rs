@@ -4,8 +4,9 @@
 //! volume with this cipher). The associated data names the member and the purpose of the value,
 //! so a ciphertext copied into another member's record, or into another field, fails to open.
 //! Every ciphertext carries the id of the key that sealed it, so the key can be rotated: set the
-//! new key as `TOKEN_ENCRYPTION_KEY`, move the old one to `TOKEN_ENCRYPTION_OLD_KEYS`, and values
-//! are re-sealed with the new key the next time they are written.
+//! new key as `TOKEN_ENCRYPTION_KEY` and move the old one to `TOKEN_ENCRYPTION_OLD_KEYS`. What
+//! is written from then on is sealed with the new key; what the old one sealed stays readable
+//! until `oh-fitbit keys reseal` ([`crate::keys`]) has sealed it again with the new one.
 //!
 //! Values in the database are text (`v1.` and base64); staged chunks, which are large, are
 //! sealed as bytes (`v1` and the same layout).
@@ -27,6 +28,9 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// What precedes the ciphertext of sealed bytes: the prefix, the key id and the nonce.
 const HEADER_LEN: usize = BINARY_PREFIX.len() + KEY_ID_LEN + NONCE_LEN;
+/// The first bytes of sealed bytes, which name the key that sealed them (see
+/// [`TokenCipher::bytes_sealed_with`]).
+pub const KEY_NAMING_LEN: usize = BINARY_PREFIX.len() + KEY_ID_LEN;
 
 /// What a sealed value is for; part of the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +55,17 @@ impl Purpose {
             Purpose::StagedChunk => "staged-chunk",
         }
     }
+}
+
+/// Which of the configured keys sealed a value, by the key id the value carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SealedWith {
+    /// `TOKEN_ENCRYPTION_KEY`.
+    Current,
+    /// The key at this position (from 0) in `TOKEN_ENCRYPTION_OLD_KEYS`.
+    Old(usize),
+    /// None of them: the value names a key that is not configured, or is not a sealed value.
+    Unknown,
 }
 
 struct SealingKey {
@@ -256,12 +271,62 @@ impl TokenCipher {
             .ok_or_else(|| CryptoError::UnknownKey(hex::encode(id)))
     }
 
-    /// Whether a sealed value should be re-sealed because an older key sealed it.
-    pub fn is_sealed_with_old_key(&self, sealed: &str) -> bool {
+    /// How many previous keys are configured.
+    pub fn old_keys(&self) -> usize {
+        self.previous.len()
+    }
+
+    /// Which key sealed `sealed`, by the key id it carries: only opening it proves the key
+    /// does open it.
+    pub fn sealed_with(&self, sealed: &str) -> SealedWith {
         sealed
             .strip_prefix(FORMAT_PREFIX)
             .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok())
-            .is_some_and(|blob| blob.get(..KEY_ID_LEN) != Some(&self.primary.id[..]))
+            .map_or(SealedWith::Unknown, |blob| self.key_position(&blob))
+    }
+
+    /// [`TokenCipher::sealed_with`] for sealed bytes, of which the first [`KEY_NAMING_LEN`]
+    /// suffice: a staged chunk is told apart without reading all of it.
+    pub fn bytes_sealed_with(&self, sealed: &[u8]) -> SealedWith {
+        sealed
+            .strip_prefix(BINARY_PREFIX)
+            .map_or(SealedWith::Unknown, |blob| self.key_position(blob))
+    }
+
+    /// Which key the id at the start of `blob` names; the same one [`Self::key_named`] finds.
+    fn key_position(&self, blob: &[u8]) -> SealedWith {
+        let Some(id) = blob.get(..KEY_ID_LEN) else {
+            return SealedWith::Unknown;
+        };
+        if id == self.primary.id {
+            return SealedWith::Current;
+        }
+        self.previous
+            .iter()
+            .position(|key| key.id == id)
+            .map_or(SealedWith::Unknown, SealedWith::Old)
+    }
+
+    /// Opens `sealed` and seals what it holds again, with the current key.
+    pub fn reseal(
+        &self,
+        member: &str,
+        purpose: Purpose,
+        sealed: &str,
+    ) -> Result<String, CryptoError> {
+        let plain = self.open(member, purpose, sealed)?;
+        Ok(self.seal(member, purpose, plain.expose_secret()))
+    }
+
+    /// [`TokenCipher::reseal`] for sealed bytes.
+    pub fn reseal_bytes(
+        &self,
+        name: &str,
+        purpose: Purpose,
+        sealed: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let plain = self.open_bytes(name, purpose, sealed)?;
+        Ok(self.seal_bytes(name, purpose, plain))
     }
 }
 
@@ -329,14 +394,81 @@ mod tests {
                 .expose_secret(),
             b"token"
         );
-        assert!(rotated.is_sealed_with_old_key(&sealed));
-        let resealed = rotated.seal("m", Purpose::OpenHumansTokens, b"token");
-        assert!(!rotated.is_sealed_with_old_key(&resealed));
+        assert_eq!(rotated.sealed_with(&sealed), SealedWith::Old(0));
+        let resealed = rotated
+            .reseal("m", Purpose::OpenHumansTokens, &sealed)
+            .unwrap();
+        assert_eq!(rotated.sealed_with(&resealed), SealedWith::Current);
         let without_old = TokenCipher::from_keys("K", &key(2), &[]).unwrap();
         assert!(matches!(
             without_old.open("m", Purpose::OpenHumansTokens, &sealed),
             Err(CryptoError::UnknownKey(_))
         ));
+        assert_eq!(without_old.sealed_with(&sealed), SealedWith::Unknown);
+        assert_eq!(
+            without_old
+                .open("m", Purpose::OpenHumansTokens, &resealed)
+                .unwrap()
+                .expose_secret(),
+            b"token"
+        );
+    }
+
+    #[test]
+    fn each_old_key_is_named_by_its_position() {
+        let sealed_by = |byte| {
+            let cipher = TokenCipher::from_keys("K", &key(byte), &[]).unwrap();
+            (
+                cipher.seal("m", Purpose::GoogleTokens, b"t"),
+                cipher.seal_bytes("m/a", Purpose::StagedChunk, b"chunk".to_vec()),
+            )
+        };
+        let rotated = TokenCipher::from_keys("K", &key(3), &[key(1), key(2)]).unwrap();
+        assert_eq!(rotated.old_keys(), 2);
+        for (byte, expected) in [
+            (1, SealedWith::Old(0)),
+            (2, SealedWith::Old(1)),
+            (3, SealedWith::Current),
+            (4, SealedWith::Unknown),
+        ] {
+            let (text, bytes) = sealed_by(byte);
+            assert_eq!(rotated.sealed_with(&text), expected, "key {byte}");
+            assert_eq!(
+                rotated.bytes_sealed_with(&bytes[..KEY_NAMING_LEN]),
+                expected,
+                "key {byte}, the first bytes only"
+            );
+        }
+        let (text, bytes) = sealed_by(1);
+        let resealed = rotated
+            .reseal_bytes("m/a", Purpose::StagedChunk, bytes.clone())
+            .unwrap();
+        assert_eq!(rotated.bytes_sealed_with(&resealed), SealedWith::Current);
+        assert_eq!(
+            rotated
+                .open_bytes("m/a", Purpose::StagedChunk, resealed)
+                .unwrap(),
+            b"chunk"
+        );
+        assert!(matches!(
+            rotated.reseal_bytes("m/b", Purpose::StagedChunk, bytes),
+            Err(CryptoError::Authentication)
+        ));
+        assert!(
+            rotated
+                .reseal("other", Purpose::GoogleTokens, &text)
+                .is_err()
+        );
+        for garbage in ["", "v1.", "plain text", "v1.AAAA"] {
+            assert_eq!(
+                rotated.sealed_with(garbage),
+                SealedWith::Unknown,
+                "{garbage:?}"
+            );
+        }
+        for garbage in [&b""[..], b"v1", b"v1abc", b"xx\x01\x02\x03\x04"] {
+            assert_eq!(rotated.bytes_sealed_with(garbage), SealedWith::Unknown);
+        }
     }
 
     #[test]

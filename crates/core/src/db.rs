@@ -14,7 +14,7 @@ use sqlx::{
 use crate::{Error, config::DatabaseConfig};
 
 /// Each file under `migrations/` once, in order; a file is never changed after it shipped.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "system of record",
@@ -24,6 +24,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "type failures and dialect evidence",
         include_str!("../migrations/0002_type_failures_and_dialect_evidence.sql"),
+    ),
+    (
+        3,
+        "sessions, the sync allowance and seen notices",
+        include_str!("../migrations/0003_sessions_sync_allowance_and_seen_notices.sql"),
     ),
 ];
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod departure;
 pub mod dialect;
 pub mod fence;
+pub mod keys;
 pub mod legacy;
 pub mod local;
 pub mod members;
@@ -17,6 +18,7 @@ pub mod progress;
 pub mod queue;
 pub mod recent;
 pub mod redis_conn;
+pub mod seen_notices;
 pub mod staging;
 pub mod tier;
 pub mod tokens;
@@ -119,7 +121,6 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// An error and its whole cause chain on one line, for logs.
 /// `text` as it may go into a log line or a stored note: control characters (a newline that
 /// would forge a line) escaped, and cut to [`LOG_SAFE_CHARS`] characters.
 pub fn log_safe(text: &str) -> String {
@@ -141,12 +142,14 @@ pub fn log_safe(text: &str) -> String {
 /// How much of a provider's words [`log_safe`] keeps.
 pub const LOG_SAFE_CHARS: usize = 500;
 
+/// An error and its whole cause chain on one line, for logs. Causes often carry a provider's
+/// words, so each is [`log_safe`].
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
+    let mut text = log_safe(&error.to_string());
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
-        text.push_str(&cause.to_string());
+        text.push_str(&log_safe(&cause.to_string()));
         source = cause.source();
     }
     text
@@ -162,5 +165,11 @@ mod tests {
         let long = "x".repeat(LOG_SAFE_CHARS + 10);
         assert_eq!(log_safe(&long).chars().count(), LOG_SAFE_CHARS + 1);
         assert!(log_safe(&long).ends_with('…'));
+    }
+
+    #[test]
+    fn an_error_chain_is_one_line_whatever_its_causes_say() {
+        let error = std::io::Error::other("Google said:\n2026-12-04 INFO forged");
+        assert_eq!(error_chain(&error), "Google said:\\n2026-12-04 INFO forged");
     }
 }

@@ -99,15 +99,40 @@ pub struct GoogleTokens {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    #[serde(deserialize_with = "lifetime")]
     expires_in: i64,
     #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_lifetime")]
     refresh_token_expires_in: Option<i64>,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     token_type: Option<String>,
+}
+
+/// Token lifetimes longer than this are not what any OAuth server means (Google's longest is
+/// months): such a value is refused rather than let overflow the expiry arithmetic.
+const MAX_LIFETIME_S: i64 = 10 * 366 * 24 * 3600;
+
+/// A lifetime in seconds, checked before it is added to a time.
+fn lifetime<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let seconds = i64::deserialize(deserializer)?;
+    if (0..=MAX_LIFETIME_S).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a token lifetime of {seconds} s is not plausible"
+        )))
+    }
+}
+
+fn optional_lifetime<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Lifetime(#[serde(deserialize_with = "lifetime")] i64);
+    Ok(Option::<Lifetime>::deserialize(deserializer)?.map(|Lifetime(seconds)| seconds))
 }
 
 impl TokenResponse {
@@ -341,6 +366,17 @@ mod tests {
         .into_tokens()
         .unwrap();
         assert!(refreshed.refresh_token.is_none() && refreshed.granted_scopes.is_empty());
+        // A lifetime that would overflow the expiry arithmetic is refused, not added.
+        for implausible in [
+            r#"{"access_token":"a","expires_in":9223372036854775807}"#,
+            r#"{"access_token":"a","expires_in":-5}"#,
+            r#"{"access_token":"a","expires_in":3599,"refresh_token_expires_in":9223372036854775807}"#,
+        ] {
+            let error = serde_json::from_str::<TokenResponse>(implausible)
+                .err()
+                .unwrap_or_else(|| panic!("{implausible} was accepted"));
+            assert!(error.to_string().contains("not plausible"), "{error}");
+        }
         assert!(
             serde_json::from_str::<TokenResponse>(
                 r#"{"access_token":"x","expires_in":1,"token_type":"mac"}"#

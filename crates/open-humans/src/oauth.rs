@@ -26,9 +26,26 @@ pub struct Tokens {
 struct TokenResponse {
     access_token: String,
     refresh_token: String,
+    #[serde(deserialize_with = "lifetime")]
     expires_in: i64,
     #[serde(default)]
     scope: String,
+}
+
+/// Token lifetimes longer than this are not what any OAuth server means (Google's longest is
+/// months): such a value is refused rather than let overflow the expiry arithmetic.
+const MAX_LIFETIME_S: i64 = 10 * 366 * 24 * 3600;
+
+/// A lifetime in seconds, checked before it is added to a time.
+fn lifetime<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let seconds = i64::deserialize(deserializer)?;
+    if (0..=MAX_LIFETIME_S).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a token lifetime of {seconds} s is not plausible"
+        )))
+    }
 }
 
 /// The token endpoint's error body (RFC 6749 §5.2).

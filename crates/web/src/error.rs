@@ -97,6 +97,10 @@ pub enum WebhookProblem {
     Malformed,
     /// Unsigned, and Open Humans still accepts the member's grant: not believed.
     NotConfirmed,
+    /// Its timestamp is further from now than `WEBHOOK_MAX_AGE_MINUTES`.
+    Stale,
+    /// The same notice was acted on already.
+    Replayed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -413,6 +417,15 @@ impl IntoResponse for WebError {
                         StatusCode::FORBIDDEN,
                         "Open Humans still lists this member as authorised, so the unsigned \
                          webhook was not believed. Nothing was changed.",
+                    ),
+                    WebhookProblem::Stale => (
+                        StatusCode::BAD_REQUEST,
+                        "The webhook's timestamp is too far from now (a notice is accepted for \
+                         WEBHOOK_MAX_AGE_MINUTES, 10 by default). Nothing was changed.",
+                    ),
+                    WebhookProblem::Replayed => (
+                        StatusCode::CONFLICT,
+                        "This notice was received and acted on already. Nothing was changed.",
                     ),
                 };
                 (

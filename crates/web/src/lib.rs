@@ -19,8 +19,8 @@ use axum::{
     routing::{get, post},
 };
 use tower_http::{
-    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
-    trace::TraceLayer,
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
 };
 
 pub use state::{AppState, Dependencies};
@@ -63,6 +63,7 @@ pub fn app(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(CatchPanicLayer::custom(panic_page))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -92,8 +93,15 @@ fn routes(state: &AppState) -> Router<AppState> {
             "/fitbit/disconnect",
             get(routes::disconnect::confirm).post(routes::disconnect::disconnect),
         )
-        .route("/openhumans/deauth", post(routes::deauth::receive))
+        .route(
+            "/openhumans/deauth",
+            post(routes::deauth::receive).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                rate_limit::limit_webhook,
+            )),
+        )
         .route("/dashboard", get(routes::dashboard::show))
+        .route("/signout", post(routes::signout::sign_out))
         .route("/sync", post(routes::sync_now::sync_now))
         .route(
             "/settings",
@@ -106,21 +114,117 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/intraday/skip", post(routes::intraday::skip))
 }
 
+/// A handler that panicked answers with the error page (and the panic is logged), rather than
+/// with a closed connection.
+fn panic_page(panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    error::WebError::Internal(format!("a handler panicked: {detail}").into()).into_response()
+}
+
 /// The path only: query strings carry OAuth codes and states, which never go to a log.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
+/// How long a client has to send a request's headers, on a new connection or on one kept alive
+/// between requests: a client that opens connections and sends nothing holds none for long.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once: each costs a task and buffers, and a 512 MB dyno must keep
+/// room for the process' other work. More wait in the listen backlog until one ends.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Serves the router with HTTP/1.1 (which Heroku's router speaks to dynos) until `shutdown`,
+/// then lets the requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer's address is what the OAuth routes' rate limit counts without a proxy.
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use axum::extract::ConnectInfo;
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    use tower::ServiceExt;
+
+    let router = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // the next accept may work.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // The peer's address is what the rate limits count without a trusted proxy.
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn panics() -> StatusCode {
+        panic!("provider sent nonsense")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_with_the_error_page() {
+        let router: Router = Router::new()
+            .route("/", get(panics))
+            .layer(CatchPanicLayer::custom(panic_page));
+        let response = router
+            .oneshot(axum::http::Request::new(Body::empty()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("Something went wrong on our side"), "{page}");
+        assert!(!page.contains("nonsense"), "the panic stays in the log");
+    }
 }

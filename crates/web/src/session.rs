@@ -1,6 +1,8 @@
 //! The two cookies, both private (encrypted and authenticated with a key derived from
 //! `SESSION_KEY`):
-//! * `ohfb_session` says which member is signed in;
+//! * `ohfb_session` says which member is signed in, and is valid only while it carries the
+//!   member's current [`SessionStamp`]: signing out everywhere, disconnecting and leaving end
+//!   every session saved before;
 //! * `ohfb_oauth` carries an OAuth flow in progress (its `state`, and the PKCE verifier for
 //!   Google), binding the provider's callback to the browser that started it.
 
@@ -10,6 +12,7 @@ use axum_extra::extract::{
     cookie::{Cookie, SameSite},
 };
 use jiff::{SignedDuration, Timestamp};
+use oh_fitbit_core::members::{IntradayResolution, SessionStamp};
 use open_humans::ProjectMemberId;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -25,6 +28,7 @@ pub const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 #[derive(Serialize, Deserialize)]
 struct SessionCookie {
     member: ProjectMemberId,
+    stamp: SessionStamp,
     signed_in_at: Timestamp,
     /// Every form of the session carries it back; a cross-site form cannot know it.
     csrf: String,
@@ -41,9 +45,12 @@ impl FromRequestParts<AppState> for SignedIn {
             PrivateCookieJar::<axum_extra::extract::cookie::Key>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| WebError::NotSignedIn)?;
-        signed_in_member(&jar)
-            .map(SignedIn)
-            .ok_or(WebError::NotSignedIn)
+        let session = session(&jar).ok_or(WebError::NotSignedIn)?;
+        let current = state.members.session_stamp(&session.member).await?;
+        if current != Some(session.stamp) {
+            return Err(WebError::NotSignedIn);
+        }
+        Ok(SignedIn(session.member))
     }
 }
 
@@ -75,14 +82,25 @@ pub fn check_csrf(jar: &PrivateCookieJar, submitted: Option<&str>) -> Result<(),
     }
 }
 
-pub fn sign_in(jar: PrivateCookieJar, member: &ProjectMemberId, secure: bool) -> PrivateCookieJar {
+pub fn sign_in(
+    jar: PrivateCookieJar,
+    member: &ProjectMemberId,
+    stamp: SessionStamp,
+    secure: bool,
+) -> PrivateCookieJar {
     let session = SessionCookie {
         member: member.clone(),
+        stamp,
         signed_in_at: Timestamp::now(),
         csrf: oh_fitbit_core::random_token(),
     };
     let value = serde_json::to_string(&session).expect("a session always serialises");
     jar.add(cookie(SESSION_COOKIE, value, SESSION_LIFETIME, secure))
+}
+
+/// This browser's session ends.
+pub fn sign_out(jar: PrivateCookieJar) -> PrivateCookieJar {
+    jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
 }
 
 /// Which provider an OAuth flow is with.
@@ -103,7 +121,19 @@ pub struct PendingFlow {
     /// A Google flow with the member's own OAuth client rather than this service's.
     #[serde(default)]
     pub own_client: bool,
+    /// A newly pasted own client, kept here (encrypted, like the whole cookie) until Google's
+    /// consent with it succeeds: only then does it replace the one that works.
+    #[serde(default)]
+    pub pending_client: Option<PendingClient>,
     pub started_at: Timestamp,
+}
+
+/// An own OAuth client checked with Google, and the resolution chosen with it.
+#[derive(Serialize, Deserialize)]
+pub struct PendingClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub resolution: IntradayResolution,
 }
 
 pub fn start_flow(jar: PrivateCookieJar, flow: &PendingFlow, secure: bool) -> PrivateCookieJar {

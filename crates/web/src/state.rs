@@ -7,12 +7,13 @@ use axum_extra::extract::cookie::Key;
 use google_health::{ClientCredentials, GoogleOAuth, HealthApi, Scope};
 use oh_fitbit_core::{
     clients,
-    config::{GoogleConfig, OpenHumansConfig, PublicUrl},
+    config::{GoogleConfig, OpenHumansConfig, PublicUrl, WebLimits},
     members::{ImportPreferences, Member, MemberStore},
     oauth_state::OAuthStates,
     progress::DATA_CATEGORIES,
     queue::JobQueue,
     redis_conn::Redis,
+    seen_notices::SeenNotices,
     tokens::TokenKeeper,
 };
 use open_humans::{OpenHumans, ProjectMemberId};
@@ -54,7 +55,9 @@ pub struct Inner {
     pub cloud_console_url: url::Url,
     /// Where the consent page is (`https://accounts.google.com`): forms may lead there.
     pub google_consent_origin: String,
-    pub oauth_requests_per_minute: u32,
+    pub limits: WebLimits,
+    /// Deauthorisation notices already acted on (see the `deauth` route).
+    pub seen_notices: SeenNotices,
 }
 
 /// What the state is built from.
@@ -62,7 +65,7 @@ pub struct Dependencies {
     pub public_url: PublicUrl,
     /// At least 32 bytes; the cookie keys are derived from it.
     pub session_key: SecretString,
-    pub oauth_requests_per_minute: u32,
+    pub limits: WebLimits,
     pub redis: Redis,
     pub members: MemberStore,
     pub open_humans: OpenHumansConfig,
@@ -90,7 +93,8 @@ impl AppState {
             intraday_requires_own_client: deps.google.intraday_requires_own_client,
             cloud_console_url: deps.google.cloud_console_url.clone(),
             google_consent_origin: deps.google.authorize_url.origin().ascii_serialization(),
-            oauth_requests_per_minute: deps.oauth_requests_per_minute,
+            limits: deps.limits,
+            seen_notices: SeenNotices::new(deps.members.database().clone()),
             public_url: deps.public_url,
             redis: deps.redis,
             members: deps.members,

@@ -160,7 +160,12 @@ impl Worker {
         }
         while let Some(finished) = loops.join_next().await {
             if let Err(error) = finished {
-                tracing::error!(%error, "a job loop panicked");
+                // The member whose run it was gets it back when its lease is reaped; the
+                // others must not lose a loop for the life of the process.
+                tracing::error!(error = %oh_fitbit_core::log_safe(&error.to_string()), "a job loop panicked; starting another");
+                if !shutdown.is_cancelled() {
+                    loops.spawn(self.clone().job_loop(shutdown.clone()));
+                }
             }
         }
         maintenance.abort();

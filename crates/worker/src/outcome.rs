@@ -13,6 +13,9 @@ use crate::{error::SyncError, jitter, sync::SyncSummary};
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// Google's per-user quota is per minute; without a Retry-After, wait for the next window.
 const QUOTA_WAIT: Duration = Duration::from_secs(61);
+/// The longest `Retry-After` believed: a quota that is per minute frees up well within it,
+/// and a provider's (or a proxy's) value of years must not park a member for good.
+const MAX_QUOTA_WAIT: Duration = Duration::from_secs(3600);
 /// A database that restarts (a deploy, a maintenance, a failover) is back within this long.
 const DATABASE_WAIT: Duration = Duration::from_secs(30);
 
@@ -66,7 +69,7 @@ pub fn outcome(
         ),
         SyncError::Api { source, .. } => match source {
             ApiError::QuotaExceeded { retry_after } => Outcome::Later {
-                run_at: now + signed(retry_after.unwrap_or(QUOTA_WAIT)),
+                run_at: now + signed(retry_after.unwrap_or(QUOTA_WAIT).min(MAX_QUOTA_WAIT)),
                 reason:
                     "Waiting for Google's request limit to reset; the import continues by itself."
                         .into(),
@@ -169,6 +172,18 @@ mod tests {
             panic!("a quota wait is Later")
         };
         assert!((60..=61).contains(&seconds_from_now(run_at)));
+        let Outcome::Later { run_at, .. } = failed(
+            api(ApiError::QuotaExceeded {
+                retry_after: Some(Duration::MAX),
+            }),
+            0,
+        ) else {
+            panic!("a quota wait is Later")
+        };
+        assert!(
+            (3599..=3600).contains(&seconds_from_now(run_at)),
+            "an absurd Retry-After is capped"
+        );
     }
 
     #[test]

@@ -88,7 +88,9 @@ pub fn place(data_type: &DataType, point: &Value) -> Result<(PointTime, i64), St
         .get(data_type.union_key)
         .filter(|value| value.is_object())
         .ok_or_else(|| format!("a point has no {:?} object", data_type.union_key))?;
-    TimeMembers::deserialize(value)
+    // Read from text, as a page is: the civil times are borrowed from it.
+    let text = value.to_string();
+    serde_json::from_str::<TimeMembers>(&text)
         .map_err(|error| format!("a point's time is malformed: {error}"))
         .and_then(|times| times.place(data_type))
         .or_else(|error| place_by_start(data_type, value).ok_or(error))
@@ -167,10 +169,10 @@ struct WireInterval<'a> {
     start_utc_offset: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     end_utc_offset: Option<Cow<'a, str>>,
-    #[serde(default)]
-    civil_start_time: Option<WireCivilTime>,
-    #[serde(default)]
-    civil_end_time: Option<WireCivilTime>,
+    #[serde(default, borrow)]
+    civil_start_time: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    civil_end_time: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,8 +182,10 @@ struct WireSample<'a> {
     physical_time: Cow<'a, str>,
     #[serde(default, borrow)]
     utc_offset: Option<Cow<'a, str>>,
-    #[serde(default)]
-    civil_time: Option<WireCivilTime>,
+    /// Kept as text, and read only when the offset is absent: tens of millions of points carry
+    /// one, and almost all have their offset.
+    #[serde(default, borrow)]
+    civil_time: Option<&'a RawValue>,
 }
 
 /// A `google.type.Date`; proto3 omits zero members.
@@ -246,12 +250,15 @@ impl WireCivilTime {
 /// The sent offset, or the one the civil time shows when Google left the offset out.
 fn offset_or_civil(
     text: Option<&str>,
-    civil: Option<&WireCivilTime>,
+    civil: Option<&RawValue>,
     physical: Instant,
 ) -> Result<Option<i32>, String> {
     match (text, civil) {
         (Some(text), _) => parse_offset(text).map(Some),
-        (None, Some(civil)) => civil.offset_at(physical).map(Some),
+        (None, Some(civil)) => serde_json::from_str::<WireCivilTime>(civil.get())
+            .map_err(|error| format!("a civil time is malformed: {error}"))?
+            .offset_at(physical)
+            .map(Some),
         (None, None) => Ok(None),
     }
 }
@@ -271,11 +278,8 @@ impl TimeMembers<'_> {
                     .as_ref()
                     .ok_or("a point has no sampleTime")?;
                 let start = parse_instant(&sample.physical_time)?;
-                let offset = offset_or_civil(
-                    sample.utc_offset.as_deref(),
-                    sample.civil_time.as_ref(),
-                    start,
-                )?;
+                let offset =
+                    offset_or_civil(sample.utc_offset.as_deref(), sample.civil_time, start)?;
                 PointTime {
                     start,
                     end: start,
@@ -292,7 +296,7 @@ impl TimeMembers<'_> {
                 let start = parse_instant(&interval.start_time)?;
                 let start_offset_s = offset_or_civil(
                     interval.start_utc_offset.as_deref(),
-                    interval.civil_start_time.as_ref(),
+                    interval.civil_start_time,
                     start,
                 )?;
                 match &interval.end_time {
@@ -304,7 +308,7 @@ impl TimeMembers<'_> {
                             start_offset_s,
                             end_offset_s: offset_or_civil(
                                 interval.end_utc_offset.as_deref(),
-                                interval.civil_end_time.as_ref(),
+                                interval.civil_end_time,
                                 end,
                             )?,
                         }

@@ -156,8 +156,9 @@ pub struct OpenHumansConfig {
     pub client_id: String,
     pub client_secret: SecretString,
     /// The project's deauthorisation webhook secret: webhooks must then carry its HMAC-SHA1
-    /// signature. Without it, a webhook is believed only once Open Humans refuses the member's
-    /// token (see the web crate's `deauth` route).
+    /// signature. `None` only when the operator chose to run without one
+    /// (`OPEN_HUMANS_WEBHOOK_UNSIGNED`): a webhook is then believed only once Open Humans
+    /// refuses to refresh the member's token (see the web crate's `deauth` route).
     pub webhook_secret: Option<SecretString>,
 }
 
@@ -172,11 +173,20 @@ impl OpenHumansConfig {
     }
 }
 
-/// Open Humans accepts 16 to 64 ASCII characters as a webhook secret.
+/// Open Humans accepts 16 to 64 ASCII characters as a webhook secret. Running without one is
+/// an explicit choice: anybody can then post a notice, and only Open Humans' refusal of the
+/// member's token makes it believed.
 fn webhook_secret(env: &Environment) -> Result<Option<SecretString>, ConfigError> {
     const VARIABLE: &str = "OPEN_HUMANS_WEBHOOK_SECRET";
     let Some(secret) = env.var(VARIABLE) else {
-        return Ok(None);
+        return match env.flag("OPEN_HUMANS_WEBHOOK_UNSIGNED")? {
+            true => Ok(None),
+            false => Err(ConfigError::new(
+                VARIABLE,
+                "is required: paste it into the Open Humans project's \"Webhook secret\" \
+                 (or set OPEN_HUMANS_WEBHOOK_UNSIGNED=true to accept unsigned webhooks)",
+            )),
+        };
     };
     if !(16..=64).contains(&secret.len()) || !secret.is_ascii() {
         return Err(ConfigError::new(
@@ -260,8 +270,62 @@ pub struct HttpConfig {
     pub port: u16,
     /// Master key for the private (encrypted and signed) cookies.
     pub session_key: SecretString,
+    pub limits: WebLimits,
+}
+
+/// What the web process lets one client address do, and whom it believes about addresses.
+#[derive(Clone, Debug)]
+pub struct WebLimits {
     /// Requests per client address per minute to the OAuth start and callback routes.
     pub oauth_requests_per_minute: u32,
+    /// Deauthorisation webhooks per client address per minute: each unsigned one costs an
+    /// Open Humans call.
+    pub webhooks_per_minute: u32,
+    /// Proxies in front of the web process that append the address they saw to
+    /// `X-Forwarded-For` (Heroku's router is one). Addresses further left are whatever the
+    /// client wrote; 0 means the peer's address is the client's.
+    pub trusted_proxy_hops: usize,
+    /// How old a deauthorisation notice may be; a signature is remembered this long, so a
+    /// captured notice cannot be replayed.
+    pub webhook_max_age: Duration,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        Self {
+            oauth_requests_per_minute: 30,
+            webhooks_per_minute: 30,
+            trusted_proxy_hops: 0,
+            webhook_max_age: Duration::from_secs(600),
+        }
+    }
+}
+
+impl WebLimits {
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        // Heroku's router sits in front of every web dyno; anywhere else, say what there is.
+        let hops = usize::from(env.var("DYNO").is_some());
+        let max_age_minutes: u64 = env.parsed_or("WEBHOOK_MAX_AGE_MINUTES", 10)?;
+        if max_age_minutes == 0 {
+            return Err(ConfigError::new(
+                "WEBHOOK_MAX_AGE_MINUTES",
+                "must be at least 1",
+            ));
+        }
+        Ok(Self {
+            oauth_requests_per_minute: env.parsed_or(
+                "OAUTH_RATE_LIMIT_PER_MINUTE",
+                defaults.oauth_requests_per_minute,
+            )?,
+            webhooks_per_minute: env.parsed_or(
+                "WEBHOOK_RATE_LIMIT_PER_MINUTE",
+                defaults.webhooks_per_minute,
+            )?,
+            trusted_proxy_hops: env.parsed_or("TRUSTED_PROXY_HOPS", hops)?,
+            webhook_max_age: Duration::from_secs(60 * max_age_minutes),
+        })
+    }
 }
 
 impl HttpConfig {
@@ -284,7 +348,7 @@ impl HttpConfig {
             bind: env.parsed_or("BIND_ADDRESS", default_bind.parse().expect("valid address"))?,
             port: env.parsed_or("PORT", 8080)?,
             session_key,
-            oauth_requests_per_minute: env.parsed_or("OAUTH_RATE_LIMIT_PER_MINUTE", 30)?,
+            limits: WebLimits::from_env(env)?,
         })
     }
 }
@@ -467,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_secret_is_optional_but_must_be_one_open_humans_accepts() {
+    fn a_webhook_secret_is_required_unless_unsigned_webhooks_are_chosen() {
         let base = [
             ("OPEN_HUMANS_CLIENT_ID", "id"),
             ("OPEN_HUMANS_CLIENT_SECRET", "secret"),
@@ -477,8 +541,13 @@ mod tests {
             pairs.push(("OPEN_HUMANS_WEBHOOK_SECRET", secret));
             OpenHumansConfig::from_env(&env(&pairs))
         };
+        let missing = OpenHumansConfig::from_env(&env(&base)).unwrap_err();
+        assert_eq!(missing.variable, "OPEN_HUMANS_WEBHOOK_SECRET");
+        assert!(missing.to_string().contains("OPEN_HUMANS_WEBHOOK_UNSIGNED"));
+        let mut unsigned = base.to_vec();
+        unsigned.push(("OPEN_HUMANS_WEBHOOK_UNSIGNED", "true"));
         assert!(
-            OpenHumansConfig::from_env(&env(&base))
+            OpenHumansConfig::from_env(&env(&unsigned))
                 .unwrap()
                 .webhook_secret
                 .is_none()
@@ -488,6 +557,29 @@ mod tests {
             let error = with(bad).unwrap_err();
             assert_eq!(error.variable, "OPEN_HUMANS_WEBHOOK_SECRET", "{bad}");
         }
+    }
+
+    #[test]
+    fn proxy_hops_default_to_heroku_s_router_on_a_dyno_and_to_none_elsewhere() {
+        assert_eq!(
+            WebLimits::from_env(&env(&[])).unwrap().trusted_proxy_hops,
+            0
+        );
+        let heroku = WebLimits::from_env(&env(&[("DYNO", "web.1")])).unwrap();
+        assert_eq!(heroku.trusted_proxy_hops, 1);
+        let chosen = WebLimits::from_env(&env(&[("DYNO", "web.1"), ("TRUSTED_PROXY_HOPS", "2")]));
+        assert_eq!(chosen.unwrap().trusted_proxy_hops, 2);
+        for (variable, value) in [
+            ("TRUSTED_PROXY_HOPS", "-1"),
+            ("WEBHOOK_MAX_AGE_MINUTES", "0"),
+        ] {
+            let error = WebLimits::from_env(&env(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable);
+        }
+        assert_eq!(
+            WebLimits::from_env(&env(&[])).unwrap().webhook_max_age,
+            Duration::from_secs(600)
+        );
     }
 
     #[test]

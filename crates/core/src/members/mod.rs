@@ -11,6 +11,7 @@ mod erasure;
 mod import_state;
 mod load;
 mod published;
+mod sessions;
 mod type_failures;
 
 use std::{collections::BTreeSet, sync::Arc};
@@ -26,6 +27,7 @@ pub(crate) use self::import_state::insert_cursor;
 pub use self::{
     erasure::{Erasure, ErasureRequest},
     published::{PublishedFile, RecordCounts},
+    sessions::SessionStamp,
     type_failures::{FailureReason, TypeFailure},
 };
 use crate::{
@@ -293,14 +295,21 @@ impl MemberStore {
         tx.commit().await.map_err(Error::Database)
     }
 
+    /// Stores the Fitbit account and its grant; with `own_client`, the member's own OAuth client
+    /// the grant was made with, in the same transaction (so a grant never meets the wrong
+    /// client's secret).
     pub async fn connect_fitbit(
         &self,
         id: &ProjectMemberId,
         account: &FitbitAccount,
         tokens: &GoogleTokens,
+        own_client: Option<&OwnClient>,
     ) -> Result<(), Error> {
         let sealed = self.seal_tokens(id, TokenKind::Google, &tokens.into());
         let mut tx = self.db.pool().begin().await.map_err(Error::Database)?;
+        if let Some(client) = own_client {
+            self.upsert_own_client(&mut *tx, id, client).await?;
+        }
         // A reconnect replaces the account but keeps what the member was told of its expiry.
         insert_fitbit_account(
             &mut tx,
@@ -344,6 +353,15 @@ impl MemberStore {
         id: &ProjectMemberId,
         client: &OwnClient,
     ) -> Result<(), Error> {
+        self.upsert_own_client(self.db.pool(), id, client).await
+    }
+
+    async fn upsert_own_client<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+        id: &ProjectMemberId,
+        client: &OwnClient,
+    ) -> Result<(), Error> {
         let sealed = SealedClient {
             client_id: client.client_id.clone(),
             client_secret: client.client_secret.expose_secret().to_owned(),
@@ -360,7 +378,7 @@ impl MemberStore {
         .bind(id.as_str())
         .bind(&client.client_id)
         .bind(sealed)
-        .execute(self.db.pool())
+        .execute(executor)
         .await
         .map_err(member_error(id))?;
         Ok(())

@@ -5,6 +5,15 @@
 //! ever synced by two workers at once. Every transition is one Lua script (in `lua/`, each headed
 //! by its KEYS/ARGV contract), so the invariant holds whatever crashes in between.
 //!
+//! A script touches only the keys it is given in KEYS, as Redis Cluster and proxies require. A
+//! transition that writes job hashes the client cannot name beforehand (fetch promotes the
+//! scheduled runs that are due and leases the head of the ready list, reap hands back the
+//! expired leases) first reads them with a read-only script, then passes their hashes to the
+//! script that acts, which re-checks that what was read still holds.
+//!
+//! Leases, and what is due, go by Redis's clock (`TIME` in the scripts), never a worker's: a
+//! worker whose clock is off neither loses its live lease to a reaper nor reaps others' early.
+//!
 //! Redis holds only what can be rebuilt: every enqueue and every run's end is also recorded in
 //! the database (`record`), and a Redis that comes back empty is rebuilt from it (`rebuild`). A
 //! lease carries a random fencing token, which the run records in the database when it starts:
@@ -17,7 +26,7 @@ mod record;
 
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use open_humans::ProjectMemberId;
 use redis::{AsyncCommands, Script};
 
@@ -28,29 +37,43 @@ use record::{JobRecord, RecordedState};
 
 struct Scripts {
     enqueue: Script,
+    fetch_peek: Script,
     fetch: Script,
     heartbeat: Script,
     complete: Script,
+    reap_peek: Script,
     reap: Script,
     forget: Script,
     progress: Script,
     restore: Script,
+    stats: Script,
 }
 
 impl Scripts {
     fn load() -> Self {
         Self {
             enqueue: Script::new(include_str!("lua/enqueue.lua")),
+            fetch_peek: Script::new(include_str!("lua/fetch_peek.lua")),
             fetch: Script::new(include_str!("lua/fetch.lua")),
             heartbeat: Script::new(include_str!("lua/heartbeat.lua")),
             complete: Script::new(include_str!("lua/complete.lua")),
+            reap_peek: Script::new(include_str!("lua/reap_peek.lua")),
             reap: Script::new(include_str!("lua/reap.lua")),
             forget: Script::new(include_str!("lua/forget.lua")),
             progress: Script::new(include_str!("lua/progress.lua")),
             restore: Script::new(include_str!("lua/restore.lua")),
+            stats: Script::new(include_str!("lua/stats.lua")),
         }
     }
 }
+
+/// Most scheduled runs one fetch promotes, and most leases one reap hands back: each is a key
+/// of the script that does it.
+const BATCH: usize = 100;
+
+/// How many times a fetch tries again when the head of the ready list changed under it. Each
+/// change is another worker's lease, so a fetch that keeps losing leaves the work to them.
+const FETCH_TRIES: usize = 16;
 
 #[derive(Clone)]
 pub struct JobQueue {
@@ -58,6 +81,8 @@ pub struct JobQueue {
     db: Database,
     keys: QueueKeys,
     scripts: std::sync::Arc<Scripts>,
+    /// How far this process's clock is off the true time (see [`JobQueue::with_clock_offset`]).
+    clock_offset: SignedDuration,
 }
 
 /// What `enqueue` did.
@@ -153,7 +178,22 @@ impl JobQueue {
             redis,
             db,
             scripts: std::sync::Arc::new(Scripts::load()),
+            clock_offset: SignedDuration::ZERO,
         }
+    }
+
+    /// The queue as a process whose clock is `offset` off the true time uses it, for tests of
+    /// clock skew between dynos. Only the application's own times follow that clock (what
+    /// "now" means to `enqueue`, whose `run_at` the caller chose by it); leases, and what is
+    /// due, follow Redis's.
+    pub fn with_clock_offset(mut self, offset: SignedDuration) -> Self {
+        self.clock_offset = offset;
+        self
+    }
+
+    /// This process's idea of the time.
+    fn now(&self) -> Timestamp {
+        Timestamp::now() + self.clock_offset
     }
 
     /// Asks for a run of the member's sync at `run_at` (or earlier, if one is asked for
@@ -174,7 +214,7 @@ impl JobQueue {
             .key(self.keys.job(member.as_ref()))
             .key(&self.keys.wake)
             .arg(member.as_ref())
-            .arg(millis(Timestamp::now()))
+            .arg(millis(self.now()))
             .arg(millis(run_at))
             .invoke_async(&mut self.redis.get().await?)
             .await?;
@@ -191,23 +231,72 @@ impl JobQueue {
     /// the lease's token in the database as the run's fence. A lease whose fence cannot be
     /// recorded (the database is away) is handed back at once, without using an attempt.
     pub async fn fetch(&self, lease: Duration) -> Result<Option<Lease>, Error> {
-        let token = crate::random_token();
-        let now = Timestamp::now();
-        let leased: Option<(String, u32)> = self
+        let mut connection = self.redis.get().await?;
+        let peeked: Vec<String> = self
             .scripts
-            .fetch
+            .fetch_peek
             .key(&self.keys.ready)
             .key(&self.keys.scheduled)
-            .key(&self.keys.leases)
-            .arg(millis(now))
-            .arg(lease.as_millis() as u64)
-            .arg(&token)
-            .arg(&self.keys.job_prefix)
-            .invoke_async(&mut self.redis.get().await?)
+            .arg(BATCH)
+            .invoke_async(&mut connection)
             .await?;
-        let Some((member, attempts)) = leased else {
+        let mut peeked = peeked.into_iter();
+        let head = peeked.next().filter(|head| !head.is_empty());
+        let mut due: Vec<String> = peeked.collect();
+        // An empty ready list gets the due runs, in order: the first of them becomes its head.
+        let Some(mut expected) = head.or_else(|| due.first().cloned()) else {
             return Ok(None);
         };
+        let token = crate::random_token();
+        for _ in 0..FETCH_TRIES {
+            let mut fetch = self.scripts.fetch.prepare_invoke();
+            fetch
+                .key(&self.keys.ready)
+                .key(&self.keys.scheduled)
+                .key(&self.keys.leases)
+                .key(self.keys.job(&expected));
+            for member in &due {
+                fetch.key(self.keys.job(member));
+            }
+            fetch
+                .arg(lease.as_millis() as u64)
+                .arg(&token)
+                .arg(&expected)
+                .arg(&due);
+            let reply: Option<Vec<String>> = fetch.invoke_async(&mut connection).await?;
+            // Whatever the reply, the due runs were promoted (or no longer due).
+            due.clear();
+            match reply.as_deref() {
+                None => return Ok(None),
+                Some([tag, head]) if tag == "moved" => expected = head.clone(),
+                Some([tag, attempts, started_at]) if tag == "leased" => {
+                    let attempts = attempts
+                        .parse()
+                        .map_err(|_| Error::UnexpectedReply(format!("fetch: {attempts:?}")))?;
+                    let started_at = started_at
+                        .parse()
+                        .map_err(|_| Error::UnexpectedReply(format!("fetch: {started_at:?}")))?;
+                    let started_at = redis_time(started_at, "fetch")?;
+                    drop(connection);
+                    return self
+                        .claim(expected, attempts, token, started_at)
+                        .await
+                        .map(Some);
+                }
+                _ => return Err(Error::UnexpectedReply(format!("fetch: {reply:?}"))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records the new lease's fence in the database, or hands the lease back.
+    async fn claim(
+        &self,
+        member: String,
+        attempts: u32,
+        token: String,
+        started_at: Timestamp,
+    ) -> Result<Lease, Error> {
         let member: ProjectMemberId = member
             .parse()
             .map_err(|_| Error::Corrupt(format!("queued member id {member:?}")))?;
@@ -218,20 +307,19 @@ impl JobQueue {
             token,
             fence,
         };
-        if let Err(error) = record::claim(&self.db, &lease.member, &lease.token, now).await {
+        if let Err(error) = record::claim(&self.db, &lease.member, &lease.token, started_at).await {
             let back = Outcome::Later {
-                run_at: now + jiff::SignedDuration::from_secs(30),
+                run_at: started_at + SignedDuration::from_secs(30),
                 reason: UNAVAILABLE_MESSAGE.to_owned(),
             };
             self.complete_in_redis(&lease, &back, u32::MAX).await?;
             return Err(error);
         }
-        Ok(Some(lease))
+        Ok(lease)
     }
 
     /// Extends the lease; false when it was lost and the run must stop without side effects.
     pub async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> Result<bool, Error> {
-        let expiry = millis(Timestamp::now()) + extend_by.as_millis() as i64;
         let extended: i64 = self
             .scripts
             .heartbeat
@@ -239,7 +327,7 @@ impl JobQueue {
             .key(self.keys.job(lease.member.as_ref()))
             .arg(lease.member.as_ref())
             .arg(&lease.token)
-            .arg(expiry)
+            .arg(extend_by.as_millis() as u64)
             .invoke_async(&mut self.redis.get().await?)
             .await?;
         Ok(extended == 1)
@@ -267,10 +355,9 @@ impl JobQueue {
         outcome: Outcome,
         max_attempts: u32,
     ) -> Result<Completed, Error> {
-        let completed = self
+        let (completed, now) = self
             .complete_in_redis(lease, &outcome, max_attempts)
             .await?;
-        let now = Timestamp::now();
         let recorded = match completed {
             Completed::Stale => Ok(()),
             Completed::Forgotten => {
@@ -298,12 +385,13 @@ impl JobQueue {
         Ok(completed)
     }
 
+    /// Ends the run in Redis; returns what was done, and when by Redis's clock.
     async fn complete_in_redis(
         &self,
         lease: &Lease,
         outcome: &Outcome,
         max_attempts: u32,
-    ) -> Result<Completed, Error> {
+    ) -> Result<(Completed, Timestamp), Error> {
         let (run_at, message) = match outcome {
             Outcome::Done { next_run } => (millis(*next_run).to_string(), ""),
             Outcome::Later { run_at, reason } => (millis(*run_at).to_string(), reason.as_str()),
@@ -311,7 +399,7 @@ impl JobQueue {
             Outcome::Parked { reason } => (String::new(), reason.as_str()),
             Outcome::Gone => (String::new(), ""),
         };
-        let reply: String = self
+        let (reply, ended_at): (String, i64) = self
             .scripts
             .complete
             .key(&self.keys.ready)
@@ -324,40 +412,51 @@ impl JobQueue {
             .arg(&lease.token)
             .arg(outcome.kind())
             .arg(run_at)
-            .arg(millis(Timestamp::now()))
             .arg(max_attempts)
             .arg(message)
             .invoke_async(&mut self.redis.get().await?)
             .await?;
-        match reply.as_str() {
-            "scheduled" => Ok(Completed::Scheduled),
-            "requeued" => Ok(Completed::Requeued),
-            "dead" => Ok(Completed::Dead),
-            "parked" => Ok(Completed::Parked),
-            "forgotten" => Ok(Completed::Forgotten),
-            "stale" => Ok(Completed::Stale),
-            other => Err(Error::UnexpectedReply(format!("complete: {other}"))),
-        }
+        let completed = match reply.as_str() {
+            "scheduled" => Completed::Scheduled,
+            "requeued" => Completed::Requeued,
+            "dead" => Completed::Dead,
+            "parked" => Completed::Parked,
+            "forgotten" => Completed::Forgotten,
+            "stale" => Completed::Stale,
+            other => return Err(Error::UnexpectedReply(format!("complete: {other}"))),
+        };
+        Ok((completed, redis_time(ended_at, "complete")?))
     }
 
     /// Returns expired leases to the ready list (or the dead set), and records each in the
     /// database, which withdraws the reaped run's fence: a worker that lost its lease stops at
     /// its next write. Safe to run from any number of workers at once.
     pub async fn reap(&self, max_attempts: u32) -> Result<usize, Error> {
-        let now = Timestamp::now();
-        let reaped: Vec<(String, String, String, u32)> = self
+        let mut connection = self.redis.get().await?;
+        let expired: Vec<String> = self
             .scripts
-            .reap
-            .key(&self.keys.ready)
+            .reap_peek
+            .key(&self.keys.leases)
+            .arg(BATCH)
+            .invoke_async(&mut connection)
+            .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let mut reap = self.scripts.reap.prepare_invoke();
+        reap.key(&self.keys.ready)
             .key(&self.keys.leases)
             .key(&self.keys.dead)
-            .key(&self.keys.wake)
-            .arg(millis(now))
-            .arg(&self.keys.job_prefix)
-            .arg(max_attempts)
-            .invoke_async(&mut self.redis.get().await?)
-            .await?;
-        for (member, token, state, attempts) in &reaped {
+            .key(&self.keys.wake);
+        for member in &expired {
+            reap.key(self.keys.job(member));
+        }
+        reap.arg(max_attempts).arg(&expired);
+        let reaped: Vec<(String, String, String, u32, i64)> =
+            reap.invoke_async(&mut connection).await?;
+        drop(connection);
+        for (member, token, state, attempts, reaped_at) in &reaped {
+            let now = redis_time(*reaped_at, "reap")?;
             let record = JobRecord {
                 member: member
                     .parse()
@@ -398,18 +497,15 @@ impl JobQueue {
 
     /// How many jobs are in each state, read in one atomic step.
     pub async fn stats(&self) -> Result<QueueStats, Error> {
-        let now = millis(Timestamp::now());
-        let (ready, scheduled, due, running, expired, dead): (u64, u64, u64, u64, u64, u64) =
-            redis::pipe()
-                .atomic()
-                .llen(&self.keys.ready)
-                .zcard(&self.keys.scheduled)
-                .zcount(&self.keys.scheduled, "-inf", now)
-                .zcard(&self.keys.leases)
-                .zcount(&self.keys.leases, "-inf", now)
-                .zcard(&self.keys.dead)
-                .query_async(&mut self.redis.get().await?)
-                .await?;
+        let (ready, scheduled, due, running, expired, dead): (u64, u64, u64, u64, u64, u64) = self
+            .scripts
+            .stats
+            .key(&self.keys.ready)
+            .key(&self.keys.scheduled)
+            .key(&self.keys.leases)
+            .key(&self.keys.dead)
+            .invoke_async(&mut self.redis.get().await?)
+            .await?;
         Ok(QueueStats {
             ready,
             scheduled,
@@ -547,4 +643,9 @@ fn millis(at: Timestamp) -> i64 {
 
 fn from_millis(ms: i64) -> Option<Timestamp> {
     Timestamp::from_millisecond(ms).ok()
+}
+
+/// A time a script read from Redis's clock, in milliseconds.
+fn redis_time(ms: i64, script: &str) -> Result<Timestamp, Error> {
+    from_millis(ms).ok_or_else(|| Error::UnexpectedReply(format!("{script}: the time {ms}")))
 }

@@ -45,7 +45,11 @@ impl JobQueue {
     pub async fn repair(&self, erasures: &[ProjectMemberId]) -> Result<Repaired, Error> {
         let mut connection = self.redis.get().await?;
         let intact: bool = connection.exists(&self.keys.intact).await?;
-        let now = Timestamp::now();
+        // Redis's clock, not this process's: the record's times are compared with it, and the
+        // jobs restored are due by it (see `restore.lua`).
+        let (seconds, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut connection).await?;
+        let now = Timestamp::new(seconds, (micros * 1000) as i32)
+            .map_err(|_| Error::UnexpectedReply(format!("TIME: {seconds} {micros}")))?;
         let rebuilt = if intact {
             false
         } else {
@@ -75,7 +79,7 @@ impl JobQueue {
         }));
         let mut restored = 0;
         for job in &jobs {
-            if self.restore(job, Mode::Record, now).await? != "known" {
+            if self.restore(job, Mode::Record).await? != "known" {
                 restored += 1;
             }
         }
@@ -89,7 +93,7 @@ impl JobQueue {
                 message: None,
                 last_run: None,
             };
-            if self.restore(&owed, Mode::Erasure, now).await? != "known" {
+            if self.restore(&owed, Mode::Erasure).await? != "known" {
                 restored += 1;
             }
         }
@@ -109,7 +113,7 @@ impl JobQueue {
         Ok(Repaired { rebuilt, restored })
     }
 
-    async fn restore(&self, job: &JobRecord, mode: Mode, now: Timestamp) -> Result<String, Error> {
+    async fn restore(&self, job: &JobRecord, mode: Mode) -> Result<String, Error> {
         let (state, run_at) = match job.state {
             RecordedState::Waiting(at) => ("waiting", millis(at).to_string()),
             RecordedState::Idle => ("idle", String::new()),
@@ -124,7 +128,6 @@ impl JobQueue {
             .key(self.keys.job(job.member.as_ref()))
             .key(&self.keys.wake)
             .arg(job.member.as_ref())
-            .arg(millis(now))
             .arg(state)
             .arg(run_at)
             .arg(job.attempts)

@@ -101,6 +101,64 @@ impl S3Bucket {
         Ok(Some(body.to_vec()))
     }
 
+    /// The first `length` bytes under `key` (fewer if it is shorter), in one ranged request.
+    pub(super) async fn get_start(
+        &self,
+        key: &StagingKey,
+        length: usize,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let object = self.object_key(key);
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&object)
+            .range(format!("bytes=0-{}", length.saturating_sub(1)));
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(GetObjectError::is_no_such_key) =>
+            {
+                return Ok(None);
+            }
+            // An empty object has no first byte to range over.
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|raw| raw.status().as_u16() == 416) =>
+            {
+                return Ok(Some(Vec::new()));
+            }
+            Err(error) => return Err(self.sdk_error("GetObject", &object, error)),
+        };
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|error| self.error("GetObject", &object, true, error))?;
+        let mut start = body.to_vec();
+        // A server that ignores the range sends the whole object.
+        start.truncate(length);
+        Ok(Some(start))
+    }
+
+    /// Every key under `prefix/`; an object whose name is not a key cannot have been stored
+    /// through the store, and is not listed.
+    pub(super) async fn list_under(&self, prefix: &StagingKey) -> Result<Vec<StagingKey>, Error> {
+        let listed = format!("{}/", self.object_key(prefix));
+        let mut keys: Vec<StagingKey> = self
+            .list(&listed)
+            .await?
+            .iter()
+            .filter_map(|object| object.strip_prefix(&self.key_prefix))
+            .filter_map(|key| StagingKey::parse(key).ok())
+            .collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
     pub(super) async fn delete_under(&self, prefix: &StagingKey) -> Result<(), Error> {
         // The trailing slash keeps `members/1` from matching `members/12/...`.
         let listed = format!("{}/", self.object_key(prefix));

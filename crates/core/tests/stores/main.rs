@@ -7,11 +7,14 @@ mod database;
 mod erasure;
 mod fenced_writes;
 mod fixtures;
+mod keys;
 mod legacy;
 mod members;
 mod oauth_state;
 mod published;
 mod queue;
+mod queue_clock;
+mod queue_keys;
 mod queue_rebuild;
 mod staging;
 
@@ -274,7 +277,7 @@ impl Stores {
     /// The member (who signed in) connects Fitbit (Google access token `access`).
     pub async fn connect_fitbit(&self, member: &ProjectMemberId, access: &str) {
         self.members
-            .connect_fitbit(member, &account(), &google_tokens(access))
+            .connect_fitbit(member, &account(), &google_tokens(access), None)
             .await
             .unwrap();
     }

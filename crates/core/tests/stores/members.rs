@@ -120,7 +120,7 @@ async fn writes_to_a_missing_member_do_not_create_it() {
     );
     missing(
         store
-            .connect_fitbit(&ghost, &account(), &google_tokens("x"))
+            .connect_fitbit(&ghost, &account(), &google_tokens("x"), None)
             .await,
         "connect_fitbit",
     );

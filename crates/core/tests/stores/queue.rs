@@ -374,3 +374,53 @@ async fn a_run_asked_for_during_a_failing_run_is_not_held_back_by_the_backoff() 
     let again = stores.fetch(&m, LEASE).await;
     assert_eq!(again.attempts, 1, "the failure still counts");
 }
+
+#[tokio::test]
+async fn racing_workers_lease_each_member_once_and_reap_each_lease_once() {
+    let stores = Stores::start().await;
+    let queue = &stores.queue;
+    let mut members: Vec<String> = (0..30).map(|i| (20_000_000 + i).to_string()).collect();
+    for member in &members {
+        queue.enqueue(&id(member), Timestamp::now()).await.unwrap();
+    }
+    let fetchers: Vec<_> = (0..6)
+        .map(|_| {
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                let mut leased = Vec::new();
+                while let Some(lease) = queue.fetch(Duration::ZERO).await.unwrap() {
+                    leased.push(lease.member.to_string());
+                }
+                leased
+            })
+        })
+        .collect();
+    let mut leased = Vec::new();
+    for fetcher in fetchers {
+        leased.extend(fetcher.await.unwrap());
+    }
+    // A fetch that kept losing the race for the head leaves the rest to the others.
+    while let Some(lease) = queue.fetch(Duration::ZERO).await.unwrap() {
+        leased.push(lease.member.to_string());
+    }
+    leased.sort();
+    members.sort();
+    assert_eq!(leased, members, "every member leased, none twice");
+
+    // Every lease expired at once.
+    let reapers: Vec<_> = (0..4)
+        .map(|_| {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.reap(MAX_ATTEMPTS).await.unwrap() })
+        })
+        .collect();
+    let mut reaped = 0;
+    for reaper in reapers {
+        reaped += reaper.await.unwrap();
+    }
+    assert_eq!(reaped, members.len(), "every lease reaped, none twice");
+    for member in &members {
+        assert_eq!(places(&stores.redis, member).await, 1);
+        assert_eq!(queue.status(&id(member)).await.unwrap().attempts, 1);
+    }
+}

@@ -61,6 +61,7 @@ async fn check(
         return Err(if error == "access_denied" {
             WebError::Declined(provider)
         } else {
+            let error = oh_fitbit_core::log_safe(&error);
             tracing::warn!(%provider, %error, "the provider answered the consent with an error");
             WebError::CodeRefused(provider)
         });

@@ -2,9 +2,14 @@
 //! the project, so we revoke their Google grant and keep nothing of theirs.
 //!
 //! With a webhook secret configured, only a body signed with it (HMAC-SHA1, compared in
-//! constant time) is accepted. Without one, anybody could post a member id, so the claim is
-//! believed only once Open Humans refuses the member's token. Open Humans re-posts once, with
-//! the JSON double-encoded, when the first answer is not 2xx; both forms are read.
+//! constant time) is accepted. Without one (an operator's explicit choice), anybody could post
+//! a member id, so the claim is believed only when Open Humans refuses to refresh the member's
+//! token, which is what leaving does; a 401 on a call, which a lapsed access token or a
+//! transient fault explains as well, is not enough. Either way a notice must be recent (its
+//! `timestamp` within `WEBHOOK_MAX_AGE_MINUTES`) and is acted on once: what was seen is
+//! remembered for that long, so a captured notice cannot erase a member who joined again.
+//! Open Humans re-posts once, with the JSON double-encoded, when the first answer is not 2xx;
+//! both forms are read.
 
 use axum::{
     body::Bytes,
@@ -12,7 +17,8 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use hmac::{Hmac, Mac};
-use oh_fitbit_core::{Provider, departure};
+use jiff::Timestamp;
+use oh_fitbit_core::{Provider, departure, error_chain};
 use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -32,6 +38,8 @@ struct Deauthorisation {
     /// `null` or absent for a plain leave; we keep nothing either way.
     #[serde(default)]
     erasure_requested: Option<bool>,
+    /// When Open Humans sent it (Python's `isoformat()`, with its offset).
+    timestamp: Timestamp,
 }
 
 pub async fn receive(
@@ -51,11 +59,28 @@ pub async fn receive(
         .project_member_id
         .parse()
         .map_err(|_| WebError::BadWebhook(WebhookProblem::Malformed))?;
-    if !signed {
-        confirm_with_open_humans(&state, &member).await?;
+    let max_age = state.limits.webhook_max_age;
+    let age = Timestamp::now().duration_since(notice.timestamp);
+    if age.unsigned_abs() > max_age {
+        tracing::warn!(%member, %age, "a deauthorisation notice outside the accepted window");
+        return Err(WebError::BadWebhook(WebhookProblem::Stale));
     }
-    let known =
-        departure::forget_member(&state.members, &state.queue, &state.tokens, &member).await?;
+    // The body is what the signature covers: the same body is the same notice.
+    if !state
+        .seen_notices
+        .first_sighting(&body, 2 * max_age)
+        .await?
+    {
+        return Err(WebError::BadWebhook(WebhookProblem::Replayed));
+    }
+    let acted = act_on(&state, &member, signed).await;
+    if acted.is_err() {
+        // Not acted on: Open Humans' re-post, or the same notice again, may still be.
+        if let Err(error) = state.seen_notices.forget(&body).await {
+            tracing::warn!(error = %error_chain(&error), "forgetting a notice not acted on failed");
+        }
+    }
+    let known = acted?;
     tracing::info!(
         %member,
         known,
@@ -63,6 +88,18 @@ pub async fn receive(
         "member left the project on Open Humans: record deleted, staged files queued for erasure"
     );
     Ok(StatusCode::OK)
+}
+
+/// Forgets the member, once an unsigned notice is confirmed; whether we knew them.
+async fn act_on(
+    state: &AppState,
+    member: &ProjectMemberId,
+    signed: bool,
+) -> Result<bool, WebError> {
+    if !signed {
+        confirm_with_open_humans(state, member).await?;
+    }
+    Ok(departure::forget_member(&state.members, &state.queue, &state.tokens, member).await?)
 }
 
 fn verify_signature(
@@ -91,8 +128,10 @@ fn parse(body: &[u8]) -> Option<Deauthorisation> {
     }
 }
 
-/// An unsigned webhook is believed only when Open Humans no longer accepts the member's token
-/// (and refreshing it fails too).
+/// An unsigned webhook is believed only when Open Humans refuses to refresh the member's
+/// token: leaving revokes every token of theirs (reference §2.4). A call that works, or a 401
+/// that a refresh answers (a lapsed access token, a transient fault), says they are still in
+/// the project; a refresh that fails otherwise says nothing, and nothing is done.
 async fn confirm_with_open_humans(
     state: &AppState,
     member: &ProjectMemberId,
@@ -108,7 +147,9 @@ async fn confirm_with_open_humans(
         .await;
     match listed {
         Ok(Ok(_)) => Err(WebError::BadWebhook(WebhookProblem::NotConfirmed)),
-        Ok(Err(error)) if error.needs_reauthorization() => Ok(()),
+        Ok(Err(error)) if error.needs_reauthorization() => {
+            Err(WebError::BadWebhook(WebhookProblem::NotConfirmed))
+        }
         Ok(Err(error)) => Err(WebError::unavailable(Provider::OpenHumans, error)),
         Err(oh_fitbit_core::Error::GrantRevoked(Provider::OpenHumans)) => Ok(()),
         Err(error) => Err(WebError::unavailable(Provider::OpenHumans, error)),

@@ -65,6 +65,14 @@ pub async fn disconnect(
     } else {
         state.queue.forget(&id).await?;
     }
+    // A browser that was signed in elsewhere (a shared or lost device) must not reconnect
+    // Fitbit: every other session ends, and this browser's starts again.
+    let stamp = state
+        .members
+        .end_sessions(&id)
+        .await?
+        .ok_or(WebError::NotSignedIn)?;
+    let jar = session::sign_in(jar, &id, stamp, state.secure_cookies());
     tracing::info!(member = %id, delete_files, "member disconnected Fitbit");
-    Ok(Redirect::to("/dashboard").into_response())
+    Ok((jar, Redirect::to("/dashboard")).into_response())
 }

@@ -12,7 +12,7 @@ use oh_fitbit_core::{
     Provider,
     clients::GOOGLE_CALLBACK,
     error_chain,
-    members::{FitbitAccount, GoogleTokens, Member},
+    members::{FitbitAccount, GoogleTokens, Member, OwnClient},
     random_token,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -20,8 +20,11 @@ use serde::Deserialize;
 
 use crate::{
     error::{AccountProblem, CallbackProblem, OwnClientProblem, WebError},
-    routes::callback::{self, CallbackQuery},
-    session::{self, FLOW_LIFETIME, FlowProvider, PendingFlow, SignedIn},
+    routes::{
+        callback::{self, CallbackQuery},
+        sync_now,
+    },
+    session::{self, FLOW_LIFETIME, FlowProvider, PendingClient, PendingFlow, SignedIn},
     state::{AppState, requested_scopes},
 };
 
@@ -45,6 +48,19 @@ pub async fn connect(
     };
     let member = state.signed_in_member(&id).await?;
     let credentials = client_for(&state, &member, own_client)?;
+    start_consent(&state, jar, &member, &credentials, own_client, None).await
+}
+
+/// Sends the member to Google's consent with `credentials`, the flow (and a pending own
+/// client, if any) in the flow cookie.
+pub async fn start_consent(
+    state: &AppState,
+    jar: PrivateCookieJar,
+    member: &Member,
+    credentials: &ClientCredentials,
+    own_client: bool,
+    pending_client: Option<PendingClient>,
+) -> Result<Response, WebError> {
     let csrf = random_token();
     let pkce = Pkce::generate();
     state
@@ -53,7 +69,7 @@ pub async fn connect(
         .await?;
     let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
     let url = state.google_oauth.authorize_url(&AuthorizationRequest {
-        credentials: &credentials,
+        credentials,
         redirect_uri: &redirect_uri,
         scopes: &requested_scopes(&member.preferences),
         state: &csrf,
@@ -63,8 +79,9 @@ pub async fn connect(
         provider: FlowProvider::Google,
         state: csrf,
         verifier: Some(pkce.verifier().expose_secret().to_owned()),
-        member: Some(id),
+        member: Some(member.id.clone()),
         own_client,
+        pending_client,
         started_at: Timestamp::now(),
     };
     let jar = session::start_flow(jar, &flow, state.secure_cookies());
@@ -117,7 +134,14 @@ async fn connect_account(
     let verifier = SecretString::from(verified.flow.verifier.ok_or_else(wrong_member)?);
     let own_client = verified.flow.own_client;
     let previous = state.signed_in_member(member).await?;
-    let credentials = client_for(state, &previous, own_client)?;
+    let pending = verified.flow.pending_client;
+    let credentials = match &pending {
+        Some(pending) => ClientCredentials {
+            client_id: pending.client_id.clone(),
+            client_secret: SecretString::from(pending.client_secret.clone()),
+        },
+        None => client_for(state, &previous, own_client)?,
+    };
     let redirect_uri = state.public_url.join(GOOGLE_CALLBACK);
     let tokens = state
         .google_oauth
@@ -171,22 +195,35 @@ async fn connect_account(
             .refresh_token_expires_in
             .map(|lifetime| now + lifetime),
     };
+    let new_client = pending.as_ref().map(|_| OwnClient {
+        client_id: credentials.client_id.clone(),
+        client_secret: credentials.client_secret.clone(),
+    });
     state
         .members
-        .connect_fitbit(member, &account, &stored)
+        .connect_fitbit(member, &account, &stored, new_client.as_ref())
         .await?;
-    let switched_client = previous
-        .fitbit
-        .as_ref()
-        .is_some_and(|earlier| earlier.via_own_client != own_client);
+    if let Some(pending) = &pending {
+        let mut preferences = previous.preferences.clone();
+        preferences.intraday = Some(pending.resolution);
+        state.members.save_preferences(member, &preferences).await?;
+    }
+    // The grant to the other client, or to the own client just replaced, is no longer used.
+    let switched_client = previous.fitbit.as_ref().is_some_and(|earlier| {
+        earlier.via_own_client != own_client || (earlier.via_own_client && pending.is_some())
+    });
     if switched_client {
         // The grant to the other client is no longer used: hand it back.
         if let Err(error) = state.tokens.revoke_google(&previous).await {
             tracing::warn!(error = %error_chain(&error), "revoking the replaced grant failed");
         }
     }
-    let queued = state.queue.enqueue(member, now).await?;
-    tracing::info!(%member, ?queued, "member connected Fitbit; first sync queued");
+    if previous.fitbit.is_some() {
+        sync_now::queue_sync(state, member).await?;
+    } else {
+        sync_now::queue_first_sync(state, member).await?;
+    }
+    tracing::info!(%member, "member connected Fitbit");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Intraday data with the member's own Google OAuth client: a guide to creating it, the exact
 //! redirect URI to register, a check of the pasted id and secret with Google before anything
-//! is stored, then consent again with that client. Or skipping intraday data altogether.
+//! is stored, then consent again with that client (which replaces a working one only once that
+//! consent succeeds). Or skipping intraday data altogether.
 
 use askama::Template;
 use axum::{
@@ -11,18 +12,15 @@ use axum::{
 };
 use axum_extra::extract::PrivateCookieJar;
 use google_health::{ClientCheck, ClientCredentials};
-use oh_fitbit_core::{
-    Provider,
-    clients::GOOGLE_CALLBACK,
-    members::{Member, OwnClient},
-};
+use oh_fitbit_core::{Provider, clients::GOOGLE_CALLBACK, members::Member};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::{
     error::{OwnClientProblem, WebError},
     forms::{self, RESOLUTIONS},
-    routes::render,
-    session::{self, SignedIn},
+    routes::{fitbit, render, sync_now},
+    session::{self, PendingClient, SignedIn},
     state::AppState,
 };
 
@@ -139,16 +137,14 @@ pub async fn save_client(
     if let Some(problem) = problem {
         return refuse(problem);
     }
-    let own = OwnClient {
-        client_id: credentials.client_id,
-        client_secret: credentials.client_secret,
+    // The working client (if any) stays until Google's consent with the new one succeeds.
+    let pending = PendingClient {
+        client_id: credentials.client_id.clone(),
+        client_secret: credentials.client_secret.expose_secret().to_owned(),
+        resolution,
     };
-    state.members.save_own_client(&id, &own).await?;
-    let mut preferences = member.preferences.clone();
-    preferences.intraday = Some(resolution);
-    state.members.save_preferences(&id, &preferences).await?;
-    tracing::info!(member = %id, "own OAuth client checked and stored; consent follows");
-    Ok(Redirect::to("/fitbit/connect?client=own").into_response())
+    tracing::info!(member = %id, "own OAuth client checked; consent follows");
+    fitbit::start_consent(&state, jar, &member, &credentials, true, Some(pending)).await
 }
 
 #[derive(Deserialize)]
@@ -170,6 +166,10 @@ pub async fn skip(
         let mut preferences = member.preferences.clone();
         preferences.intraday = None;
         state.members.save_preferences(&id, &preferences).await?;
+    }
+    // The end of a settings change that led here: its other choices are read now.
+    if member.fitbit.is_some() {
+        sync_now::queue_sync(&state, &id).await?;
     }
     Ok(Redirect::to("/dashboard").into_response())
 }

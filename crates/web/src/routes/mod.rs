@@ -7,6 +7,7 @@ pub mod intraday;
 pub mod openhumans;
 pub mod pages;
 pub mod settings;
+pub mod signout;
 pub mod sync_now;
 
 use askama::Template;

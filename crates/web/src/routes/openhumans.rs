@@ -10,7 +10,10 @@ use oh_fitbit_core::{Provider, members::OpenHumansTokens, random_token};
 
 use crate::{
     error::WebError,
-    routes::callback::{self, CallbackQuery},
+    routes::{
+        callback::{self, CallbackQuery},
+        sync_now,
+    },
     session::{self, FLOW_LIFETIME, FlowProvider, PendingFlow},
     state::AppState,
 };
@@ -30,6 +33,7 @@ pub async fn login(
         verifier: None,
         member: None,
         own_client: false,
+        pending_client: None,
         started_at: Timestamp::now(),
     };
     let jar = session::start_flow(jar, &flow, state.secure_cookies());
@@ -46,9 +50,19 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let (jar, verified) = callback::verify(&state, jar, query, Provider::OpenHumans).await;
-    match complete_sign_in(&state, verified).await {
-        Ok(member) => {
-            let jar = session::sign_in(jar, &member, state.secure_cookies());
+    let signed_in = async {
+        let member = complete_sign_in(&state, verified).await?;
+        let stamp = state
+            .members
+            .session_stamp(&member)
+            .await?
+            .ok_or(WebError::NotSignedIn)?;
+        Ok::<_, WebError>((member, stamp))
+    }
+    .await;
+    match signed_in {
+        Ok((member, stamp)) => {
+            let jar = session::sign_in(jar, &member, stamp, state.secure_cookies());
             (jar, Redirect::to("/dashboard")).into_response()
         }
         Err(error) => (jar, error).into_response(),
@@ -84,8 +98,13 @@ async fn complete_sign_in(
     // A member whose import waited for them to sign in again (their Open Humans grant had
     // lapsed) continues now.
     let fitbit_connected = state.members.has_fitbit(&id).await?;
-    if fitbit_connected {
-        state.queue.enqueue(&id, Timestamp::now()).await?;
+    let job = state.queue.status(&id).await?;
+    let queued = matches!(
+        job.state.as_deref(),
+        Some("ready" | "scheduled" | "running")
+    );
+    if fitbit_connected && !queued {
+        sync_now::queue_first_sync(state, &id).await?;
     }
     tracing::info!(member = %id, "member signed in with Open Humans");
     Ok(id)

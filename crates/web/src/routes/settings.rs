@@ -23,7 +23,7 @@ use oh_fitbit_core::{
 use crate::{
     error::WebError,
     forms::{self, RESOLUTIONS},
-    routes::render,
+    routes::{render, sync_now},
     session::{self, SignedIn},
     state::{AppState, requested_scopes},
 };
@@ -169,7 +169,6 @@ pub async fn save(
     let Some(account) = &member.fitbit else {
         return Ok(Redirect::to("/dashboard").into_response());
     };
-    state.queue.enqueue(&id, Timestamp::now()).await?;
     let needs_own_client =
         chosen.intraday.is_some() && state.intraday_requires_own_client && !account.via_own_client;
     let granted: BTreeSet<&str> = account.granted_scopes.iter().map(String::as_str).collect();
@@ -183,6 +182,9 @@ pub async fn save(
     } else if needs_consent {
         "/fitbit/connect"
     } else {
+        // Nothing more to agree to: the new choices are read now. Otherwise the consent (or
+        // the intraday setup) that follows queues the sync, with what it grants.
+        sync_now::queue_sync(&state, &id).await?;
         "/dashboard"
     };
     Ok(Redirect::to(next).into_response())

@@ -1,6 +1,7 @@
 //! "Sync now": a member may ask for a sync by hand, at most once per [`MANUAL_SYNC_INTERVAL`],
-//! since every sync spends Google quota. The limit is a Redis key that lives that long, so it
-//! holds across web processes.
+//! since every sync spends Google quota. The other actions that queue a sync (saving settings,
+//! a new consent, signing in again) share that allowance: repeating them never reads more
+//! often. The allowance is on the member's record, so it holds across web processes.
 
 use axum::{
     Form,
@@ -10,7 +11,6 @@ use axum::{
 use axum_extra::extract::PrivateCookieJar;
 use jiff::{SignedDuration, Timestamp};
 use open_humans::ProjectMemberId;
-use redis::AsyncCommands;
 use serde::Deserialize;
 
 use crate::{
@@ -21,23 +21,35 @@ use crate::{
 
 pub const MANUAL_SYNC_INTERVAL: SignedDuration = SignedDuration::from_mins(15);
 
-fn key(state: &AppState, member: &ProjectMemberId) -> String {
-    state.redis.key(&format!("manual_sync:{member}"))
-}
-
 /// When the member may ask again; `None` when they may now.
 pub async fn next_allowed(
     state: &AppState,
     member: &ProjectMemberId,
 ) -> Result<Option<Timestamp>, WebError> {
-    let seconds_left: i64 = state
-        .redis
-        .get()
-        .await?
-        .ttl(key(state, member))
-        .await
-        .map_err(oh_fitbit_core::Error::from)?;
-    Ok((seconds_left > 0).then(|| Timestamp::now() + SignedDuration::from_secs(seconds_left)))
+    Ok(state.members.syncs_allowed_from(member).await?)
+}
+
+/// Queues a sync for an action that spends Google quota: now when the member's allowance is
+/// free, else for when it frees up.
+pub async fn queue_sync(state: &AppState, member: &ProjectMemberId) -> Result<(), WebError> {
+    let claimed = state
+        .members
+        .claim_sync(member, MANUAL_SYNC_INTERVAL)
+        .await?;
+    let run_at = claimed.unwrap_or_else(Timestamp::now);
+    let queued = state.queue.enqueue(member, run_at).await?;
+    tracing::info!(%member, ?queued, %run_at, "sync queued");
+    Ok(())
+}
+
+/// Queues a sync now, without spending the allowance: a member's first connection (or a
+/// reconnection after they disconnected, or signing in again to resume an import that waited
+/// for them) is never made to wait, nor makes their next choice wait. Each takes a consent
+/// screen, and the sign-in routes' rate limit.
+pub async fn queue_first_sync(state: &AppState, member: &ProjectMemberId) -> Result<(), WebError> {
+    let queued = state.queue.enqueue(member, Timestamp::now()).await?;
+    tracing::info!(%member, ?queued, "first sync queued");
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -56,19 +68,7 @@ pub async fn sync_now(
     if !state.members.has_fitbit(&id).await? {
         return Ok(Redirect::to("/dashboard").into_response());
     }
-    let claimed: Option<String> = redis::cmd("SET")
-        .arg(key(&state, &id))
-        .arg(Timestamp::now().as_millisecond())
-        .arg("NX")
-        .arg("EX")
-        .arg(MANUAL_SYNC_INTERVAL.as_secs())
-        .query_async(&mut state.redis.get().await?)
-        .await
-        .map_err(oh_fitbit_core::Error::from)?;
-    if claimed.is_none() {
-        let next = next_allowed(&state, &id)
-            .await?
-            .unwrap_or_else(Timestamp::now);
+    if let Some(next) = state.members.claim_sync(&id, MANUAL_SYNC_INTERVAL).await? {
         return Err(WebError::SyncTooSoon {
             next_allowed: crate::routes::dashboard::human_time(next),
         });

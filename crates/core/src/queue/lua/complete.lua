@@ -10,17 +10,26 @@
 --          during this run
 --   gone   the member left: the job is deleted ('forgotten'), unless a run was asked for
 --          during this one (they came back), which goes back to ready
+-- The run ends at Redis's time, which the client records in the database too: a job requeued
+-- now must be due by the clock a rebuild and the promotion of scheduled runs go by.
+-- Returns {what was done, Redis's time of the end in ms}.
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] leases zset
 -- KEYS[4] dead zset        KEYS[5] job hash of the member   KEYS[6] wake list
 -- ARGV[1] member id        ARGV[2] fencing token    ARGV[3] outcome: ok|later|retry|park|gone
--- ARGV[4] run_at_ms        ARGV[5] now_ms           ARGV[6] max_attempts
--- ARGV[7] message for the member's status ('' for none)
+-- ARGV[4] run_at_ms        ARGV[5] max_attempts
+-- ARGV[6] message for the member's status ('' for none)
 local member, token, outcome = ARGV[1], ARGV[2], ARGV[3]
-local run_at, now, max_attempts, message = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local run_at, max_attempts, message = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local job = KEYS[5]
+local time = redis.call('TIME')
+local now = string.format('%d', time[1] * 1000 + math.floor(time[2] / 1000))
+
+local function ended(reply)
+  return {reply, now}
+end
 
 if redis.call('HGET', job, 'token') ~= token then
-  return 'stale'
+  return ended('stale')
 end
 redis.call('ZREM', KEYS[3], member)
 redis.call('HDEL', job, 'token')
@@ -36,13 +45,13 @@ local function requeue()
   redis.call('HSET', job, 'state', 'ready', 'rerun', 0, 'run_at', now)
   redis.call('LPUSH', KEYS[6], 'work')
   redis.call('LTRIM', KEYS[6], 0, 99)
-  return 'requeued'
+  return ended('requeued')
 end
 
 local function schedule()
   redis.call('ZADD', KEYS[2], run_at, member)
   redis.call('HSET', job, 'state', 'scheduled', 'run_at', run_at)
-  return 'scheduled'
+  return ended('scheduled')
 end
 
 local rerun = redis.call('HGET', job, 'rerun') == '1'
@@ -56,17 +65,17 @@ elseif outcome == 'retry' then
   if redis.call('HINCRBY', job, 'attempts', 1) >= max_attempts then
     redis.call('ZADD', KEYS[4], now, member)
     redis.call('HSET', job, 'state', 'dead', 'rerun', 0)
-    return 'dead'
+    return ended('dead')
   end
   if rerun then return requeue() end
   return schedule()
 elseif outcome == 'park' then
   if rerun then return requeue() end
   redis.call('HSET', job, 'state', 'idle')
-  return 'parked'
+  return ended('parked')
 elseif outcome == 'gone' then
   if rerun then return requeue() end
   redis.call('DEL', job)
-  return 'forgotten'
+  return ended('forgotten')
 end
 return redis.error_reply('unknown outcome ' .. outcome)

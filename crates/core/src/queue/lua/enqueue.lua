@@ -4,6 +4,8 @@
 --   ready         -> nothing to do ('exists')
 --   scheduled     -> moves the run earlier if asked for an earlier time ('exists')
 --   idle or dead  -> queued now ('queued') or scheduled ('scheduled'); a dead job starts afresh
+-- now_ms is the caller's clock, not Redis's: run_at is an application time chosen by that
+-- clock, so "run now" from a process whose clock is ahead is queued, not scheduled for later.
 -- KEYS[1] ready list       KEYS[2] scheduled zset   KEYS[3] leases zset
 -- KEYS[4] dead zset        KEYS[5] job hash of the member   KEYS[6] wake list
 -- ARGV[1] member id        ARGV[2] now_ms           ARGV[3] run_at_ms
