@@ -79,26 +79,7 @@ impl S3Bucket {
     }
 
     pub(super) async fn get(&self, key: &StagingKey) -> Result<Option<Vec<u8>>, Error> {
-        let object = self.object_key(key);
-        let request = self.client.get_object().bucket(&self.bucket).key(&object);
-        let output = match request.send().await {
-            Ok(output) => output,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(GetObjectError::is_no_such_key) =>
-            {
-                return Ok(None);
-            }
-            Err(error) => return Err(self.sdk_error("GetObject", &object, error)),
-        };
-        // The body streams after the headers, so a dropped connection shows up here.
-        let body = output
-            .body
-            .collect()
-            .await
-            .map_err(|error| self.error("GetObject", &object, true, error))?;
-        Ok(Some(body.to_vec()))
+        self.read(key, None).await
     }
 
     /// The first `length` bytes under `key` (fewer if it is shorter), in one ranged request.
@@ -107,13 +88,22 @@ impl S3Bucket {
         key: &StagingKey,
         length: usize,
     ) -> Result<Option<Vec<u8>>, Error> {
+        self.read(key, Some(length)).await
+    }
+
+    /// The object under `key`, or its first `length` bytes; `None` when there is none.
+    async fn read(
+        &self,
+        key: &StagingKey,
+        length: Option<usize>,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let object = self.object_key(key);
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&object)
-            .range(format!("bytes=0-{}", length.saturating_sub(1)));
+            .set_range(length.map(|length| format!("bytes=0-{}", length.saturating_sub(1))));
         let output = match request.send().await {
             Ok(output) => output,
             Err(error)
@@ -133,15 +123,18 @@ impl S3Bucket {
             }
             Err(error) => return Err(self.sdk_error("GetObject", &object, error)),
         };
+        // The body streams after the headers, so a dropped connection shows up here.
         let body = output
             .body
             .collect()
             .await
             .map_err(|error| self.error("GetObject", &object, true, error))?;
-        let mut start = body.to_vec();
-        // A server that ignores the range sends the whole object.
-        start.truncate(length);
-        Ok(Some(start))
+        let mut bytes = body.to_vec();
+        if let Some(length) = length {
+            // A server that ignores the range sends the whole object.
+            bytes.truncate(length);
+        }
+        Ok(Some(bytes))
     }
 
     /// Every key under `prefix/`; an object whose name is not a key cannot have been stored
