@@ -3,7 +3,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{ManualBrowser, TestStack, start, store_snapshot, with_param, without_param};
+use crate::helpers::{
+    LogCapture, ManualBrowser, TestStack, start, store_snapshot, with_param, without_param,
+};
 
 /// Sends `callback` and checks the answer is a 400 page saying `expected`, with Redis untouched.
 async fn refused(stack: &TestStack, browser: &mut ManualBrowser, callback: &str, expected: &str) {
@@ -115,6 +117,59 @@ async fn a_declined_consent_gets_a_clear_page() {
         member_record.fitbit.is_none(),
         "declining connected nothing"
     );
+}
+
+/// Row 6 of issue 17: `?error=` is the provider's, or anyone's who crafts the link, and it is
+/// logged; a newline in it must not start a line of its own, nor an escape colour the log.
+// One thread, so the spawned web server logs through the test's capturing subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn an_error_on_a_callback_cannot_forge_log_lines() {
+    let logs = LogCapture::start();
+    let stack = start(false).await;
+    let forged_line = "2026-12-04T10:00:00.000000Z  INFO oh_fitbit_web: member left the project";
+    let mut member = ManualBrowser::default();
+    let callback = member
+        .begin_flow(stack.url("openhumans/login").as_str())
+        .await;
+    let hostile = format!("server_error\n{forged_line}\r\u{1b}[31m");
+    let before = store_snapshot(&stack).await;
+    let answer = member
+        .get(&without_param(
+            &with_param(&callback, "error", Some(&hostile)),
+            "code",
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    // The flow's one-time state is spent; nothing else changes.
+    let tables = |snapshot: std::collections::BTreeMap<String, String>| {
+        snapshot
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("table "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tables(store_snapshot(&stack).await),
+        tables(before),
+        "a refused consent changed the database"
+    );
+    assert!(
+        !member.cookies.contains_key("ohfb_session"),
+        "no one was signed in"
+    );
+    let logged = logs.text();
+    let warning = logged
+        .lines()
+        .find(|line| line.contains("answered the consent with an error"))
+        .unwrap_or_else(|| panic!("the error is logged: {logged}"));
+    assert!(
+        warning.contains(&format!("server_error\\n{forged_line}\\r\\u{{1b}}[31m")),
+        "the error is logged escaped, on the warning's own line: {warning}"
+    );
+    assert!(
+        !logged.lines().any(|line| line.starts_with(forged_line)),
+        "a forged line reached the log: {logged}"
+    );
+    assert!(!logged.contains('\u{1b}'), "an escape reached the log");
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@ pub mod catalogue;
 mod civil;
 mod client_check;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod list_page;
 mod oauth;
 mod pkce;

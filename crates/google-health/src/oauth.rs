@@ -277,13 +277,18 @@ impl GoogleOAuth {
             }
             return Err(error);
         }
-        serde_json::from_slice::<TokenResponse>(&body)
-            .and_then(TokenResponse::into_tokens)
-            .map_err(|source| OAuthError::Malformed {
-                what: "token response",
-                source,
-            })
+        read_token_response(&body)
     }
+}
+
+/// The tokens in a token endpoint's success body.
+pub(crate) fn read_token_response(body: &[u8]) -> Result<GoogleTokens, OAuthError> {
+    serde_json::from_slice::<TokenResponse>(body)
+        .and_then(TokenResponse::into_tokens)
+        .map_err(|source| OAuthError::Malformed {
+            what: "token response",
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use crate::{Error, OpenHumans, reply::Reply};
 
 #[derive(Deserialize)]
-struct Deleted {
-    ids: Vec<u64>,
+pub(crate) struct Deleted {
+    pub(crate) ids: Vec<u64>,
 }
 
 impl OpenHumans {

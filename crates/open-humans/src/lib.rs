@@ -9,6 +9,8 @@ mod client;
 mod delete;
 mod download;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod ids;
 mod member;
 mod message;

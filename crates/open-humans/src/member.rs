@@ -66,7 +66,7 @@ impl fmt::Debug for RemoteFile {
 
 /// One page of `exchange-member`; only `data` differs between pages.
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
     next: Option<Url>,
     project_member_id: ProjectMemberId,
     #[serde(default)]

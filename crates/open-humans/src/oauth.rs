@@ -95,18 +95,22 @@ impl OpenHumans {
                 Some(self.config.client_secret.expose_secret()),
             )
             .form(form);
-        let reply = Reply::send(request).await?;
-        if !reply.status.is_success() {
-            return Err(token_error(reply));
-        }
-        let body: TokenResponse = reply.json("the token endpoint")?;
-        Ok(Tokens {
-            access_token: body.access_token.into(),
-            refresh_token: body.refresh_token.into(),
-            expires_in: SignedDuration::from_secs(body.expires_in),
-            scope: body.scope,
-        })
+        read_tokens(Reply::send(request).await?)
     }
+}
+
+/// The grant in a token endpoint's answer, or the error it stands for.
+pub(crate) fn read_tokens(reply: Reply) -> Result<Tokens, Error> {
+    if !reply.status.is_success() {
+        return Err(token_error(reply));
+    }
+    let body: TokenResponse = reply.json("the token endpoint")?;
+    Ok(Tokens {
+        access_token: body.access_token.into(),
+        refresh_token: body.refresh_token.into(),
+        expires_in: SignedDuration::from_secs(body.expires_in),
+        scope: body.scope,
+    })
 }
 
 /// oauthlib 2 answered `invalid_grant` with 401, oauthlib 3 with 400 (§12 q2), so the code

@@ -27,14 +27,14 @@ pub struct UploadedFile {
 
 /// Not `Debug`: the URL is a credential for writing into Open Humans' bucket.
 #[derive(Deserialize)]
-struct DirectUpload {
+pub(crate) struct DirectUpload {
     id: u64,
     url: Url,
 }
 
 #[derive(Deserialize)]
-struct Completion {
-    size: u64,
+pub(crate) struct Completion {
+    pub(crate) size: u64,
 }
 
 impl OpenHumans {
@@ -68,12 +68,7 @@ impl OpenHumans {
                 .form(&[("file_id", direct.id.to_string())]),
         )
         .await?;
-        if reply.status == reqwest::StatusCode::BAD_REQUEST
-            && reply.detail().as_deref() == Some("file not present")
-        {
-            return Err(Error::FileNotPresent);
-        }
-        let completion: Completion = reply.json("upload/complete")?;
+        let completion = read_completion(reply)?;
         if usize::try_from(completion.size) != Ok(length) {
             tracing::warn!(
                 file_id = direct.id,
@@ -108,9 +103,19 @@ impl OpenHumans {
     }
 }
 
+/// What `upload/complete` answered.
+pub(crate) fn read_completion(reply: Reply) -> Result<Completion, Error> {
+    if reply.status == reqwest::StatusCode::BAD_REQUEST
+        && reply.detail().as_deref() == Some("file not present")
+    {
+        return Err(Error::FileNotPresent);
+    }
+    reply.json("upload/complete")
+}
+
 /// The `<Code>` of an S3 XML error. Only the code is kept: S3's error bodies can quote the
 /// string-to-sign and the signature.
-fn s3_error_code(body: &str) -> String {
+pub(crate) fn s3_error_code(body: &str) -> String {
     body.split_once("<Code>")
         .and_then(|(_, rest)| rest.split_once("</Code>"))
         .map(|(code, _)| code.trim())

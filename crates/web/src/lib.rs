@@ -5,6 +5,8 @@
 mod charts;
 mod error;
 mod forms;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod rate_limit;
 mod routes;
 mod session;

@@ -9,6 +9,8 @@ mod chunks;
 mod context;
 mod erase;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod google;
 mod heal;
 mod import;

@@ -233,6 +233,16 @@ impl WireCivilTime {
             seconds,
             nanos,
         } = self.time;
+        // `google.type.TimeOfDay`'s ranges; anything else would overflow the sum below.
+        if !((0..=24).contains(&hours)
+            && (0..60).contains(&minutes)
+            && (0..=60).contains(&seconds)
+            && (0..1_000_000_000).contains(&nanos))
+        {
+            return Err(format!(
+                "a civil time of day {hours}:{minutes}:{seconds}.{nanos} is out of range"
+            ));
+        }
         let local_ms = Instant::from_date(date).ms
             + ((hours * 60 + minutes) * 60 + seconds) * 1000
             + nanos.div_euclid(1_000_000);
@@ -472,6 +482,10 @@ mod tests {
         let far = r#", "civilTime": {"date": {"year": 2026, "month": 11, "day": 29}}"#;
         let error = reader.read(&sample(far)).unwrap_err();
         assert!(error.contains("not a UTC offset"), "{error}");
+        let overflowing = r#", "civilTime": {"date": {"year": 2026, "month": 11, "day": 30},
+            "time": {"hours": 9223372036854775807}}"#;
+        let error = reader.read(&sample(overflowing)).unwrap_err();
+        assert!(error.contains("out of range"), "{error}");
 
         let exercise = data_type("exercise").unwrap();
         let session = r#"{"exercise": {"interval": {"startTime": "2026-11-30T08:00:00Z",

@@ -11,6 +11,8 @@
 //! Open Humans re-posts once, with the JSON double-encoded, when the first answer is not 2xx;
 //! both forms are read.
 
+use std::time::Duration;
+
 use axum::{
     body::Bytes,
     extract::State,
@@ -33,7 +35,7 @@ use crate::{
 const SIGNATURE_HEADER: &str = "x-openhumans-webhooks-signature";
 
 #[derive(Deserialize)]
-struct Deauthorisation {
+pub(crate) struct Deauthorisation {
     project_member_id: String,
     /// `null` or absent for a plain leave; we keep nothing either way.
     #[serde(default)]
@@ -54,17 +56,8 @@ pub async fn receive(
         }
         None => false,
     };
-    let notice = parse(&body).ok_or(WebError::BadWebhook(WebhookProblem::Malformed))?;
-    let member: ProjectMemberId = notice
-        .project_member_id
-        .parse()
-        .map_err(|_| WebError::BadWebhook(WebhookProblem::Malformed))?;
     let max_age = state.limits.webhook_max_age;
-    let age = Timestamp::now().duration_since(notice.timestamp);
-    if age.unsigned_abs() > max_age {
-        tracing::warn!(%member, %age, "a deauthorisation notice outside the accepted window");
-        return Err(WebError::BadWebhook(WebhookProblem::Stale));
-    }
+    let (member, notice) = read_notice(&body, Timestamp::now(), max_age)?;
     // The body is what the signature covers: the same body is the same notice.
     if !state
         .seen_notices
@@ -118,6 +111,26 @@ fn verify_signature(
         .expect("HMAC takes keys of any length");
     mac.update(body);
     mac.verify_slice(&signature).map_err(|_| refused())
+}
+
+/// The member a notice names, and the notice, if it is well formed and sent within `max_age`
+/// of `now` (either way).
+pub(crate) fn read_notice(
+    body: &[u8],
+    now: Timestamp,
+    max_age: Duration,
+) -> Result<(ProjectMemberId, Deauthorisation), WebError> {
+    let notice = parse(body).ok_or(WebError::BadWebhook(WebhookProblem::Malformed))?;
+    let member: ProjectMemberId = notice
+        .project_member_id
+        .parse()
+        .map_err(|_| WebError::BadWebhook(WebhookProblem::Malformed))?;
+    let age = now.duration_since(notice.timestamp);
+    if age.unsigned_abs() > max_age {
+        tracing::warn!(%member, %age, "a deauthorisation notice outside the accepted window");
+        return Err(WebError::BadWebhook(WebhookProblem::Stale));
+    }
+    Ok((member, notice))
 }
 
 /// The JSON object, or the same object inside a JSON string (the re-post).

@@ -78,9 +78,9 @@ pub async fn show(
 #[derive(Deserialize)]
 pub struct ClientForm {
     csrf: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    resolution: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) resolution: Option<String>,
 }
 
 pub async fn save_client(

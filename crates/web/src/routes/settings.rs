@@ -91,15 +91,15 @@ pub async fn show(
 }
 
 /// The form as sent: `category` repeats, once per ticked box.
-struct SettingsForm {
+pub(crate) struct SettingsForm {
     csrf: Option<String>,
     categories: BTreeSet<Scope>,
-    earliest_date: String,
-    intraday: Option<String>,
+    pub(crate) earliest_date: String,
+    pub(crate) intraday: Option<String>,
 }
 
 impl SettingsForm {
-    fn parse(fields: Vec<(String, String)>) -> Result<Self, WebError> {
+    pub(crate) fn parse(fields: Vec<(String, String)>) -> Result<Self, WebError> {
         let mut form = SettingsForm {
             csrf: None,
             categories: BTreeSet::new(),

@@ -251,17 +251,17 @@ fn filter_question(data_type: &DataType) -> Question {
 }
 
 /// Puts each point of a page into the chunk of its period as the page is parsed.
-struct PageSink<'w, C> {
-    data_type: &'static DataType,
-    tier: Tier,
-    civil_range: Range<i64>,
-    reader: &'w mut points::PointReader,
-    open: &'w mut BTreeMap<String, C>,
+pub(crate) struct PageSink<'w, C> {
+    pub(crate) data_type: &'static DataType,
+    pub(crate) tier: Tier,
+    pub(crate) civil_range: Range<i64>,
+    pub(crate) reader: &'w mut points::PointReader,
+    pub(crate) open: &'w mut BTreeMap<String, C>,
     /// The period of the previous point and its civil range: consecutive points almost always
     /// share it, and naming a period for each of millions of points is slow.
-    current: &'w mut (String, i64, i64),
-    oldest_seen: i64,
-    points: usize,
+    pub(crate) current: &'w mut (String, i64, i64),
+    pub(crate) oldest_seen: i64,
+    pub(crate) points: usize,
 }
 
 impl<C: ChunkData> PointSink for PageSink<'_, C> {

@@ -9,6 +9,8 @@
 
 mod dialect;
 mod list;
+#[cfg(feature = "fuzzing")]
+pub(crate) use list::PageSink;
 mod roll_up;
 
 use std::collections::BTreeMap;

@@ -57,8 +57,10 @@ impl Column {
         }
     }
 
-    /// Sets row `row` (the next row: earlier rows are padded with nulls).
+    /// Sets row `row` (the next row: earlier rows are padded with nulls). A point may name a
+    /// member twice (JSON allows it): the last one counts, as for serde_json and Python.
     pub(super) fn set(&mut self, row: usize, value: Value) {
+        self.truncate(row);
         self.pad(row);
         if !self.accepts(&value) {
             self.widen(&value);
@@ -120,6 +122,17 @@ impl Column {
     }
 
     /// Adds nulls up to `len` rows.
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Column::Null(rows) => *rows = (*rows).min(len),
+            Column::Int(values) => values.truncate(len),
+            Column::Float(values) => values.truncate(len),
+            Column::Bool(values) => values.truncate(len),
+            Column::Text(dictionary) => dictionary.codes.truncate(len),
+            Column::Json(values) => values.truncate(len),
+        }
+    }
+
     pub(super) fn pad(&mut self, len: usize) {
         match self {
             Column::Null(rows) => *rows = (*rows).max(len),

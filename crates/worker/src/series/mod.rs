@@ -691,6 +691,31 @@ mod tests {
         assert_eq!(points["values"]["zero"], json!(["-0"]));
     }
 
+    /// Found by the `google_list_page` fuzz target: a member repeated in one point made its
+    /// column a row longer than the series, and the staged chunk could not be read back.
+    #[test]
+    fn a_member_repeated_in_a_point_counts_once_the_last_time() {
+        let steps = google_health::catalogue::data_type("steps").unwrap();
+        let mut reader = crate::points::PointReader::new(steps);
+        let mut series = Series::new(Shape::Interval);
+        for text in [
+            r#"{"steps": {"interval": {"startTime": "2026-03-08T07:00:00Z",
+                "endTime": "2026-03-08T07:01:00Z"}, "count": "11", "count": "12"}}"#,
+            r#"{"steps": {"interval": {"startTime": "2026-03-08T07:01:00Z",
+                "endTime": "2026-03-08T07:02:00Z"}, "count": "13", "note": "a", "note": 4}}"#,
+        ] {
+            let point = reader.read(text).unwrap();
+            series
+                .push(point.time, None, &reader.leaves, Some(&["count"]))
+                .unwrap();
+        }
+        let json = json_of(&series);
+        assert_eq!(json["values"]["count"], json!([12, 13]));
+        assert_eq!(json["values"]["note"], json!([null, 4]));
+        let read = Series::from_json(&json).unwrap();
+        assert_eq!(json_of(&read), json);
+    }
+
     #[test]
     fn corrupt_json_is_an_error_not_a_panic() {
         for bad in [
