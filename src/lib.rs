@@ -1,10 +1,11 @@
-//! The `oh-fitbit` program: the web and worker processes, the local stack and the simulators,
-//! as subcommands of one binary (see `main.rs`).
+//! The `oh-fitbit` program: the web and worker processes, the operator's commands and, with the
+//! `lab` feature, the local stack, the simulators and the benchmarks, as subcommands of one
+//! binary (see `main.rs`).
 
-pub mod bench;
+#[cfg(feature = "lab")]
+pub mod lab;
 pub mod memory;
 pub mod operator;
 pub mod processes;
 pub mod shutdown;
-pub mod stack;
 pub mod telemetry;

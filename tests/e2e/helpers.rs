@@ -7,7 +7,7 @@ use std::{
 use google_health::catalogue::Standard;
 use jiff::{Timestamp, ToSpan, civil::Date};
 use md5::Digest;
-use oh_fitbit::stack::{LocalStack, StackOptions};
+use oh_fitbit::lab::stack::{LocalStack, StackOptions};
 use oh_fitbit_core::{
     config::{S3Config, StagingConfig, WebLimits, WorkerConfig},
     local::{LocalPostgres, LocalRedis, LocalS3},

@@ -35,7 +35,7 @@ fn steps_in_file(file: &serde_json::Value) -> Vec<(Date, Option<u64>)> {
 }
 
 /// Runs the worker until the queue has nothing due.
-async fn run_worker_until_idle(stack: &oh_fitbit::stack::LocalStack) -> Vec<Completed> {
+async fn run_worker_until_idle(stack: &oh_fitbit::lab::stack::LocalStack) -> Vec<Completed> {
     let shutdown = CancellationToken::new();
     let mut completed = Vec::new();
     loop {

@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod fence;
 pub mod keys;
 pub mod legacy;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod members;
 pub mod oauth_state;

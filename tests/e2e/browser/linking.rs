@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
 use jiff::{ToSpan, civil::Date};
-use oh_fitbit::stack::LocalStack;
+use oh_fitbit::lab::stack::LocalStack;
 
 use super::{steps::wait_on_dashboard, webdriver::Browser};
 use crate::helpers::{

@@ -30,7 +30,7 @@ use serde_json::json;
 pub use importer::run_one_job;
 pub use queue::{QueueBenchOptions, queue};
 
-use crate::stack::{LocalStack, StackOptions};
+use crate::lab::stack::{LocalStack, StackOptions};
 use importer::ImporterReport;
 use oh_fitbit_worker::DAILY_FILE_NAME;
 use tally::Tally;
