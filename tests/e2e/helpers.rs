@@ -21,17 +21,17 @@ use serde_json::Value;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
-pub const MEMBER: &str = "12345678";
+pub(crate) const MEMBER: &str = "12345678";
 
 /// One of the members [`start_with_members`] adds: their Open Humans account and the Google
 /// account they connect.
-pub struct NumberedMember {
+pub(crate) struct NumberedMember {
     pub open_humans: SimUser,
     pub google_account: String,
 }
 
 impl NumberedMember {
-    pub fn new(number: usize) -> Self {
+    pub(crate) fn new(number: usize) -> Self {
         Self {
             open_humans: SimUser {
                 username: format!("member-{number}"),
@@ -41,12 +41,12 @@ impl NumberedMember {
         }
     }
 
-    pub fn id(&self) -> open_humans::ProjectMemberId {
+    pub(crate) fn id(&self) -> open_humans::ProjectMemberId {
         self.open_humans.project_member_id.parse().unwrap()
     }
 
     /// Signs in with Open Humans and connects Fitbit through our pages, as this member.
-    pub async fn link(&self, stack: &LocalStack) {
+    pub(crate) async fn link(&self, stack: &LocalStack) {
         let mut browser = ManualBrowser::default();
         for (start, who) in [
             (
@@ -73,7 +73,7 @@ impl NumberedMember {
     }
 }
 
-pub struct TestStack {
+pub(crate) struct TestStack {
     pub stack: LocalStack,
     staging: tempfile::TempDir,
     /// The S3 imitation holding the staging bucket, with [`Setup::s3_staging`].
@@ -82,17 +82,17 @@ pub struct TestStack {
 
 impl TestStack {
     /// Where the stack's worker stages members' data.
-    pub fn staging_dir(&self) -> &std::path::Path {
+    pub(crate) fn staging_dir(&self) -> &std::path::Path {
         self.staging.path()
     }
 
     /// Where the worker stages the test member's data.
-    pub fn staged_member_dir(&self) -> std::path::PathBuf {
+    pub(crate) fn staged_member_dir(&self) -> std::path::PathBuf {
         self.staging_dir().join("members").join(MEMBER)
     }
 
     /// The stack's own redis-server.
-    pub fn redis_server(&mut self) -> &mut LocalRedis {
+    pub(crate) fn redis_server(&mut self) -> &mut LocalRedis {
         self.stack
             .redis_server
             .as_mut()
@@ -100,7 +100,7 @@ impl TestStack {
     }
 
     /// The stack's own PostgreSQL server (see [`Setup::private_database`]).
-    pub fn postgres_server(&mut self) -> &mut LocalPostgres {
+    pub(crate) fn postgres_server(&mut self) -> &mut LocalPostgres {
         self.stack
             .postgres_server
             .as_mut()
@@ -122,15 +122,15 @@ impl std::ops::DerefMut for TestStack {
     }
 }
 
-pub async fn start(run_worker: bool) -> TestStack {
+pub(crate) async fn start(run_worker: bool) -> TestStack {
     start_with(run_worker, WorkerConfig::default()).await
 }
 
-pub const UNLIMITED_QUOTA: u32 = 1_000_000;
+pub(crate) const UNLIMITED_QUOTA: u32 = 1_000_000;
 /// The production default of `OAUTH_RATE_LIMIT_PER_MINUTE`.
-pub const OAUTH_REQUESTS_PER_MINUTE: u32 = 30;
+pub(crate) const OAUTH_REQUESTS_PER_MINUTE: u32 = 30;
 
-pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
+pub(crate) async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
     let mut setup = TestStack::setup().worker(worker);
     if run_worker {
         setup = setup.running_worker();
@@ -140,24 +140,24 @@ pub async fn start_with(run_worker: bool, worker: WorkerConfig) -> TestStack {
 
 /// A stack with the worker running and the production setting that intraday data needs the
 /// member's own OAuth client, as a member meets it.
-pub async fn start_as_deployed() -> TestStack {
+pub(crate) async fn start_as_deployed() -> TestStack {
     TestStack::setup().running_worker().deployed().start().await
 }
 
 /// A stack whose Open Humans project has no webhook secret.
-pub async fn start_without_webhook_secret() -> TestStack {
+pub(crate) async fn start_without_webhook_secret() -> TestStack {
     TestStack::setup().unsigned_webhooks().start().await
 }
 
 /// A stack without a worker running, whose Open Humans simulator also has the accounts of
 /// `members` (they still have to link).
-pub async fn start_with_members(members: &[NumberedMember]) -> TestStack {
+pub(crate) async fn start_with_members(members: &[NumberedMember]) -> TestStack {
     TestStack::setup().members(members).start().await
 }
 
 /// How a test's stack is set up; [`TestStack::setup`] starts from the defaults.
 #[derive(Default)]
-pub struct Setup {
+pub(crate) struct Setup {
     run_worker: bool,
     worker: WorkerConfig,
     unsigned_webhooks: bool,
@@ -169,14 +169,14 @@ pub struct Setup {
 }
 
 impl TestStack {
-    pub fn setup() -> Setup {
+    pub(crate) fn setup() -> Setup {
         Setup::default()
     }
 }
 
 impl Setup {
     /// The web process' limits, instead of the production defaults.
-    pub fn web_limits(self, limits: WebLimits) -> Self {
+    pub(crate) fn web_limits(self, limits: WebLimits) -> Self {
         Self {
             web_limits: Some(limits),
             ..self
@@ -184,25 +184,25 @@ impl Setup {
     }
 
     /// The worker loop runs by itself (otherwise the test runs jobs one at a time).
-    pub fn running_worker(self) -> Self {
+    pub(crate) fn running_worker(self) -> Self {
         Self {
             run_worker: true,
             ..self
         }
     }
 
-    pub fn worker(self, worker: WorkerConfig) -> Self {
+    pub(crate) fn worker(self, worker: WorkerConfig) -> Self {
         Self { worker, ..self }
     }
 
-    pub fn unsigned_webhooks(self) -> Self {
+    pub(crate) fn unsigned_webhooks(self) -> Self {
         Self {
             unsigned_webhooks: true,
             ..self
         }
     }
 
-    pub fn members(self, members: &[NumberedMember]) -> Self {
+    pub(crate) fn members(self, members: &[NumberedMember]) -> Self {
         Self {
             users: members
                 .iter()
@@ -213,7 +213,7 @@ impl Setup {
     }
 
     /// Intraday data needs the member's own OAuth client, as in production.
-    pub fn deployed(self) -> Self {
+    pub(crate) fn deployed(self) -> Self {
         Self {
             intraday_requires_own_client: true,
             ..self
@@ -222,7 +222,7 @@ impl Setup {
 
     /// A PostgreSQL server of the stack's own even when `DATABASE_URL` names one, for tests
     /// that stop and restart it.
-    pub fn private_database(self) -> Self {
+    pub(crate) fn private_database(self) -> Self {
         Self {
             private_database: true,
             ..self
@@ -230,14 +230,14 @@ impl Setup {
     }
 
     /// Staging in a bucket of a private S3 imitation instead of a directory.
-    pub fn s3_staging(self) -> Self {
+    pub(crate) fn s3_staging(self) -> Self {
         Self {
             s3_staging: true,
             ..self
         }
     }
 
-    pub async fn start(self) -> TestStack {
+    pub(crate) async fn start(self) -> TestStack {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let staging = tempfile::tempdir().unwrap();
         let s3 = match self.s3_staging {
@@ -300,7 +300,7 @@ impl Setup {
 
 /// With `DATABASE_URL` set, a fresh database on that server; otherwise the stack starts a
 /// private PostgreSQL server of its own.
-pub async fn test_database() -> Option<String> {
+pub(crate) async fn test_database() -> Option<String> {
     let server = std::env::var("DATABASE_URL").ok()?;
     Some(
         oh_fitbit_core::local::fresh_database(&server)
@@ -311,7 +311,7 @@ pub async fn test_database() -> Option<String> {
 
 /// `oh-fitbit <args>` as a process of its own (as Heroku runs the worker, or an operator a
 /// command) joined to `stack`, staging in `staging`; it logs only errors, to stderr.
-pub fn spawn_process(stack: &LocalStack, staging: &std::path::Path, args: &[&str]) -> Child {
+pub(crate) fn spawn_process(stack: &LocalStack, staging: &std::path::Path, args: &[&str]) -> Child {
     use secrecy::ExposeSecret;
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_oh-fitbit"));
     command
@@ -329,11 +329,14 @@ pub fn spawn_process(stack: &LocalStack, staging: &std::path::Path, args: &[&str
 }
 
 /// A browser: keeps cookies and follows redirects.
-pub fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).build().unwrap()
 }
 
-pub async fn get_page(client: &Client, url: impl reqwest::IntoUrl) -> (StatusCode, String, String) {
+pub(crate) async fn get_page(
+    client: &Client,
+    url: impl reqwest::IntoUrl,
+) -> (StatusCode, String, String) {
     let response = client.get(url).send().await.unwrap();
     let status = response.status();
     let final_url = response.url().path().to_owned();
@@ -341,7 +344,7 @@ pub async fn get_page(client: &Client, url: impl reqwest::IntoUrl) -> (StatusCod
 }
 
 /// Signs in with Open Humans and connects Fitbit, as a member clicking through both consents.
-pub async fn link_both_accounts(stack: &LocalStack, browser: &Client) {
+pub(crate) async fn link_both_accounts(stack: &LocalStack, browser: &Client) {
     let (status, path, page) = get_page(browser, stack.url("openhumans/login")).await;
     assert_eq!(
         (status, path.as_str()),
@@ -363,14 +366,14 @@ pub async fn link_both_accounts(stack: &LocalStack, browser: &Client) {
 
 /// Everything the stores hold — every Redis key but rate-limit counters, every row of every
 /// table — as text, to show that a request changed nothing or that a secret is absent.
-pub async fn store_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+pub(crate) async fn store_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
     let mut snapshot = redis_snapshot(stack).await;
     snapshot.extend(database_snapshot(stack).await);
     snapshot
 }
 
 /// Every row of every table of the database, by table, as JSON text.
-pub async fn database_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
+pub(crate) async fn database_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
     use secrecy::ExposeSecret;
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(stack.database.url.expose_secret())
@@ -397,7 +400,7 @@ pub async fn database_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
 }
 
 /// Runs one command on the stack's Redis, as an operator (or a failure) would.
-pub async fn raw_redis(stack: &LocalStack, args: &[&str]) -> redis::Value {
+pub(crate) async fn raw_redis(stack: &LocalStack, args: &[&str]) -> redis::Value {
     use secrecy::ExposeSecret;
     let client = redis::Client::open(stack.redis.url.expose_secret()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -409,7 +412,7 @@ pub async fn raw_redis(stack: &LocalStack, args: &[&str]) -> redis::Value {
 }
 
 /// Runs one statement on the stack's database, as an operator (or a failure) would.
-pub async fn database(stack: &LocalStack, statement: &str) {
+pub(crate) async fn database(stack: &LocalStack, statement: &str) {
     use secrecy::ExposeSecret;
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(stack.database.url.expose_secret())
@@ -429,7 +432,7 @@ async fn redis_connection(stack: &LocalStack) -> redis::aio::MultiplexedConnecti
 }
 
 /// Every key in the stack's Redis.
-pub async fn redis_keys(stack: &LocalStack) -> Vec<String> {
+pub(crate) async fn redis_keys(stack: &LocalStack) -> Vec<String> {
     redis::cmd("KEYS")
         .arg("*")
         .query_async(&mut redis_connection(stack).await)
@@ -470,13 +473,13 @@ async fn redis_snapshot(stack: &LocalStack) -> BTreeMap<String, String> {
 
 /// Captures what this service logs (its own crates, at every level) while the guard lives.
 /// Use with a current-thread runtime so spawned tasks log through the same subscriber.
-pub struct LogCapture {
+pub(crate) struct LogCapture {
     buffer: Arc<Mutex<Vec<u8>>>,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl LogCapture {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = SharedBuffer(buffer.clone());
         let filter = tracing_subscriber::EnvFilter::new(
@@ -494,7 +497,7 @@ impl LogCapture {
         }
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.buffer.lock().unwrap()).into_owned()
     }
 }
@@ -516,18 +519,18 @@ impl Write for SharedBuffer {
 /// A browser that follows nothing by itself and whose cookies can be copied, so a test can
 /// replay a request exactly as it was first sent.
 #[derive(Clone, Default)]
-pub struct ManualBrowser {
+pub(crate) struct ManualBrowser {
     pub cookies: BTreeMap<String, String>,
 }
 
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     pub location: Option<String>,
     pub body: String,
 }
 
 impl ManualBrowser {
-    pub async fn get(&mut self, url: &str) -> Answer {
+    pub(crate) async fn get(&mut self, url: &str) -> Answer {
         let client = Client::builder().redirect(Policy::none()).build().unwrap();
         let mut request = client.get(url);
         if !self.cookies.is_empty() {
@@ -563,14 +566,14 @@ impl ManualBrowser {
 
     /// Starts an OAuth flow at `start` and follows it through the provider's automatic consent,
     /// stopping at our callback: returns the callback URL the provider redirected to.
-    pub async fn begin_flow(&mut self, start: &str) -> String {
+    pub(crate) async fn begin_flow(&mut self, start: &str) -> String {
         self.begin_flow_as(start, None).await
     }
 
     /// [`Self::begin_flow`], signing in to the provider as the account `who` names: a
     /// parameter added to the provider's authorize URL (`sim_user` for Open Humans,
     /// `login_hint` for Google).
-    pub async fn begin_flow_as(&mut self, start: &str, who: Option<(&str, &str)>) -> String {
+    pub(crate) async fn begin_flow_as(&mut self, start: &str, who: Option<(&str, &str)>) -> String {
         let started = self.get(start).await;
         assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
         let mut authorize = started.location.unwrap();
@@ -588,11 +591,11 @@ impl ManualBrowser {
     }
 }
 
-pub fn without_param(url: &str, name: &str) -> String {
+pub(crate) fn without_param(url: &str, name: &str) -> String {
     with_param(url, name, None)
 }
 
-pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
+pub(crate) fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
     let mut url = url::Url::parse(url).unwrap();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -613,7 +616,7 @@ pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
 }
 
 /// A call to one of a simulator's control endpoints.
-pub async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
+pub(crate) async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
     let response = Client::new()
         .post(base.join(path).unwrap())
         .json(&body)
@@ -629,7 +632,7 @@ pub async fn admin(base: &url::Url, path: &str, body: serde_json::Value) {
 }
 
 /// Removes a simulator's remaining fault rules.
-pub async fn clear_faults(base: &url::Url) {
+pub(crate) async fn clear_faults(base: &url::Url) {
     let response = Client::new()
         .delete(base.join("__admin/faults").unwrap())
         .send()
@@ -638,12 +641,12 @@ pub async fn clear_faults(base: &url::Url) {
     assert!(response.status().is_success());
 }
 
-pub fn member_id() -> open_humans::ProjectMemberId {
+pub(crate) fn member_id() -> open_humans::ProjectMemberId {
     MEMBER.parse().unwrap()
 }
 
 /// Runs the next job, which the test expects to exist, and says how it ended.
-pub async fn run_one_job(
+pub(crate) async fn run_one_job(
     stack: &LocalStack,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> oh_fitbit_core::queue::Completed {
@@ -653,7 +656,7 @@ pub async fn run_one_job(
     }
 }
 
-pub async fn job_status(stack: &LocalStack) -> oh_fitbit_core::queue::JobStatus {
+pub(crate) async fn job_status(stack: &LocalStack) -> oh_fitbit_core::queue::JobStatus {
     stack
         .worker
         .context()
@@ -664,7 +667,7 @@ pub async fn job_status(stack: &LocalStack) -> oh_fitbit_core::queue::JobStatus 
 }
 
 /// Queues the member's job to run now (whatever it was scheduled for) and runs it.
-pub async fn run_again_now(stack: &LocalStack) -> Completed {
+pub(crate) async fn run_again_now(stack: &LocalStack) -> Completed {
     stack
         .worker
         .context()
@@ -676,7 +679,7 @@ pub async fn run_again_now(stack: &LocalStack) -> Completed {
 }
 
 /// Requests to Google's token endpoint: code exchanges and refreshes.
-pub fn token_requests(stack: &LocalStack) -> usize {
+pub(crate) fn token_requests(stack: &LocalStack) -> usize {
     stack
         .google
         .instruments()
@@ -688,12 +691,16 @@ pub fn token_requests(stack: &LocalStack) -> usize {
 /// A member who linked both accounts while the simulators' clock stood still (so the ground
 /// truth read after an import is the one the import saw), with `knobs` set and `preferences`
 /// saved; no job has run yet.
-pub async fn linked_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
+pub(crate) async fn linked_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
     link_on(start(false).await, knobs, preferences).await
 }
 
 /// [`linked_with`] on a stack started as the test needs it.
-pub async fn link_on(stack: TestStack, knobs: Value, preferences: ImportPreferences) -> TestStack {
+pub(crate) async fn link_on(
+    stack: TestStack,
+    knobs: Value,
+    preferences: ImportPreferences,
+) -> TestStack {
     stack.google.instruments().clock.freeze(true);
     admin(stack.google.base_url(), "__admin/knobs", knobs).await;
     link_both_accounts(&stack, &browser()).await;
@@ -706,14 +713,14 @@ pub async fn link_on(stack: TestStack, knobs: Value, preferences: ImportPreferen
 }
 
 /// [`linked_with`], then the first sync.
-pub async fn connected_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
+pub(crate) async fn connected_with(knobs: Value, preferences: ImportPreferences) -> TestStack {
     let stack = linked_with(knobs, preferences).await;
     run_one_job(&stack, &CancellationToken::new()).await;
     stack
 }
 
 /// Daily data of the last `days` days only, which keeps an import to a few seconds.
-pub fn recent(days: i64) -> ImportPreferences {
+pub(crate) fn recent(days: i64) -> ImportPreferences {
     ImportPreferences {
         intraday: None,
         earliest_date: Some(
@@ -724,7 +731,7 @@ pub fn recent(days: i64) -> ImportPreferences {
 }
 
 /// The persona's today by the simulators' clock.
-pub fn sim_today(stack: &LocalStack) -> Date {
+pub(crate) fn sim_today(stack: &LocalStack) -> Date {
     stack
         .google
         .persona()
@@ -732,7 +739,12 @@ pub fn sim_today(stack: &LocalStack) -> Date {
 }
 
 /// Every point the simulator has for `data_type` on the days `[from, to]`.
-pub fn truth_points(stack: &LocalStack, data_type: &str, from: Date, to: Date) -> Vec<Value> {
+pub(crate) fn truth_points(
+    stack: &LocalStack,
+    data_type: &str,
+    from: Date,
+    to: Date,
+) -> Vec<Value> {
     let mut points = Vec::new();
     let mut day = from;
     while day <= to {
@@ -751,7 +763,7 @@ fn decompress(bytes: &[u8]) -> Value {
 }
 
 /// The completed files on Open Humans, decompressed, by name.
-pub fn files(stack: &LocalStack) -> BTreeMap<String, Value> {
+pub(crate) fn files(stack: &LocalStack) -> BTreeMap<String, Value> {
     stack
         .open_humans
         .files(MEMBER)
@@ -768,7 +780,7 @@ pub fn files(stack: &LocalStack) -> BTreeMap<String, Value> {
 
 /// The member's completed files on Open Humans: name → md5 of the bytes; each name at most
 /// once.
-pub fn file_checksums(stack: &LocalStack, member: &str) -> BTreeMap<String, String> {
+pub(crate) fn file_checksums(stack: &LocalStack, member: &str) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for file in stack.open_humans.files(member) {
         if file.completed {
@@ -786,7 +798,7 @@ pub fn file_checksums(stack: &LocalStack, member: &str) -> BTreeMap<String, Stri
 }
 
 /// Decodes a run-length column.
-pub fn runs(column: &Value) -> Vec<Value> {
+pub(crate) fn runs(column: &Value) -> Vec<Value> {
     column
         .as_array()
         .unwrap()
@@ -824,7 +836,7 @@ fn leaves(object: &Value) -> Vec<(String, Value)> {
 
 /// Asserts that the daily file holds exactly the simulator's `dailyRollUp` windows of
 /// `data_type` for every day from the type's first imported date to `last`.
-pub fn assert_daily_values_match_truth(
+pub(crate) fn assert_daily_values_match_truth(
     stack: &LocalStack,
     daily: &Value,
     data_type: &str,
@@ -874,7 +886,7 @@ pub fn assert_daily_values_match_truth(
 /// Every type of the standard file equals the simulator's ground truth, from the type's first
 /// imported day (at least `min_days` ago) to today: each day's value of every rollup type,
 /// and every record of every listed type as Google sent it.
-pub fn assert_standard_file_matches_truth(stack: &LocalStack, min_days: i32) {
+pub(crate) fn assert_standard_file_matches_truth(stack: &LocalStack, min_days: i32) {
     let daily = &files(stack)["fitbit-daily.json.gz"];
     let today = sim_today(stack);
     for data_type in google_health::catalogue::CATALOGUE.iter() {
@@ -906,7 +918,7 @@ pub fn assert_standard_file_matches_truth(stack: &LocalStack, min_days: i32) {
 }
 
 /// The ground truth of a listed type, placed as the files place it, from `first` to `last`.
-pub fn listed_truth(
+pub(crate) fn listed_truth(
     stack: &LocalStack,
     data_type: &google_health::catalogue::DataType,
     first: Date,
@@ -919,7 +931,7 @@ pub fn listed_truth(
 }
 
 /// Records as sorted JSON texts, to compare as sets.
-pub fn record_texts(records: &[Value]) -> Vec<String> {
+pub(crate) fn record_texts(records: &[Value]) -> Vec<String> {
     let mut texts: Vec<String> = records.iter().map(Value::to_string).collect();
     texts.sort();
     texts
@@ -927,7 +939,7 @@ pub fn record_texts(records: &[Value]) -> Vec<String> {
 
 /// The member leaves the project on Open Humans, asking for their data to be erased; Open
 /// Humans posts the deauthorisation webhook.
-pub async fn leave_on_open_humans(stack: &LocalStack) -> Value {
+pub(crate) async fn leave_on_open_humans(stack: &LocalStack) -> Value {
     reqwest::Client::new()
         .post(
             stack
@@ -946,7 +958,7 @@ pub async fn leave_on_open_humans(stack: &LocalStack) -> Value {
 }
 
 /// The CSRF token of the first form on `page`.
-pub fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let start = page
         .find(r#"name="csrf" value=""#)
         .expect("the form has a CSRF token")
@@ -955,7 +967,7 @@ pub fn csrf_of(page: &str) -> String {
 }
 
 /// The civil day that places a point: its start, or a sleep session's end.
-pub fn placing_date(data_type: &google_health::catalogue::DataType, point: &Value) -> Date {
+pub(crate) fn placing_date(data_type: &google_health::catalogue::DataType, point: &Value) -> Date {
     let value = &point[data_type.union_key];
     let civil = |instant: &Value, offset: &Value| -> Date {
         let instant: Timestamp = instant.as_str().unwrap().parse().unwrap();

@@ -18,7 +18,7 @@ struct Detail {
 }
 
 impl Reply {
-    pub async fn send(request: RequestBuilder) -> Result<Self, Error> {
+    pub(crate) async fn send(request: RequestBuilder) -> Result<Self, Error> {
         let response = request.send().await.map_err(Error::transport)?;
         let status = response.status();
         let body = response.bytes().await.map_err(Error::transport)?.to_vec();
@@ -26,7 +26,7 @@ impl Reply {
     }
 
     /// The body of a 2xx answer read as `T`, or the error the answer stands for.
-    pub fn json<T: DeserializeOwned>(self, what: &'static str) -> Result<T, Error> {
+    pub(crate) fn json<T: DeserializeOwned>(self, what: &'static str) -> Result<T, Error> {
         if !self.status.is_success() {
             return Err(self.into_api_error());
         }
@@ -34,7 +34,7 @@ impl Reply {
     }
 
     /// Success with a body nobody needs (Open Humans answers `"success"` to messages).
-    pub fn ok(self) -> Result<(), Error> {
+    pub(crate) fn ok(self) -> Result<(), Error> {
         if self.status.is_success() {
             Ok(())
         } else {
@@ -43,18 +43,18 @@ impl Reply {
     }
 
     /// DRF's `{"detail": "…"}`, which the API uses for 401s and some 400s.
-    pub fn detail(&self) -> Option<String> {
+    pub(crate) fn detail(&self) -> Option<String> {
         serde_json::from_slice::<Detail>(&self.body)
             .ok()
             .map(|d| d.detail)
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The error for a non-2xx answer from an API endpoint authenticated with a bearer token.
-    pub fn into_api_error(self) -> Error {
+    pub(crate) fn into_api_error(self) -> Error {
         let status = self.status.as_u16();
         if self.status == StatusCode::UNAUTHORIZED {
             let detail = self.detail().unwrap_or_else(|| self.text());

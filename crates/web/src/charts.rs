@@ -60,7 +60,7 @@ const MEASURES: [Measure; 3] = [
 ];
 
 /// The charts and the table of the member's last 30 days.
-pub struct RecentView {
+pub(crate) struct RecentView {
     pub width: u32,
     pub height: u32,
     /// Where the bars stand.
@@ -71,7 +71,7 @@ pub struct RecentView {
     pub rows: Vec<DayRow>,
 }
 
-pub struct Chart {
+pub(crate) struct Chart {
     pub id: &'static str,
     /// A sentence saying what the chart shows, or why there is none.
     pub caption: String,
@@ -79,7 +79,7 @@ pub struct Chart {
     pub plot: Option<Plot>,
 }
 
-pub struct Plot {
+pub(crate) struct Plot {
     pub bars: bool,
     pub marks: Vec<Mark>,
     /// Polylines through consecutive days with a value; a day without one breaks the line.
@@ -89,7 +89,7 @@ pub struct Plot {
 }
 
 /// One day's bar or dot, in SVG units (one decimal).
-pub struct Mark {
+pub(crate) struct Mark {
     pub date: String,
     pub value: u64,
     pub title: String,
@@ -101,13 +101,13 @@ pub struct Mark {
 }
 
 /// One row of the table under the charts.
-pub struct DayRow {
+pub(crate) struct DayRow {
     pub date: String,
     pub cells: Vec<String>,
 }
 
 impl RecentView {
-    pub fn of(member: &Member) -> Option<Self> {
+    pub(crate) fn of(member: &Member) -> Option<Self> {
         let recent = member.recent_days.as_ref()?;
         let charts = MEASURES
             .iter()
@@ -135,7 +135,7 @@ impl RecentView {
         })
     }
 
-    pub fn titles(&self) -> impl Iterator<Item = &'static str> {
+    pub(crate) fn titles(&self) -> impl Iterator<Item = &'static str> {
         MEASURES.iter().map(|measure| measure.title)
     }
 }
@@ -238,7 +238,7 @@ fn tenths(value: f64) -> f64 {
 }
 
 /// 12345 as "12,345".
-pub fn grouped(number: u64) -> String {
+pub(crate) fn grouped(number: u64) -> String {
     let digits = number.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {

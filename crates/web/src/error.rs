@@ -174,7 +174,7 @@ impl From<oh_fitbit_core::Error> for WebError {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-pub struct ErrorPage {
+pub(crate) struct ErrorPage {
     pub title: String,
     pub message: String,
     pub action_href: &'static str,
@@ -196,7 +196,7 @@ impl ErrorPage {
         }
     }
 
-    pub fn render_with(&self, status: StatusCode) -> Response {
+    pub(crate) fn render_with(&self, status: StatusCode) -> Response {
         match self.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(error) => {

@@ -5,27 +5,29 @@ use google_health::Scope;
 use jiff::civil::Date;
 use oh_fitbit_core::members::IntradayResolution;
 
+use crate::error::WebError;
+
 /// The intraday choices as the forms send them, with their labels, in the order shown.
-pub const RESOLUTIONS: [(&str, &str); 4] = [
+pub(crate) const RESOLUTIONS: [(&str, &str); 4] = [
     ("raw", "Every sample, as recorded"),
     ("1min", "1-minute summaries"),
     ("5min", "5-minute summaries"),
     ("15min", "15-minute summaries"),
 ];
 
-/// `off` or one of [`RESOLUTIONS`].
-pub fn parse_intraday(value: &str) -> Option<Option<IntradayResolution>> {
-    Some(match value {
+/// `off` (`None`) or one of [`RESOLUTIONS`]; anything else is a form no page of ours sends.
+pub(crate) fn parse_intraday(value: &str) -> Result<Option<IntradayResolution>, WebError> {
+    Ok(match value {
         "off" => None,
         "raw" => Some(IntradayResolution::Raw),
         "1min" => Some(IntradayResolution::OneMinute),
         "5min" => Some(IntradayResolution::FiveMinutes),
         "15min" => Some(IntradayResolution::FifteenMinutes),
-        _ => return None,
+        _ => return Err(WebError::BadForm),
     })
 }
 
-pub fn intraday_value(resolution: Option<IntradayResolution>) -> &'static str {
+pub(crate) fn intraday_value(resolution: Option<IntradayResolution>) -> &'static str {
     match resolution {
         None => "off",
         Some(IntradayResolution::Raw) => "raw",
@@ -35,7 +37,7 @@ pub fn intraday_value(resolution: Option<IntradayResolution>) -> &'static str {
     }
 }
 
-pub fn intraday_label(resolution: Option<IntradayResolution>) -> &'static str {
+pub(crate) fn intraday_label(resolution: Option<IntradayResolution>) -> &'static str {
     let value = intraday_value(resolution);
     RESOLUTIONS
         .iter()
@@ -44,7 +46,7 @@ pub fn intraday_label(resolution: Option<IntradayResolution>) -> &'static str {
 }
 
 /// A data category as the settings form names it.
-pub fn category_value(scope: Scope) -> &'static str {
+pub(crate) fn category_value(scope: Scope) -> &'static str {
     match scope {
         Scope::ActivityAndFitness => "activity",
         Scope::HealthMetricsAndMeasurements => "health_metrics",
@@ -60,7 +62,7 @@ pub fn category_value(scope: Scope) -> &'static str {
 
 /// A day the import may start from: a real date, not before Fitbit's first tracker (2009)
 /// and not after `today`.
-pub fn parse_earliest_date(text: &str, today: Date) -> Result<Date, &'static str> {
+pub(crate) fn parse_earliest_date(text: &str, today: Date) -> Result<Date, &'static str> {
     let date: Date = text
         .trim()
         .parse()
@@ -75,7 +77,7 @@ pub fn parse_earliest_date(text: &str, today: Date) -> Result<Date, &'static str
 }
 
 /// A Google OAuth client ID: `<project number>-<id>.apps.googleusercontent.com`.
-pub fn parse_client_id(text: &str) -> Option<String> {
+pub(crate) fn parse_client_id(text: &str) -> Option<String> {
     let text = text.trim();
     let (number, id) = text
         .strip_suffix(".apps.googleusercontent.com")?
@@ -92,7 +94,7 @@ pub fn parse_client_id(text: &str) -> Option<String> {
 
 /// A Google OAuth client secret: `GOCSPX-…` today, 24 characters for older clients; letters,
 /// digits, `-` and `_` only.
-pub fn parse_client_secret(text: &str) -> Option<String> {
+pub(crate) fn parse_client_secret(text: &str) -> Option<String> {
     let text = text.trim();
     let valid = (20..=100).contains(&text.len())
         && text
@@ -149,6 +151,6 @@ mod tests {
         for value in ["off", "raw", "1min", "5min", "15min"] {
             assert_eq!(intraday_value(parse_intraday(value).unwrap()), value);
         }
-        assert_eq!(parse_intraday("2min"), None);
+        assert!(matches!(parse_intraday("2min"), Err(WebError::BadForm)));
     }
 }

@@ -20,12 +20,16 @@ use jiff::Timestamp;
 
 use crate::{error::WebError, state::AppState};
 
-pub async fn limit_oauth(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_oauth(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limit = state.limits.oauth_requests_per_minute;
     limited(&state, "oauth", limit, request, next).await
 }
 
-pub async fn limit_webhook(
+pub(crate) async fn limit_webhook(
     State(state): State<AppState>,
     request: Request,
     next: Next,

@@ -23,7 +23,7 @@ const SESSION_COOKIE: &str = "ohfb_session";
 const FLOW_COOKIE: &str = "ohfb_oauth";
 const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 14);
 /// How long a member has to finish a consent screen.
-pub const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
+pub(crate) const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 
 #[derive(Serialize, Deserialize)]
 struct SessionCookie {
@@ -35,7 +35,7 @@ struct SessionCookie {
 }
 
 /// The signed-in member; handlers that take it are only reachable after Open Humans sign-in.
-pub struct SignedIn(pub ProjectMemberId);
+pub(crate) struct SignedIn(pub ProjectMemberId);
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = WebError;
@@ -60,18 +60,18 @@ fn session(jar: &PrivateCookieJar) -> Option<SessionCookie> {
     (session.signed_in_at + SESSION_LIFETIME > Timestamp::now()).then_some(session)
 }
 
-pub fn signed_in_member(jar: &PrivateCookieJar) -> Option<ProjectMemberId> {
+pub(crate) fn signed_in_member(jar: &PrivateCookieJar) -> Option<ProjectMemberId> {
     session(jar).map(|session| session.member)
 }
 
 /// The token the session's forms carry.
-pub fn csrf_token(jar: &PrivateCookieJar) -> Option<String> {
+pub(crate) fn csrf_token(jar: &PrivateCookieJar) -> Option<String> {
     session(jar).map(|session| session.csrf)
 }
 
 /// A form is accepted only with the token of the session that shows it (compared in constant
 /// time).
-pub fn check_csrf(jar: &PrivateCookieJar, submitted: Option<&str>) -> Result<(), WebError> {
+pub(crate) fn check_csrf(jar: &PrivateCookieJar, submitted: Option<&str>) -> Result<(), WebError> {
     let expected = csrf_token(jar).ok_or(WebError::NotSignedIn)?;
     let matches = submitted
         .is_some_and(|submitted| bool::from(submitted.as_bytes().ct_eq(expected.as_bytes())));
@@ -82,7 +82,7 @@ pub fn check_csrf(jar: &PrivateCookieJar, submitted: Option<&str>) -> Result<(),
     }
 }
 
-pub fn sign_in(
+pub(crate) fn sign_in(
     jar: PrivateCookieJar,
     member: &ProjectMemberId,
     stamp: SessionStamp,
@@ -99,19 +99,19 @@ pub fn sign_in(
 }
 
 /// This browser's session ends.
-pub fn sign_out(jar: PrivateCookieJar) -> PrivateCookieJar {
+pub(crate) fn sign_out(jar: PrivateCookieJar) -> PrivateCookieJar {
     jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
 }
 
 /// Which provider an OAuth flow is with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FlowProvider {
+pub(crate) enum FlowProvider {
     OpenHumans,
     Google,
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct PendingFlow {
+pub(crate) struct PendingFlow {
     pub provider: FlowProvider,
     pub state: String,
     /// PKCE code verifier (Google only).
@@ -130,19 +130,23 @@ pub struct PendingFlow {
 
 /// An own OAuth client checked with Google, and the resolution chosen with it.
 #[derive(Serialize, Deserialize)]
-pub struct PendingClient {
+pub(crate) struct PendingClient {
     pub client_id: String,
     pub client_secret: String,
     pub resolution: IntradayResolution,
 }
 
-pub fn start_flow(jar: PrivateCookieJar, flow: &PendingFlow, secure: bool) -> PrivateCookieJar {
+pub(crate) fn start_flow(
+    jar: PrivateCookieJar,
+    flow: &PendingFlow,
+    secure: bool,
+) -> PrivateCookieJar {
     let value = serde_json::to_string(flow).expect("a flow always serialises");
     jar.add(cookie(FLOW_COOKIE, value, FLOW_LIFETIME, secure))
 }
 
 /// Takes the pending flow out of the jar: whatever the callback's outcome, a flow is used once.
-pub fn take_flow(jar: PrivateCookieJar) -> (PrivateCookieJar, Option<PendingFlow>) {
+pub(crate) fn take_flow(jar: PrivateCookieJar) -> (PrivateCookieJar, Option<PendingFlow>) {
     let flow = jar
         .get(FLOW_COOKIE)
         .and_then(|cookie| serde_json::from_str::<PendingFlow>(cookie.value()).ok())

@@ -25,7 +25,7 @@ use crate::error::WebError;
 /// and the member's time zone. The member may still untick any but activity on Google's
 /// consent screen; the types of an unticked category are skipped. (Location is not asked for:
 /// it only serves GPS track exports, which the import does not read.)
-pub fn requested_scopes(preferences: &ImportPreferences) -> Vec<Scope> {
+pub(crate) fn requested_scopes(preferences: &ImportPreferences) -> Vec<Scope> {
     DATA_CATEGORIES
         .into_iter()
         .filter(|category| {

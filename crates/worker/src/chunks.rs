@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use google_health::catalogue::DataType;
 use jiff::civil::Date;
-pub use oh_fitbit_core::tier::Tier;
+pub(crate) use oh_fitbit_core::tier::Tier;
 use oh_fitbit_core::tier::{ChunkId, Period};
 use oh_fitbit_core::{
     fence::Fence,
@@ -23,7 +23,7 @@ use serde_json::{Value, value::RawValue};
 use crate::{error::SyncError, points, series::Series};
 
 /// How a tier cuts civil time (local epoch ms) into the periods its chunks and files cover.
-pub trait TierPeriods {
+pub(crate) trait TierPeriods {
     fn period_of(self, civil_ms: i64) -> String;
     fn period_around(self, civil_ms: i64) -> (String, i64, i64);
     fn period_start_ms(self, period: &str) -> i64;
@@ -82,11 +82,11 @@ impl TierPeriods for Tier {
 }
 
 /// Local epoch ms of a civil date's midnight.
-pub fn civil_ms_of(date: Date) -> i64 {
+pub(crate) fn civil_ms_of(date: Date) -> i64 {
     crate::series::Instant::from_date(date).ms
 }
 
-pub fn civil_date(civil_ms: i64) -> Date {
+pub(crate) fn civil_date(civil_ms: i64) -> Date {
     Date::constant(1970, 1, 1)
         .checked_add(jiff::Span::new().days(civil_ms.div_euclid(86_400_000)))
         .unwrap_or(Date::MAX)
@@ -94,7 +94,7 @@ pub fn civil_date(civil_ms: i64) -> Date {
 
 /// What a chunk holds: a column-wise [`Series`], or whole records (sessions, daily types,
 /// body measurements) kept exactly as the API sent them.
-pub trait ChunkData: Sized {
+pub(crate) trait ChunkData: Sized {
     /// What [`ChunkData::read_point`] keeps of a point besides its time and leaves: nothing for
     /// a series, the point's text for records.
     type Kept<'de>;
@@ -173,11 +173,11 @@ impl ChunkData for Series {
 
 /// Records of one type, ascending by the civil time that places them.
 #[derive(Debug, Default)]
-pub struct Records(pub Vec<Value>);
+pub(crate) struct Records(pub Vec<Value>);
 
 /// The member a record kept with a remark of ours carries; Google's `DataPoint` has none of
 /// that name.
-pub const NOTE: &str = "importerNote";
+pub(crate) const NOTE: &str = "importerNote";
 
 const IN_PROGRESS: &str =
     "in progress: Google sent this session without its end; the finished one replaces it";
@@ -274,7 +274,12 @@ impl ChunkData for Records {
     }
 }
 
-pub fn key(member: &ProjectMemberId, tier: Tier, data_type: &str, period: &str) -> StagingKey {
+pub(crate) fn key(
+    member: &ProjectMemberId,
+    tier: Tier,
+    data_type: &str,
+    period: &str,
+) -> StagingKey {
     StagingKey::parse(&format!(
         "{}/{}/{data_type}/{period}.json",
         member_prefix(member).as_str(),
@@ -284,18 +289,21 @@ pub fn key(member: &ProjectMemberId, tier: Tier, data_type: &str, period: &str) 
 }
 
 /// Where all of a member's staged data lives.
-pub fn member_prefix(member: &ProjectMemberId) -> StagingKey {
+pub(crate) fn member_prefix(member: &ProjectMemberId) -> StagingKey {
     StagingKey::parse(&format!("members/{member}")).expect("member ids are valid key segments")
 }
 
 /// Where the name of the member's staged copy is kept (see [`crate::heal`]).
-pub fn generation_key(member: &ProjectMemberId) -> StagingKey {
+pub(crate) fn generation_key(member: &ProjectMemberId) -> StagingKey {
     StagingKey::parse(&format!("{}/generation", member_prefix(member).as_str()))
         .expect("member ids are valid key segments")
 }
 
 /// A chunk's plaintext; a chunk that cannot be opened (damaged, or not ours) is corrupt.
-pub async fn load_bytes(staging: &Staging, key: &StagingKey) -> Result<Option<Vec<u8>>, SyncError> {
+pub(crate) async fn load_bytes(
+    staging: &Staging,
+    key: &StagingKey,
+) -> Result<Option<Vec<u8>>, SyncError> {
     match staging.get(key).await {
         Err(oh_fitbit_core::Error::StagingUnreadable { key, source }) => {
             Err(SyncError::CorruptStaging {
@@ -308,7 +316,7 @@ pub async fn load_bytes(staging: &Staging, key: &StagingKey) -> Result<Option<Ve
 }
 
 /// The chunk of a tier, type and period.
-pub fn chunk_id(tier: Tier, data_type: &str, period: &str) -> Result<ChunkId, SyncError> {
+pub(crate) fn chunk_id(tier: Tier, data_type: &str, period: &str) -> Result<ChunkId, SyncError> {
     Ok(ChunkId {
         period: Period::parse(tier, period).ok_or(SyncError::DateOutOfRange)?,
         data_type: data_type.to_owned(),
@@ -317,7 +325,7 @@ pub fn chunk_id(tier: Tier, data_type: &str, period: &str) -> Result<ChunkId, Sy
 
 /// [`load_bytes`] of a chunk the member's record may say is staged (`staged`): then it must
 /// be there, or staging lost it and what it held would be lost with it.
-pub async fn load_staged_bytes(
+pub(crate) async fn load_staged_bytes(
     staging: &Staging,
     key: &StagingKey,
     staged: bool,
@@ -332,7 +340,7 @@ pub async fn load_staged_bytes(
 }
 
 /// [`load_staged_bytes`], decoded.
-pub async fn load<C: ChunkData>(
+pub(crate) async fn load<C: ChunkData>(
     staging: &Staging,
     key: &StagingKey,
     staged: bool,
@@ -351,7 +359,7 @@ pub async fn load<C: ChunkData>(
 /// Replaces the civil range `[from_ms, to_ms)` of every chunk it overlaps with `incoming`
 /// (keyed by period; a period without an entry had no points in the range). Returns the
 /// chunks it wrote; one that `staged` holds must be there to be replaced in part.
-pub async fn replace_range<C: ChunkData>(
+pub(crate) async fn replace_range<C: ChunkData>(
     staging: &Staging,
     fence: &Fence,
     staged: &BTreeSet<ChunkId>,

@@ -12,7 +12,10 @@ use secrecy::SecretString;
 
 use crate::{chunks::member_prefix, context::WorkerContext, error::SyncError};
 
-pub async fn erase_if_requested(ctx: &WorkerContext, lease: &Lease) -> Result<(), SyncError> {
+pub(crate) async fn erase_if_requested(
+    ctx: &WorkerContext,
+    lease: &Lease,
+) -> Result<(), SyncError> {
     let id = &lease.member;
     let Some(request) = ctx.members.erasure_requested(id).await? else {
         return Ok(());

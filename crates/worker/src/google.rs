@@ -13,7 +13,7 @@ use crate::{context::WorkerContext, error::SyncError, jitter};
 
 const TRANSIENT_RETRIES: u32 = 3;
 
-pub struct GoogleSession<'a> {
+pub(crate) struct GoogleSession<'a> {
     ctx: &'a WorkerContext,
     member: &'a mut Member,
     token: SecretString,
@@ -22,7 +22,10 @@ pub struct GoogleSession<'a> {
 }
 
 impl<'a> GoogleSession<'a> {
-    pub async fn open(ctx: &'a WorkerContext, member: &'a mut Member) -> Result<Self, SyncError> {
+    pub(crate) async fn open(
+        ctx: &'a WorkerContext,
+        member: &'a mut Member,
+    ) -> Result<Self, SyncError> {
         let token = ctx.tokens.google_access_token(member, false).await?;
         Ok(Self {
             ctx,
@@ -32,18 +35,18 @@ impl<'a> GoogleSession<'a> {
         })
     }
 
-    pub fn member(&self) -> &Member {
+    pub(crate) fn member(&self) -> &Member {
         self.member
     }
 
     /// The member, for the Open Humans calls made while the session is open.
-    pub fn member_mut(&mut self) -> &mut Member {
+    pub(crate) fn member_mut(&mut self) -> &mut Member {
         self.member
     }
 
     /// Sends one request; `context` names it (method, data type, window) for errors and logs.
     /// `request` gets its own handles (cheap clones) so the future it returns owns everything.
-    pub async fn call<T, Request, Sent>(
+    pub(crate) async fn call<T, Request, Sent>(
         &mut self,
         context: &str,
         mut request: Request,

@@ -31,7 +31,7 @@ use crate::{
 
 /// What [`heal`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Healed {
+pub(crate) enum Healed {
     /// Staging is the copy the database knows.
     Intact,
     /// Staging was lost, damaged, not yet made or not trusted, and was restored from this
@@ -40,7 +40,7 @@ pub enum Healed {
 }
 
 /// Makes staging the copy the database knows before anything is built from it.
-pub async fn heal(
+pub(crate) async fn heal(
     ctx: &WorkerContext,
     lease: &Lease,
     member: &mut Member,
@@ -79,7 +79,7 @@ pub async fn heal(
 }
 
 /// Whether staging holds the copy the database names (its marker holds the generation).
-pub async fn is_intact(ctx: &WorkerContext, member: &Member) -> Result<bool, SyncError> {
+pub(crate) async fn is_intact(ctx: &WorkerContext, member: &Member) -> Result<bool, SyncError> {
     let marker = match chunks::load_bytes(&ctx.staging, &chunks::generation_key(&member.id)).await {
         Err(SyncError::CorruptStaging { .. }) => None,
         other => other?,

@@ -15,7 +15,7 @@ const RECONNECT_SUBJECT: &str = "Reconnect Fitbit to continue your import";
 const EXPIRY_SUBJECT: &str = "Your Fitbit import stops soon unless you reconnect";
 
 /// Tells a member whose Google grant expired or was revoked to reconnect.
-pub async fn ask_to_reconnect(ctx: &WorkerContext, member: &ProjectMemberId) {
+pub(crate) async fn ask_to_reconnect(ctx: &WorkerContext, member: &ProjectMemberId) {
     let sent = async {
         let mut member = load(ctx, member).await?;
         if member.google_tokens.is_none() {
@@ -35,7 +35,7 @@ pub async fn ask_to_reconnect(ctx: &WorkerContext, member: &ProjectMemberId) {
 }
 
 /// Warns a member whose grant ends within [`EXPIRY_WARNING`], once per grant.
-pub async fn announce_expiry(ctx: &WorkerContext, member: &ProjectMemberId) {
+pub(crate) async fn announce_expiry(ctx: &WorkerContext, member: &ProjectMemberId) {
     let sent = async {
         let mut member = load(ctx, member).await?;
         let Some(ends) = member

@@ -19,7 +19,7 @@ const MAX_QUOTA_WAIT: Duration = Duration::from_secs(3600);
 /// A database that restarts (a deploy, a maintenance, a failover) is back within this long.
 const DATABASE_WAIT: Duration = Duration::from_secs(30);
 
-pub fn outcome(
+pub(crate) fn outcome(
     result: &Result<SyncSummary, SyncError>,
     attempts: u32,
     config: &WorkerConfig,

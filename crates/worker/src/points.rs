@@ -16,7 +16,7 @@ use crate::series::{Instant, Key, Leaves, PointTime, Shape, parse_instant, parse
 
 /// A raw `DataPoint` placed in time; its value's leaves are in the reader that read it.
 #[derive(Clone, Copy, Debug)]
-pub struct Point<'a> {
+pub(crate) struct Point<'a> {
     pub time: PointTime,
     /// The civil instant (local epoch ms) that places it: the start, or for sleep the end,
     /// which is what Google filters sleep on.
@@ -29,25 +29,25 @@ pub struct Point<'a> {
 }
 
 /// Reads the raw points of one type, reusing its buffer from point to point.
-pub struct PointReader {
+pub(crate) struct PointReader {
     data_type: &'static DataType,
     pub leaves: Leaves,
 }
 
 impl PointReader {
-    pub fn new(data_type: &'static DataType) -> Self {
+    pub(crate) fn new(data_type: &'static DataType) -> Self {
         Self {
             data_type,
             leaves: Leaves::default(),
         }
     }
 
-    pub fn data_type(&self) -> &'static DataType {
+    pub(crate) fn data_type(&self) -> &'static DataType {
         self.data_type
     }
 
     /// Reads one point's JSON text; its value's leaves replace the previous point's.
-    pub fn read<'a>(&mut self, text: &'a str) -> Result<Point<'a>, String> {
+    pub(crate) fn read<'a>(&mut self, text: &'a str) -> Result<Point<'a>, String> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         self.read_from(&mut deserializer)
             .and_then(|point| deserializer.end().map(|()| point))
@@ -55,7 +55,7 @@ impl PointReader {
     }
 
     /// Reads one point from a page as it is parsed (see [`google_health::PointSink`]).
-    pub fn read_from<'de, D: Deserializer<'de>>(
+    pub(crate) fn read_from<'de, D: Deserializer<'de>>(
         &mut self,
         deserializer: D,
     ) -> Result<Point<'de>, D::Error> {
@@ -83,7 +83,7 @@ impl PointReader {
 
 /// Where a point kept whole (a record) sits: its time and its civil placing. A record kept with
 /// a note because the rest of its time could not be read is placed by its start.
-pub fn place(data_type: &DataType, point: &Value) -> Result<(PointTime, i64), String> {
+pub(crate) fn place(data_type: &DataType, point: &Value) -> Result<(PointTime, i64), String> {
     let value = point
         .get(data_type.union_key)
         .filter(|value| value.is_object())
@@ -123,7 +123,7 @@ fn place_by_start(data_type: &DataType, value: &Value) -> Option<(PointTime, i64
 }
 
 /// The series shape of a data type's raw points.
-pub fn shape(data_type: &DataType) -> Shape {
+pub(crate) fn shape(data_type: &DataType) -> Shape {
     match data_type.record {
         Record::Sample => Shape::Sample,
         Record::Daily => Shape::Date,
@@ -132,7 +132,7 @@ pub fn shape(data_type: &DataType) -> Shape {
 }
 
 /// A civil day, as a daily value's time.
-pub fn date_time(date: Date) -> PointTime {
+pub(crate) fn date_time(date: Date) -> PointTime {
     let start = Instant::from_date(date);
     PointTime {
         start,

@@ -16,14 +16,14 @@ use open_humans::{FileMetadata, NewFile, RemoteFile};
 
 use crate::{archive::Archive, chunks::Tier, context::WorkerContext, error::SyncError};
 
-pub struct FileDescription {
+pub(crate) struct FileDescription {
     pub filename: String,
     pub description: String,
     pub tags: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Published {
+pub(crate) enum Published {
     Uploaded {
         file_id: u64,
     },
@@ -34,7 +34,7 @@ pub enum Published {
 }
 
 impl Published {
-    pub fn file_id(&self) -> u64 {
+    pub(crate) fn file_id(&self) -> u64 {
         match self {
             Self::Uploaded { file_id } | Self::Unchanged { file_id } => *file_id,
         }
@@ -44,7 +44,7 @@ impl Published {
 /// Refuses `file` if, for a data type and period this run did not read again from Google, it
 /// holds fewer records than `previous`, the version on Open Humans: staging lost something
 /// (a chunk gone or damaged), and the file on Open Humans is the better copy.
-pub fn refuse_shrinking(
+pub(crate) fn refuse_shrinking(
     previous: &PublishedFile,
     file: &Archive,
     tier: Tier,
@@ -81,7 +81,7 @@ pub fn refuse_shrinking(
     })
 }
 
-pub async fn replace_file(
+pub(crate) async fn replace_file(
     ctx: &WorkerContext,
     member: &mut Member,
     lease: &Lease,

@@ -18,7 +18,7 @@ use crate::{
 
 const DAY_MS: i64 = 86_400_000;
 
-pub async fn summarise(
+pub(crate) async fn summarise(
     ctx: &WorkerContext,
     member: &ProjectMemberId,
     today: Date,

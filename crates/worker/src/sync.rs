@@ -29,12 +29,15 @@ use crate::{
 };
 
 #[derive(Debug)]
-pub struct SyncSummary {
+pub(crate) struct SyncSummary {
     pub requests: u32,
     pub files: Vec<(String, Published)>,
 }
 
-pub async fn sync_member(ctx: &WorkerContext, lease: &Lease) -> Result<SyncSummary, SyncError> {
+pub(crate) async fn sync_member(
+    ctx: &WorkerContext,
+    lease: &Lease,
+) -> Result<SyncSummary, SyncError> {
     erase::erase_if_requested(ctx, lease).await?;
     let mut member = ctx
         .members

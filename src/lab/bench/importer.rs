@@ -14,7 +14,7 @@ use super::usage::{self, Usage};
 use crate::processes;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ImporterReport {
+pub(super) struct ImporterReport {
     pub wall: Duration,
     pub usage: Usage,
     /// How the job ended, as the queue recorded it.

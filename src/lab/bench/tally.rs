@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(super) struct Tally {
     pub files: usize,
     pub uploaded_gzip_bytes: u64,
     /// Points (daily values, records, samples) in the daily file, by type.
@@ -22,7 +22,7 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one completed file (`basename`, gzipped bytes) and returns its JSON.
-    pub fn add_file(&mut self, name: &str, gzipped: &[u8]) -> anyhow::Result<Value> {
+    pub(super) fn add_file(&mut self, name: &str, gzipped: &[u8]) -> anyhow::Result<Value> {
         self.files += 1;
         self.uploaded_gzip_bytes += gzipped.len() as u64;
         let mut json = Vec::new();
@@ -56,14 +56,14 @@ impl Tally {
         }
     }
 
-    pub fn points(&self) -> u64 {
+    pub(super) fn points(&self) -> u64 {
         self.standard_points.values().sum::<u64>() + self.intraday_points.values().sum::<u64>()
     }
 
     /// The fewest data requests that fetch all of it: per type, full pages for what is listed,
     /// and the widest rollup spans from its first daily value to `today`; one request even for
     /// a type without data, since only asking shows there is none.
-    pub fn minimum_data_requests(&self, today: Date, with_intraday: bool) -> u64 {
+    pub(super) fn minimum_data_requests(&self, today: Date, with_intraday: bool) -> u64 {
         CATALOGUE
             .iter()
             .map(|data_type| {

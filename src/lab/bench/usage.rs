@@ -10,7 +10,7 @@ use anyhow::Context;
 const TICKS_PER_SECOND: u64 = 100;
 
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Usage {
+pub(super) struct Usage {
     /// User plus system CPU time of every thread so far.
     pub cpu: Duration,
     /// The part of `cpu` spent in the kernel (socket reads, staging writes, page faults).
@@ -19,7 +19,7 @@ pub struct Usage {
     pub peak_rss_bytes: u64,
 }
 
-pub fn of_this_process() -> anyhow::Result<Usage> {
+pub(super) fn of_this_process() -> anyhow::Result<Usage> {
     let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
     // The command name (field 2) may hold spaces; the fields after its closing parenthesis
     // start at field 3, so utime and stime (fields 14 and 15) are the 12th and 13th of them.

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 const TIME_MEMBERS: [&str; 2] = ["sampleTime", "interval"];
 
 /// Compares intraday files, one month at a time, with the simulator's points.
-pub struct IntradayCheck<'a> {
+pub(super) struct IntradayCheck<'a> {
     google: &'a GoogleSim,
     first: Date,
     /// The last day compared: days later than this may still change in the simulator
@@ -40,7 +40,7 @@ struct Row {
 
 impl<'a> IntradayCheck<'a> {
     /// Checks the days from `first` up to two days before `today`.
-    pub fn new(google: &'a GoogleSim, first: Date, today: Date) -> anyhow::Result<Self> {
+    pub(super) fn new(google: &'a GoogleSim, first: Date, today: Date) -> anyhow::Result<Self> {
         Ok(Self {
             google,
             first,
@@ -51,7 +51,7 @@ impl<'a> IntradayCheck<'a> {
     }
 
     /// Compares one intraday file with the truth of its month.
-    pub fn month_file(&mut self, name: &str, file: &Value) -> anyhow::Result<()> {
+    pub(super) fn month_file(&mut self, name: &str, file: &Value) -> anyhow::Result<()> {
         let month = file["month"]
             .as_str()
             .and_then(|month| format!("{month}-01").parse::<Date>().ok())
@@ -85,7 +85,7 @@ impl<'a> IntradayCheck<'a> {
     }
 
     /// Months without a file must have no points in the truth either.
-    pub fn finish(self) -> anyhow::Result<u64> {
+    pub(super) fn finish(self) -> anyhow::Result<u64> {
         let mut month = self.first.first_of_month();
         while month <= self.last {
             if !self.months_seen.contains(&month) {

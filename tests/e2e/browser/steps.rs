@@ -10,7 +10,7 @@ use crate::helpers::{MEMBER, TestStack};
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// Landing page → "Connect with Open Humans" → the dashboard.
-pub async fn sign_in(browser: &mut Browser, stack: &TestStack) {
+pub(super) async fn sign_in(browser: &mut Browser, stack: &TestStack) {
     browser.goto(stack.url("").as_str()).await;
     browser
         .click_through("a.button[href='/openhumans/login']")
@@ -21,7 +21,7 @@ pub async fn sign_in(browser: &mut Browser, stack: &TestStack) {
 
 /// On the settings page: import from `days` ago, intraday as `intraday` (a radio value), every
 /// category ticked but `untick`; then saves.
-pub async fn save_settings(
+pub(super) async fn save_settings(
     browser: &mut Browser,
     stack: &TestStack,
     days: i64,
@@ -53,7 +53,11 @@ pub async fn save_settings(
 }
 
 /// Reloads the dashboard until its text contains every one of `needles`.
-pub async fn wait_on_dashboard(browser: &Browser, stack: &TestStack, needles: &[&str]) -> String {
+pub(super) async fn wait_on_dashboard(
+    browser: &Browser,
+    stack: &TestStack,
+    needles: &[&str],
+) -> String {
     let deadline = Instant::now() + PATIENCE;
     loop {
         browser.goto(stack.url("dashboard").as_str()).await;

@@ -20,7 +20,7 @@ fn executable(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_owned())
 }
 
-pub struct Browser {
+pub(super) struct Browser {
     http: reqwest::Client,
     session: String,
     _driver: Child,
@@ -31,7 +31,7 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of `width`×`height`; screenshots go
     /// to `target/tmp/screenshots/<name>/`.
-    pub async fn start(name: &str, width: u32, height: u32) -> Self {
+    pub(super) async fn start(name: &str, width: u32, height: u32) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -113,13 +113,13 @@ impl Browser {
         answer["value"].clone()
     }
 
-    pub async fn goto(&self, url: &str) {
+    pub(super) async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
     }
 
     /// The path of the page shown.
-    pub async fn path(&self) -> String {
+    pub(super) async fn path(&self) -> String {
         let url = self.call(reqwest::Method::GET, "/url", None).await;
         url::Url::parse(url.as_str().unwrap())
             .unwrap()
@@ -128,7 +128,7 @@ impl Browser {
     }
 
     /// The element `css` selects; panics when there is none.
-    pub async fn find(&self, css: &str) -> Element<'_> {
+    pub(super) async fn find(&self, css: &str) -> Element<'_> {
         let found = self
             .call(
                 reqwest::Method::POST,
@@ -143,7 +143,7 @@ impl Browser {
     }
 
     /// How many elements `css` selects.
-    pub async fn count(&self, css: &str) -> usize {
+    pub(super) async fn count(&self, css: &str) -> usize {
         let found = self
             .call(
                 reqwest::Method::POST,
@@ -155,12 +155,12 @@ impl Browser {
     }
 
     /// The visible text of the whole page.
-    pub async fn text(&self) -> String {
+    pub(super) async fn text(&self) -> String {
         self.find("body").await.text().await
     }
 
     /// Saves a PNG of the window as `NN-<step>.png` and returns its path.
-    pub async fn screenshot(&mut self, step: &str) -> PathBuf {
+    pub(super) async fn screenshot(&mut self, step: &str) -> PathBuf {
         let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
         self.shots += 1;
         let path = self
@@ -171,7 +171,7 @@ impl Browser {
     }
 
     /// Resizes the window, as a phone's screen would be.
-    pub async fn resize(&self, width: u32, height: u32) {
+    pub(super) async fn resize(&self, width: u32, height: u32) {
         self.call(
             reqwest::Method::POST,
             "/window/rect",
@@ -182,7 +182,7 @@ impl Browser {
 
     /// Runs `script` in the page (for what WebDriver cannot type, such as a date field's
     /// value, whose keyboard format depends on the locale).
-    pub async fn execute(&self, script: &str) -> Value {
+    pub(super) async fn execute(&self, script: &str) -> Value {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -193,7 +193,7 @@ impl Browser {
 
     /// Clicks `css` (a submit button or a link) and waits until the page it leads to has
     /// loaded, through any redirects: a click returns as soon as it is dispatched.
-    pub async fn click_through(&self, css: &str) {
+    pub(super) async fn click_through(&self, css: &str) {
         self.execute("window.__leaving = true;").await;
         self.find(css).await.click().await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -211,18 +211,18 @@ impl Browser {
         }
     }
 
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         self.call(reqwest::Method::DELETE, "", None).await;
     }
 }
 
-pub struct Element<'a> {
+pub(super) struct Element<'a> {
     browser: &'a Browser,
     id: String,
 }
 
 impl Element<'_> {
-    pub async fn click(&self) {
+    pub(super) async fn click(&self) {
         self.browser
             .call(
                 reqwest::Method::POST,
@@ -233,7 +233,7 @@ impl Element<'_> {
     }
 
     /// Replaces the field's content with `text`, typed.
-    pub async fn fill(&self, text: &str) {
+    pub(super) async fn fill(&self, text: &str) {
         let path = format!("/element/{}", self.id);
         self.browser
             .call(
@@ -251,7 +251,7 @@ impl Element<'_> {
             .await;
     }
 
-    pub async fn text(&self) -> String {
+    pub(super) async fn text(&self) -> String {
         let text = self
             .browser
             .call(
@@ -263,7 +263,7 @@ impl Element<'_> {
         text.as_str().unwrap_or_default().to_owned()
     }
 
-    pub async fn attribute(&self, name: &str) -> Option<String> {
+    pub(super) async fn attribute(&self, name: &str) -> Option<String> {
         let value = self
             .browser
             .call(

@@ -253,7 +253,7 @@ pub async fn fresh_database(server_url: &str) -> Result<String, LocalPostgresErr
 }
 
 /// Creates an empty database on the server `admin_url` points at.
-pub async fn create_database(admin_url: &str, name: &str) -> Result<(), LocalPostgresError> {
+pub(super) async fn create_database(admin_url: &str, name: &str) -> Result<(), LocalPostgresError> {
     let failed = |source| LocalPostgresError::CreateDatabase {
         name: name.to_owned(),
         source,

@@ -18,7 +18,7 @@ pub(crate) struct QueueKeys {
 }
 
 impl QueueKeys {
-    pub fn new(prefix: &str) -> Self {
+    pub(super) fn new(prefix: &str) -> Self {
         Self {
             ready: format!("{prefix}queue:ready"),
             scheduled: format!("{prefix}queue:scheduled"),
@@ -31,7 +31,7 @@ impl QueueKeys {
         }
     }
 
-    pub fn job(&self, member: &str) -> String {
+    pub(super) fn job(&self, member: &str) -> String {
         format!("{}{member}", self.job_prefix)
     }
 }

@@ -18,32 +18,32 @@ use oh_fitbit_core::{
 use open_humans::ProjectMemberId;
 use secrecy::{ExposeSecret, SecretString};
 
-pub const MAX_ATTEMPTS: u32 = 3;
-pub const LEASE: Duration = Duration::from_secs(60);
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const LEASE: Duration = Duration::from_secs(60);
 
-pub fn id(text: &str) -> ProjectMemberId {
+pub(crate) fn id(text: &str) -> ProjectMemberId {
     text.parse().unwrap()
 }
 
 /// A time `seconds` from now, in whole seconds: it survives every store's precision
 /// (milliseconds in Redis, microseconds in PostgreSQL) unchanged.
-pub fn in_seconds(seconds: i64) -> Timestamp {
+pub(crate) fn in_seconds(seconds: i64) -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second() + seconds).unwrap()
 }
 
-pub fn in_hours(hours: i64) -> Timestamp {
+pub(crate) fn in_hours(hours: i64) -> Timestamp {
     in_seconds(SignedDuration::from_hours(hours).as_secs())
 }
 
-pub fn at(second: i64) -> Timestamp {
+pub(crate) fn at(second: i64) -> Timestamp {
     Timestamp::from_second(second).unwrap()
 }
 
-pub fn secret(text: &str) -> SecretString {
+pub(crate) fn secret(text: &str) -> SecretString {
     SecretString::from(text.to_owned())
 }
 
-pub fn oh_tokens(access: &str) -> OpenHumansTokens {
+pub(crate) fn oh_tokens(access: &str) -> OpenHumansTokens {
     OpenHumansTokens {
         access_token: secret(access),
         refresh_token: secret(&format!("{access}-refresh")),
@@ -51,7 +51,7 @@ pub fn oh_tokens(access: &str) -> OpenHumansTokens {
     }
 }
 
-pub fn google_tokens(access: &str) -> GoogleTokens {
+pub(crate) fn google_tokens(access: &str) -> GoogleTokens {
     GoogleTokens {
         access_token: secret(access),
         refresh_token: secret(&format!("{access}-refresh")),
@@ -60,7 +60,7 @@ pub fn google_tokens(access: &str) -> GoogleTokens {
     }
 }
 
-pub fn account() -> FitbitAccount {
+pub(crate) fn account() -> FitbitAccount {
     FitbitAccount {
         health_user_id: "7583570207748835967".into(),
         legacy_user_id: Some("A1B2C3".into()),
@@ -76,7 +76,7 @@ pub fn account() -> FitbitAccount {
 
 /// A member's record with its secrets in the clear, to compare as a whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plain {
+pub(crate) struct Plain {
     pub id: ProjectMemberId,
     pub created_at: Timestamp,
     pub open_humans: PlainTokens,
@@ -95,7 +95,7 @@ pub struct Plain {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlainTokens {
+pub(crate) struct PlainTokens {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_at: Timestamp,
@@ -125,7 +125,7 @@ impl From<&GoogleTokens> for PlainTokens {
     }
 }
 
-pub fn plain_client(client: &OwnClient) -> (String, String) {
+pub(crate) fn plain_client(client: &OwnClient) -> (String, String) {
     (
         client.client_id.clone(),
         client.client_secret.expose_secret().to_owned(),
@@ -154,7 +154,7 @@ impl From<&Member> for Plain {
 }
 
 /// Thirty days of figures ending with `through`, the last day filled in.
-pub fn recent_days(through: Date, steps: u64) -> RecentDays {
+pub(crate) fn recent_days(through: Date, steps: u64) -> RecentDays {
     let mut recent = RecentDays::ending(through);
     let last = recent.days.last_mut().unwrap();
     last.steps = Some(steps);

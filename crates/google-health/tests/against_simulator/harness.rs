@@ -13,12 +13,12 @@ use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-pub const NOW: &str = "2026-11-21T12:00:00Z";
-pub const REDIRECT_URI: &str = "http://127.0.0.1:1/google/callback";
+pub(crate) const NOW: &str = "2026-11-21T12:00:00Z";
+pub(crate) const REDIRECT_URI: &str = "http://127.0.0.1:1/google/callback";
 /// What the importer asks for by default.
-pub const SCOPES: [Scope; 3] = [Scope::ActivityAndFitness, Scope::Settings, Scope::Profile];
+pub(crate) const SCOPES: [Scope; 3] = [Scope::ActivityAndFitness, Scope::Settings, Scope::Profile];
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub sim: GoogleSim,
     pub clock: SimClock,
     /// Follows no redirects, so tests can read the consent redirect's `Location`.
@@ -30,7 +30,7 @@ pub struct Harness {
 }
 
 /// The parameters of the consent redirect back to the client.
-pub struct Redirect {
+pub(crate) struct Redirect {
     pub code: Option<String>,
     pub state: Option<String>,
     pub scope: Option<String>,
@@ -38,7 +38,7 @@ pub struct Redirect {
 }
 
 impl Harness {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let clock = SimClock::starting_at(NOW.parse::<Timestamp>().unwrap());
         clock.freeze(true);
         let config = GoogleSimConfig::local(REDIRECT_URI);
@@ -65,7 +65,7 @@ impl Harness {
     }
 
     /// Registers another client with the same redirect URI.
-    pub fn register(
+    pub(crate) fn register(
         &self,
         client_id: &str,
         publishing_status: PublishingStatus,
@@ -84,7 +84,7 @@ impl Harness {
     }
 
     /// Opens the consent URL like a browser and returns the redirect back to the client.
-    pub async fn consent(
+    pub(crate) async fn consent(
         &self,
         credentials: &ClientCredentials,
         scopes: &[Scope],
@@ -117,7 +117,7 @@ impl Harness {
     }
 
     /// Consent plus code exchange with `credentials`.
-    pub async fn connect_with(
+    pub(crate) async fn connect_with(
         &self,
         credentials: &ClientCredentials,
         scopes: &[Scope],
@@ -132,11 +132,11 @@ impl Harness {
     }
 
     /// Consent plus code exchange with the default client and scopes.
-    pub async fn connect(&self) -> GoogleTokens {
+    pub(crate) async fn connect(&self) -> GoogleTokens {
         self.connect_with(&self.credentials, &SCOPES).await
     }
 
-    pub async fn admin(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn admin(&self, path: &str, body: Value) -> Value {
         let url = self.sim.base_url().join(path).unwrap();
         let response = self.http.post(url).json(&body).send().await.unwrap();
         let status = response.status();
@@ -145,17 +145,17 @@ impl Harness {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    pub async fn knobs(&self, knobs: Value) {
+    pub(crate) async fn knobs(&self, knobs: Value) {
         self.admin("__admin/knobs", knobs).await;
     }
 
-    pub async fn fault(&self, fault: Value) {
+    pub(crate) async fn fault(&self, fault: Value) {
         self.admin("__admin/faults", fault).await;
     }
 }
 
 /// One-day windows over `[start, end)`, with the server's default page size.
-pub fn one_day_windows(
+pub(crate) fn one_day_windows(
     start: jiff::civil::Date,
     end: jiff::civil::Date,
 ) -> google_health::DailyRollUpRequest {

@@ -9,10 +9,10 @@ use reqwest::{StatusCode, header::LOCATION, redirect::Policy};
 use serde_json::Value;
 use url::Url;
 
-pub const MEMBER_ID: &str = "12345678";
-pub const REDIRECT_URI: &str = "http://127.0.0.1:8000/openhumans/complete/";
+pub(crate) const MEMBER_ID: &str = "12345678";
+pub(crate) const REDIRECT_URI: &str = "http://127.0.0.1:8000/openhumans/complete/";
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub sim: OpenHumansSim,
     pub clock: SimClock,
     pub client: OpenHumans,
@@ -20,11 +20,11 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-pub async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     spawn_with(OpenHumansSimConfig::local(REDIRECT_URI)).await
 }
 
-pub async fn spawn_with(config: OpenHumansSimConfig) -> TestApp {
+pub(crate) async fn spawn_with(config: OpenHumansSimConfig) -> TestApp {
     let clock = SimClock::real();
     let sim = OpenHumansSim::start("127.0.0.1:0".parse().unwrap(), config, clock.clone())
         .await
@@ -43,7 +43,7 @@ pub async fn spawn_with(config: OpenHumansSimConfig) -> TestApp {
 }
 
 /// The configuration of a client registered as the simulator's local project.
-pub fn client_config(base_url: &Url) -> Config {
+pub(crate) fn client_config(base_url: &Url) -> Config {
     let project = OpenHumansSimConfig::local(REDIRECT_URI).project;
     Config {
         base_url: base_url.clone(),
@@ -56,7 +56,7 @@ pub fn client_config(base_url: &Url) -> Config {
 impl TestApp {
     /// Follows the authorize URL as a browser would (the simulator consents at once) and
     /// returns the redirect back to us.
-    pub async fn consent(&self, state: &str) -> Url {
+    pub(crate) async fn consent(&self, state: &str) -> Url {
         let response = self
             .http
             .get(self.client.authorize_url(state))
@@ -69,14 +69,14 @@ impl TestApp {
     }
 
     /// A member who has just connected.
-    pub async fn connect(&self) -> Tokens {
+    pub(crate) async fn connect(&self) -> Tokens {
         let callback = self.consent("some-state").await;
         let code = query_param(&callback, "code").expect("the redirect carries a code");
         self.client.exchange_code(&code).await.unwrap()
     }
 
     /// Uploads a small file that is expected to fail, and returns the error.
-    pub async fn failed_upload(&self, tokens: &Tokens) -> open_humans::Error {
+    pub(crate) async fn failed_upload(&self, tokens: &Tokens) -> open_humans::Error {
         self.client
             .upload(&tokens.access_token, new_file("a.json", b"{}"))
             .await
@@ -84,7 +84,7 @@ impl TestApp {
     }
 
     /// After a failed upload: the simulator holds one incomplete file and the member sees none.
-    pub async fn assert_nothing_visible(&self, tokens: &Tokens) {
+    pub(crate) async fn assert_nothing_visible(&self, tokens: &Tokens) {
         let stored = self.sim.files(MEMBER_ID);
         assert_eq!(stored.len(), 1);
         assert!(!stored[0].completed);
@@ -96,17 +96,17 @@ impl TestApp {
         assert!(member.files.is_empty());
     }
 
-    pub fn journal(&self, method: &str, path_prefix: &str) -> Vec<JournalEntry> {
+    pub(crate) fn journal(&self, method: &str, path_prefix: &str) -> Vec<JournalEntry> {
         self.sim.instruments().journal.matching(method, path_prefix)
     }
 
-    pub fn inject(&self, fault: Value) {
+    pub(crate) fn inject(&self, fault: Value) {
         let spec: FaultSpec = serde_json::from_value(fault).unwrap();
         self.sim.instruments().faults.add(spec).unwrap();
     }
 
     /// A call to one of the simulator's control endpoints.
-    pub async fn admin(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn admin(&self, path: &str, body: Value) -> Value {
         let response = self
             .http
             .post(self.sim.base_url().join(path).unwrap())
@@ -123,13 +123,13 @@ impl TestApp {
     }
 }
 
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-pub fn header<'a>(entry: &'a JournalEntry, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(entry: &'a JournalEntry, name: &str) -> Option<&'a str> {
     entry
         .headers
         .iter()
@@ -137,7 +137,7 @@ pub fn header<'a>(entry: &'a JournalEntry, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-pub fn metadata(description: &str) -> FileMetadata {
+pub(crate) fn metadata(description: &str) -> FileMetadata {
     FileMetadata {
         description: description.to_owned(),
         tags: vec!["fitbit".to_owned(), "test".to_owned()],
@@ -147,7 +147,7 @@ pub fn metadata(description: &str) -> FileMetadata {
     }
 }
 
-pub fn new_file(filename: &str, bytes: &[u8]) -> NewFile {
+pub(crate) fn new_file(filename: &str, bytes: &[u8]) -> NewFile {
     NewFile {
         filename: filename.to_owned(),
         bytes: bytes.to_vec(),

@@ -54,7 +54,7 @@ pub(super) struct ApiCall {
 }
 
 impl ApiCall {
-    pub async fn accept(
+    pub(super) async fn accept(
         state: &SimState,
         request: Request,
         allowed: Method,

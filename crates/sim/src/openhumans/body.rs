@@ -24,7 +24,7 @@ pub(super) struct Fields(HashMap<String, Field>);
 pub(super) const NOT_A_WHOLE_NUMBER: &str = "Enter a whole number.";
 
 impl Fields {
-    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
+    pub(super) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -126,12 +126,12 @@ impl Fields {
         Err(parse_error())
     }
 
-    pub fn get(&self, name: &str) -> Option<&Field> {
+    pub(super) fn get(&self, name: &str) -> Option<&Field> {
         self.0.get(name)
     }
 
     /// A `CharField`: absent and empty are the same.
-    pub fn text(&self, name: &str) -> Option<&str> {
+    pub(super) fn text(&self, name: &str) -> Option<&str> {
         match self.0.get(name) {
             Some(Field::Text(text)) if !text.is_empty() => Some(text),
             _ => None,
@@ -139,7 +139,7 @@ impl Fields {
     }
 
     /// A `BooleanField`: empty, `false` in any case and `0` are false, anything else true.
-    pub fn flag(&self, name: &str) -> bool {
+    pub(super) fn flag(&self, name: &str) -> bool {
         match self.0.get(name) {
             None => false,
             Some(Field::Nested(_)) => true,
@@ -151,7 +151,7 @@ impl Fields {
     }
 
     /// An optional `IntegerField`; `Err` carries Django's message.
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, &'static str> {
+    pub(super) fn integer(&self, name: &str) -> Result<Option<i64>, &'static str> {
         match self.0.get(name) {
             None => Ok(None),
             Some(Field::Nested(_)) => Err(NOT_A_WHOLE_NUMBER),

@@ -16,7 +16,7 @@ pub(super) struct Window {
 impl Window {
     /// A `limit` that is not a positive integer means the default; an `offset` that is not a
     /// non-negative integer means 0 (DRF's `_positive_int`).
-    pub fn from_query(query: Option<&str>) -> Self {
+    pub(super) fn from_query(query: Option<&str>) -> Self {
         let param = |name: &str| {
             url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .find(|(k, _)| k == name)
@@ -29,13 +29,13 @@ impl Window {
     }
 
     /// The slice of `count` items this page shows.
-    pub fn range(&self, count: usize) -> std::ops::Range<usize> {
+    pub(super) fn range(&self, count: usize) -> std::ops::Range<usize> {
         let start = self.offset.min(count);
         start..self.offset.saturating_add(self.limit).min(count)
     }
 
     /// `(next, previous)` for a result of `count` items requested at `url`.
-    pub fn links(&self, url: &Url, count: usize) -> (Option<Url>, Option<Url>) {
+    pub(super) fn links(&self, url: &Url, count: usize) -> (Option<Url>, Option<Url>) {
         let next = (self.offset.saturating_add(self.limit) < count).then(|| {
             let url = replace_param(url, "limit", Some(self.limit));
             replace_param(&url, "offset", Some(self.offset + self.limit))

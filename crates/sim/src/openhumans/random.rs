@@ -18,7 +18,7 @@ pub(super) struct SimRng {
 }
 
 impl SimRng {
-    pub fn new() -> io::Result<Self> {
+    pub(super) fn new() -> io::Result<Self> {
         let mut seed = [0; 32];
         getrandom::fill(&mut seed).map_err(io::Error::other)?;
         Ok(Self {
@@ -27,7 +27,7 @@ impl SimRng {
         })
     }
 
-    pub fn bytes(&self, len: usize) -> Vec<u8> {
+    pub(super) fn bytes(&self, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len + 32);
         while out.len() < len {
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -43,19 +43,19 @@ impl SimRng {
     }
 
     /// oauthlib's `generate_token`: `[A-Za-z0-9]`, as codes and tokens look (§2.2, §2.3).
-    pub fn alphanumeric(&self, len: usize) -> String {
+    pub(super) fn alphanumeric(&self, len: usize) -> String {
         self.bytes(len)
             .into_iter()
             .map(|b| char::from(ALPHANUMERIC[usize::from(b) % ALPHANUMERIC.len()]))
             .collect()
     }
 
-    pub fn hex(&self, bytes: usize) -> String {
+    pub(super) fn hex(&self, bytes: usize) -> String {
         hex::encode(self.bytes(bytes))
     }
 
     /// A version-4 UUID, the form of download keys.
-    pub fn uuid4(&self) -> String {
+    pub(super) fn uuid4(&self) -> String {
         let mut b = self.bytes(16);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
@@ -63,7 +63,7 @@ impl SimRng {
     }
 
     /// A version-1 UUID for `now`, the form of the directory in upload keys.
-    pub fn uuid1(&self, now: Timestamp) -> String {
+    pub(super) fn uuid1(&self, now: Timestamp) -> String {
         // 100 ns intervals since 1582-10-15, the UUID epoch.
         const GREGORIAN_OFFSET: i128 = 0x01B2_1DD2_1381_4000;
         let ticks = (now.as_nanosecond() / 100 + GREGORIAN_OFFSET) as u64;

@@ -68,16 +68,16 @@ pub(super) enum ApiError {
 
 impl ApiError {
     /// Django `form.errors` for one field.
-    pub fn field(name: &str, message: &str) -> Self {
+    pub(super) fn field(name: &str, message: &str) -> Self {
         Self::BadRequest(json!({ name: [message] }))
     }
 
-    pub fn detail(message: &str) -> Self {
+    pub(super) fn detail(message: &str) -> Self {
         Self::BadRequest(json!({ "detail": message }))
     }
 
     /// The member is missing, has left, or never authorised (§5.1 step 1).
-    pub fn invalid_member() -> Self {
+    pub(super) fn invalid_member() -> Self {
         Self::BadRequest(json!({"project_member_id": "project_member_id is invalid"}))
     }
 }

@@ -57,7 +57,7 @@ pub(super) enum Refusal {
 }
 
 impl Signer {
-    pub fn new(rng: &SimRng) -> io::Result<Self> {
+    pub(super) fn new(rng: &SimRng) -> io::Result<Self> {
         let secret = rng.alphanumeric(40);
         let mac = HmacSha1::new_from_slice(secret.as_bytes()).map_err(io::Error::other)?;
         Ok(Self {
@@ -68,7 +68,7 @@ impl Signer {
     }
 
     /// A presigned URL for `method` on `key`, under `<base>s3/<bucket>/`.
-    pub fn presign(&self, base: &Url, method: &str, key: &str, expires: i64) -> Url {
+    pub(super) fn presign(&self, base: &Url, method: &str, key: &str, expires: i64) -> Url {
         let resource = format!("/{}/{}", self.bucket, encode_key(key));
         let signature = self.sign(&string_to_sign(method, "", "", expires, &[], &resource));
         let mut url = base.clone();
@@ -82,7 +82,7 @@ impl Signer {
 
     /// Checks the request as received, so any header that enters the string to sign but
     /// was not signed (a Content-Type, say) makes the signature mismatch.
-    pub fn verify(&self, request: &SignedRequest<'_>) -> Result<(), Refusal> {
+    pub(super) fn verify(&self, request: &SignedRequest<'_>) -> Result<(), Refusal> {
         let param = |name: &str| {
             url::form_urlencoded::parse(request.query.as_bytes())
                 .find(|(k, _)| k == name)

@@ -93,7 +93,7 @@ pub(super) struct Membership {
 }
 
 impl Membership {
-    pub fn is_active(&self) -> bool {
+    pub(super) fn is_active(&self) -> bool {
         self.joined && self.authorized && !self.revoked
     }
 }
@@ -130,7 +130,7 @@ pub(super) struct DataFile {
 }
 
 impl DataFile {
-    pub fn basename(&self) -> &str {
+    pub(super) fn basename(&self) -> &str {
         self.key.rsplit('/').next().unwrap_or(&self.key)
     }
 }
@@ -150,7 +150,7 @@ pub(super) struct DownloadKey {
 }
 
 impl SimState {
-    pub fn new(
+    pub(super) fn new(
         base_url: Url,
         config: OpenHumansSimConfig,
         instruments: Instruments,
@@ -168,7 +168,7 @@ impl SimState {
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock only means a handler panicked; the state itself is still usable.
         self.inner
             .lock()
@@ -176,26 +176,26 @@ impl SimState {
     }
 
     /// The simulated clock at Open Humans' resolution: Django stores microseconds.
-    pub fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         let now = self.instruments.clock.now();
         Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
     }
 
     /// Forgets everything, as if the service had just started.
-    pub fn reset(&self) {
+    pub(super) fn reset(&self) {
         *self.lock() = Inner::default();
         self.instruments.journal.clear();
         self.instruments.faults.clear();
     }
 
     /// An absolute URL on the simulator for a path such as `/api/...`.
-    pub fn url(&self, path: &str) -> Url {
+    pub(super) fn url(&self, path: &str) -> Url {
         let mut url = self.base_url.clone();
         url.set_path(path);
         url
     }
 
-    pub fn files_of(&self, project_member_id: &str) -> Vec<SimFile> {
+    pub(super) fn files_of(&self, project_member_id: &str) -> Vec<SimFile> {
         let inner = self.lock();
         inner
             .files
@@ -216,7 +216,7 @@ impl SimState {
 
 impl Inner {
     /// Mints an access/refresh token pair for the member (§2.3, §2.4).
-    pub fn issue_tokens(
+    pub(super) fn issue_tokens(
         &mut self,
         rng: &SimRng,
         project_member_id: &str,
@@ -244,14 +244,14 @@ impl Inner {
     }
 
     /// Whether the member holds an unexpired access token (the auto-approval quirk, §11.2 A1).
-    pub fn has_live_token(&self, project_member_id: &str, now: Timestamp) -> bool {
+    pub(super) fn has_live_token(&self, project_member_id: &str, now: Timestamp) -> bool {
         self.access_tokens
             .values()
             .any(|t| t.project_member_id == project_member_id && t.expires_at >= now)
     }
 
     /// Deletes every token of the member, as leaving a project does (§2.4).
-    pub fn revoke_tokens(&mut self, project_member_id: &str) {
+    pub(super) fn revoke_tokens(&mut self, project_member_id: &str) {
         self.access_tokens
             .retain(|_, t| t.project_member_id != project_member_id);
         self.refresh_tokens
@@ -260,14 +260,14 @@ impl Inner {
             .retain(|_, g| g.project_member_id != project_member_id);
     }
 
-    pub fn is_active_member(&self, project_member_id: &str) -> bool {
+    pub(super) fn is_active_member(&self, project_member_id: &str) -> bool {
         self.memberships
             .get(project_member_id)
             .is_some_and(Membership::is_active)
     }
 
     /// Deletes a file row with its stored object and download keys.
-    pub fn delete_file(&mut self, id: u64) {
+    pub(super) fn delete_file(&mut self, id: u64) {
         if let Some(file) = self.files.remove(&id) {
             self.objects.remove(&file.key);
         }

@@ -15,18 +15,18 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize)]
-pub struct CallbackQuery {
+pub(crate) struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
 }
 
-pub struct VerifiedCallback {
+pub(crate) struct VerifiedCallback {
     pub code: String,
     pub flow: PendingFlow,
 }
 
-pub async fn verify(
+pub(crate) async fn verify(
     state: &AppState,
     jar: PrivateCookieJar,
     query: CallbackQuery,

@@ -28,7 +28,7 @@ use crate::{
 
 const UNAVAILABLE: &str = "Open Humans did not answer just now; reload the page in a minute.";
 
-pub struct FileRow {
+pub(crate) struct FileRow {
     pub name: String,
     pub created: String,
     pub download_url: String,
@@ -41,7 +41,7 @@ pub struct FileRow {
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
-pub struct DashboardPage {
+pub(crate) struct DashboardPage {
     pub member_id: String,
     pub fitbit_connected: bool,
     pub time_zone: String,
@@ -65,7 +65,7 @@ pub struct DashboardPage {
 }
 
 /// One data type whose reading failed on its own.
-pub struct ProblemRow {
+pub(crate) struct ProblemRow {
     /// The catalogue's id (`total-calories`), for tests and styling.
     pub data_type: String,
     pub sentence: String,
@@ -104,7 +104,7 @@ fn capitalised(text: &str) -> String {
 }
 
 /// The end of a time-limited grant, announced ahead with a one-click reconnect.
-pub struct AccessEnds {
+pub(crate) struct AccessEnds {
     pub at: String,
     /// Within [`EXPIRY_WARNING`]: shown as a warning rather than as a fact.
     pub soon: bool,
@@ -112,10 +112,10 @@ pub struct AccessEnds {
 }
 
 /// How long before a grant ends the member is warned, here and by an Open Humans message.
-pub const EXPIRY_WARNING: SignedDuration = oh_fitbit_core::members::EXPIRY_WARNING;
+pub(crate) const EXPIRY_WARNING: SignedDuration = oh_fitbit_core::members::EXPIRY_WARNING;
 
 /// The history import's progress bars and a sentence about what is left.
-pub struct ProgressView {
+pub(crate) struct ProgressView {
     pub categories: Vec<CategoryProgress>,
     pub summary: String,
 }
@@ -151,7 +151,7 @@ fn about(duration: SignedDuration) -> String {
     format!("About {count} {unit}")
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -299,7 +299,7 @@ fn human_size(bytes: u64) -> String {
     )
 }
 
-pub fn human_time(at: Timestamp) -> String {
+pub(crate) fn human_time(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 

@@ -44,7 +44,7 @@ pub(crate) struct Deauthorisation {
     timestamp: Timestamp,
 }
 
-pub async fn receive(
+pub(crate) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,

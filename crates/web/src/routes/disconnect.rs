@@ -27,19 +27,22 @@ struct DisconnectPage {
     csrf: String,
 }
 
-pub async fn confirm(SignedIn(_): SignedIn, jar: PrivateCookieJar) -> Result<Response, WebError> {
+pub(crate) async fn confirm(
+    SignedIn(_): SignedIn,
+    jar: PrivateCookieJar,
+) -> Result<Response, WebError> {
     let csrf = session::csrf_token(&jar).ok_or(WebError::NotSignedIn)?;
     render(&DisconnectPage { csrf }, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
-pub struct DisconnectForm {
+pub(crate) struct DisconnectForm {
     csrf: Option<String>,
     /// The checkbox: `yes` when ticked, absent otherwise.
     delete_files: Option<String>,
 }
 
-pub async fn disconnect(
+pub(crate) async fn disconnect(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,

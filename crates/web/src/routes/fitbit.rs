@@ -31,11 +31,11 @@ use crate::{
 /// `?client=own` runs consent with the member's own OAuth client (set up on the intraday
 /// page); otherwise with this service's.
 #[derive(Deserialize)]
-pub struct ConnectQuery {
+pub(crate) struct ConnectQuery {
     client: Option<String>,
 }
 
-pub async fn connect(
+pub(crate) async fn connect(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -53,7 +53,7 @@ pub async fn connect(
 
 /// Sends the member to Google's consent with `credentials`, the flow (and a pending own
 /// client, if any) in the flow cookie.
-pub async fn start_consent(
+pub(crate) async fn start_consent(
     state: &AppState,
     jar: PrivateCookieJar,
     member: &Member,
@@ -105,7 +105,7 @@ fn client_for(
     })
 }
 
-pub async fn callback(
+pub(crate) async fn callback(
     State(state): State<AppState>,
     SignedIn(member): SignedIn,
     jar: PrivateCookieJar,

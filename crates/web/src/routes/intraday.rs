@@ -65,7 +65,7 @@ impl IntradayPage {
     }
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -76,14 +76,14 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct ClientForm {
+pub(crate) struct ClientForm {
     csrf: Option<String>,
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<String>,
     pub(crate) resolution: Option<String>,
 }
 
-pub async fn save_client(
+pub(crate) async fn save_client(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -92,11 +92,7 @@ pub async fn save_client(
     let Form(form) = form.map_err(|_| WebError::BadForm)?;
     let csrf = form.csrf.clone();
     session::check_csrf(&jar, csrf.as_deref())?;
-    let resolution = form
-        .resolution
-        .as_deref()
-        .and_then(forms::parse_intraday)
-        .flatten()
+    let resolution = forms::parse_intraday(form.resolution.as_deref().unwrap_or_default())?
         .ok_or(WebError::BadForm)?;
     let member = state.signed_in_member(&id).await?;
     let entered_id = form.client_id.unwrap_or_default();
@@ -148,12 +144,12 @@ pub async fn save_client(
 }
 
 #[derive(Deserialize)]
-pub struct SkipForm {
+pub(crate) struct SkipForm {
     csrf: Option<String>,
 }
 
 /// Daily data only: intraday off, whatever client the grant is with.
-pub async fn skip(
+pub(crate) async fn skip(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,

@@ -18,7 +18,7 @@ use crate::{
     state::AppState,
 };
 
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
 ) -> Result<Response, WebError> {
@@ -44,7 +44,7 @@ pub async fn login(
         .into_response())
 }
 
-pub async fn callback(
+pub(crate) async fn callback(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     Query(query): Query<CallbackQuery>,

@@ -12,11 +12,11 @@ use crate::{error::WebError, session, state::AppState};
 
 #[derive(Template)]
 #[template(path = "landing.html")]
-pub struct LandingPage {
+pub(crate) struct LandingPage {
     pub signed_in: bool,
 }
 
-pub async fn landing(jar: PrivateCookieJar) -> Result<Html<String>, WebError> {
+pub(crate) async fn landing(jar: PrivateCookieJar) -> Result<Html<String>, WebError> {
     let page = LandingPage {
         signed_in: session::signed_in_member(&jar).is_some(),
     };
@@ -24,7 +24,7 @@ pub async fn landing(jar: PrivateCookieJar) -> Result<Html<String>, WebError> {
 }
 
 /// For the platform's health checks: the process answers, and the database and Redis do.
-pub async fn health(State(state): State<AppState>) -> Response {
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let checks = [
         ("database", state.members.database().ping().await),
         ("redis", state.redis.ping().await),
@@ -45,7 +45,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn stylesheet() -> Response {
+pub(crate) async fn stylesheet() -> Response {
     static_file(
         "text/css; charset=utf-8",
         include_str!("../../static/style.css"),
@@ -53,7 +53,7 @@ pub async fn stylesheet() -> Response {
 }
 
 /// The copy buttons (the pages work without it).
-pub async fn copy_script() -> Response {
+pub(crate) async fn copy_script() -> Response {
     static_file(
         "text/javascript; charset=utf-8",
         include_str!("../../static/copy.js"),

@@ -28,7 +28,7 @@ use crate::{
     state::{AppState, requested_scopes},
 };
 
-pub struct CategoryChoice {
+pub(crate) struct CategoryChoice {
     pub value: &'static str,
     pub name: &'static str,
     pub chosen: bool,
@@ -77,7 +77,7 @@ impl SettingsPage {
     }
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -125,7 +125,7 @@ impl SettingsForm {
     }
 }
 
-pub async fn save(
+pub(crate) async fn save(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,
@@ -135,11 +135,7 @@ pub async fn save(
     let form = SettingsForm::parse(fields)?;
     session::check_csrf(&jar, form.csrf.as_deref())?;
     let member = state.signed_in_member(&id).await?;
-    let intraday = form
-        .intraday
-        .as_deref()
-        .and_then(forms::parse_intraday)
-        .ok_or(WebError::BadForm)?;
+    let intraday = forms::parse_intraday(form.intraday.as_deref().unwrap_or_default())?;
     let mut chosen = ImportPreferences {
         intraday,
         earliest_date: None,

@@ -16,13 +16,13 @@ use crate::{
 };
 
 #[derive(Deserialize)]
-pub struct SignOutForm {
+pub(crate) struct SignOutForm {
     csrf: Option<String>,
     /// The "Sign out everywhere" button: `yes`; absent for "Sign out".
     everywhere: Option<String>,
 }
 
-pub async fn sign_out(
+pub(crate) async fn sign_out(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,

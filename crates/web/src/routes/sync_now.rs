@@ -19,10 +19,10 @@ use crate::{
     state::AppState,
 };
 
-pub const MANUAL_SYNC_INTERVAL: SignedDuration = SignedDuration::from_mins(15);
+pub(crate) const MANUAL_SYNC_INTERVAL: SignedDuration = SignedDuration::from_mins(15);
 
 /// When the member may ask again; `None` when they may now.
-pub async fn next_allowed(
+pub(crate) async fn next_allowed(
     state: &AppState,
     member: &ProjectMemberId,
 ) -> Result<Option<Timestamp>, WebError> {
@@ -31,7 +31,7 @@ pub async fn next_allowed(
 
 /// Queues a sync for an action that spends Google quota: now when the member's allowance is
 /// free, else for when it frees up.
-pub async fn queue_sync(state: &AppState, member: &ProjectMemberId) -> Result<(), WebError> {
+pub(crate) async fn queue_sync(state: &AppState, member: &ProjectMemberId) -> Result<(), WebError> {
     let claimed = state
         .members
         .claim_sync(member, MANUAL_SYNC_INTERVAL)
@@ -46,18 +46,21 @@ pub async fn queue_sync(state: &AppState, member: &ProjectMemberId) -> Result<()
 /// reconnection after they disconnected, or signing in again to resume an import that waited
 /// for them) is never made to wait, nor makes their next choice wait. Each takes a consent
 /// screen, and the sign-in routes' rate limit.
-pub async fn queue_first_sync(state: &AppState, member: &ProjectMemberId) -> Result<(), WebError> {
+pub(crate) async fn queue_first_sync(
+    state: &AppState,
+    member: &ProjectMemberId,
+) -> Result<(), WebError> {
     let queued = state.queue.enqueue(member, Timestamp::now()).await?;
     tracing::info!(%member, ?queued, "first sync queued");
     Ok(())
 }
 
 #[derive(Deserialize)]
-pub struct SyncForm {
+pub(crate) struct SyncForm {
     csrf: Option<String>,
 }
 
-pub async fn sync_now(
+pub(crate) async fn sync_now(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
     jar: PrivateCookieJar,

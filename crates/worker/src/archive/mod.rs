@@ -11,7 +11,7 @@
 //! never holds more than one type's daily values in memory. The format is lossless, so staging
 //! can be restored from the files exactly ([`read`]).
 
-pub mod read;
+pub(crate) mod read;
 
 use std::io::Write;
 
@@ -47,14 +47,14 @@ pub fn intraday_file_name(month: &str) -> String {
 }
 
 /// Whether `name` is one of [`intraday_file_name`]'s.
-pub fn is_intraday_file_name(name: &str) -> bool {
+pub(crate) fn is_intraday_file_name(name: &str) -> bool {
     name.strip_prefix("fitbit-intraday-")
         .and_then(|rest| rest.strip_suffix(".json.gz"))
         .is_some_and(|month| Period::parse(Tier::Intraday, month).is_some())
 }
 
 /// How an intraday file names its resolution: `raw`, or the rollUp window (`300s`).
-pub fn resolution_name(resolution: Option<IntradayResolution>) -> String {
+pub(crate) fn resolution_name(resolution: Option<IntradayResolution>) -> String {
     match resolution.and_then(IntradayResolution::window_seconds) {
         Some(seconds) => format!("{seconds}s"),
         None => "raw".to_owned(),
@@ -62,7 +62,7 @@ pub fn resolution_name(resolution: Option<IntradayResolution>) -> String {
 }
 
 /// Reads back what [`resolution_name`] wrote.
-pub fn parse_resolution(name: &str) -> Option<IntradayResolution> {
+pub(crate) fn parse_resolution(name: &str) -> Option<IntradayResolution> {
     [
         IntradayResolution::Raw,
         IntradayResolution::OneMinute,
@@ -75,7 +75,7 @@ pub fn parse_resolution(name: &str) -> Option<IntradayResolution> {
 
 /// A built file: its gzipped bytes, the facts its Open Humans metadata needs, and the records
 /// it holds per data type and period (which a later version must not have fewer of).
-pub struct Archive {
+pub(crate) struct Archive {
     pub bytes: Vec<u8>,
     pub md5: String,
     pub first_date: Option<Date>,
@@ -85,7 +85,7 @@ pub struct Archive {
 }
 
 /// What the standard file says about the member besides their data.
-pub struct MemberFacts<'a> {
+pub(crate) struct MemberFacts<'a> {
     pub member: &'a ProjectMemberId,
     pub time_zone: Option<&'a str>,
     pub account: Value,
@@ -157,7 +157,7 @@ impl GzJson {
     }
 }
 
-pub async fn daily_file(
+pub(crate) async fn daily_file(
     ctx: &WorkerContext,
     facts: &MemberFacts<'_>,
 ) -> Result<Archive, SyncError> {
@@ -231,7 +231,7 @@ pub async fn daily_file(
 }
 
 /// The intraday file of one civil month (`2026-11`).
-pub async fn intraday_file(
+pub(crate) async fn intraday_file(
     ctx: &WorkerContext,
     facts: &MemberFacts<'_>,
     month: &str,

@@ -30,7 +30,7 @@ use crate::{
 
 /// What a file says of one data type (`coverage` in the files).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     pub status: String,
     #[serde(default)]
     pub first_date: Option<Date>,
@@ -44,7 +44,7 @@ pub struct Coverage {
 impl Coverage {
     /// The type was read (completely, or as far as the import had come), a type that failed
     /// later included.
-    pub fn was_read(&self) -> bool {
+    pub(crate) fn was_read(&self) -> bool {
         match self.status.as_str() {
             "imported" | "importing" => true,
             "failed" => self.first_date.is_some() && self.last_date.is_some(),
@@ -53,7 +53,7 @@ impl Coverage {
     }
 
     /// The type's whole history is in the file.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.status == "imported" || (self.status == "failed" && self.read_back_to_start)
     }
 }
@@ -81,14 +81,14 @@ struct IntradayFile<'a> {
 }
 
 /// What an intraday file holds besides its chunks.
-pub struct IntradayContents {
+pub(crate) struct IntradayContents {
     /// `raw`, or the rollUp window (`300s`).
     pub resolution: String,
     pub coverage: BTreeMap<String, Coverage>,
 }
 
 /// Stages every chunk of a daily file, adding each to `staged`; returns its coverage.
-pub async fn restore_daily(
+pub(crate) async fn restore_daily(
     ctx: &WorkerContext,
     fence: &Fence,
     (name, gzipped): (&str, &[u8]),
@@ -140,7 +140,7 @@ pub async fn restore_daily(
 
 /// Stages every chunk of an intraday month's file, adding each to `staged`; returns what else
 /// it says.
-pub async fn restore_intraday(
+pub(crate) async fn restore_intraday(
     ctx: &WorkerContext,
     fence: &Fence,
     (name, gzipped): (&str, &[u8]),

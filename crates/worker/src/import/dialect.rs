@@ -21,26 +21,26 @@ use crate::error::SyncError;
 const RECHECK_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
 /// Runs that must have seen an alternative work before every run tries it first.
-pub const CONFIRMATIONS: u32 = 2;
+pub(super) const CONFIRMATIONS: u32 = 2;
 
 /// A question about Google's dialect, and the variants it has, documented first.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Question {
+pub(crate) struct Question {
     name: String,
     documented: &'static [&'static str],
 }
 
-pub const SNAKE: &str = "snake";
-pub const CAMEL: &str = "camel";
-pub const FILTERED: &str = "filtered";
-pub const UNFILTERED: &str = "unfiltered";
-pub const PAGE_SIZE_SENT: &str = "sent";
-pub const PAGE_SIZE_OMITTED: &str = "omitted";
+pub(super) const SNAKE: &str = "snake";
+pub(super) const CAMEL: &str = "camel";
+pub(super) const FILTERED: &str = "filtered";
+pub(super) const UNFILTERED: &str = "unfiltered";
+pub(super) const PAGE_SIZE_SENT: &str = "sent";
+pub(super) const PAGE_SIZE_OMITTED: &str = "omitted";
 
 impl Question {
     /// The filter a daily type's `list` answers: the documented snake_case prefix, the
     /// camelCase one some accounts need, or none.
-    pub fn daily_filter(data_type: &DataType) -> Self {
+    pub(crate) fn daily_filter(data_type: &DataType) -> Self {
         Self {
             name: format!("list:{}:filter", data_type.id),
             documented: &[SNAKE, CAMEL, UNFILTERED],
@@ -49,7 +49,7 @@ impl Question {
 
     /// Whether a `list` of this (non-daily) type takes a filter: one client saw sleep reject
     /// every member.
-    pub fn list_filter(data_type: &DataType) -> Self {
+    pub(crate) fn list_filter(data_type: &DataType) -> Self {
         Self {
             name: format!("list:{}:filter", data_type.id),
             documented: &[FILTERED, UNFILTERED],
@@ -57,7 +57,7 @@ impl Question {
     }
 
     /// Whether a rollup method (`dailyRollUp`, `rollUp`) of this type takes `pageSize`.
-    pub fn roll_up_page_size(method: &str, data_type: &DataType) -> Self {
+    pub(crate) fn roll_up_page_size(method: &str, data_type: &DataType) -> Self {
         Self {
             name: format!("{method}:{}:page_size", data_type.id),
             documented: &[PAGE_SIZE_SENT, PAGE_SIZE_OMITTED],
@@ -65,13 +65,13 @@ impl Question {
     }
 }
 
-pub struct Dialect {
+pub(crate) struct Dialect {
     store: DialectStore,
     knowledge: Knowledge,
 }
 
 impl Dialect {
-    pub async fn load(store: DialectStore) -> Result<Self, SyncError> {
+    pub(crate) async fn load(store: DialectStore) -> Result<Self, SyncError> {
         let known = store.load().await?;
         Ok(Self {
             store,
@@ -83,12 +83,12 @@ impl Dialect {
     }
 
     /// The variants of `question` in the order to try them, as of `now`.
-    pub fn order(&self, question: &Question, now: Timestamp) -> Vec<&'static str> {
+    pub(crate) fn order(&self, question: &Question, now: Timestamp) -> Vec<&'static str> {
         self.knowledge.order(question, now)
     }
 
     /// `variant` answered `question` with data; what that teaches is kept.
-    pub async fn worked(
+    pub(crate) async fn worked(
         &mut self,
         question: &Question,
         variant: &'static str,

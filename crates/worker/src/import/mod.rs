@@ -27,7 +27,7 @@ use oh_fitbit_core::{
 };
 use open_humans::ProjectMemberId;
 
-pub use self::dialect::Dialect;
+pub(crate) use self::dialect::Dialect;
 use crate::{
     chunks::{Records, Tier, TierPeriods},
     context::WorkerContext,
@@ -40,21 +40,21 @@ use crate::{
 const RECENT_DAYS: i32 = 14;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Recent,
     Backfill,
 }
 
 /// Why a type was not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Skipped {
+pub(crate) enum Skipped {
     /// The member did not grant the type's scope on Google's consent screen.
     ScopeNotGranted,
     /// The member left the type's category out in their settings.
     LeftOut,
 }
 
-pub struct Import<'a, 's> {
+pub(crate) struct Import<'a, 's> {
     pub ctx: &'a WorkerContext,
     pub session: &'a mut GoogleSession<'s>,
     pub member: ProjectMemberId,
@@ -91,7 +91,7 @@ pub struct Import<'a, 's> {
 
 impl Import<'_, '_> {
     /// Reads one phase of every type of `tier`.
-    pub async fn run(&mut self, tier: Tier, phase: Phase) -> Result<(), SyncError> {
+    pub(crate) async fn run(&mut self, tier: Tier, phase: Phase) -> Result<(), SyncError> {
         for data_type in CATALOGUE
             .iter()
             .filter(|data_type| in_tier(data_type, tier))
@@ -374,11 +374,11 @@ fn next_page(
     }
 }
 
-pub fn cursor_key(tier: Tier, data_type: &DataType) -> CursorKey {
+pub(crate) fn cursor_key(tier: Tier, data_type: &DataType) -> CursorKey {
     CursorKey::new(tier, data_type.id)
 }
 
-pub fn in_tier(data_type: &DataType, tier: Tier) -> bool {
+pub(crate) fn in_tier(data_type: &DataType, tier: Tier) -> bool {
     match tier {
         Tier::Standard => data_type.standard != Standard::No,
         Tier::Intraday => data_type.intraday == Intraday::List,
